@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Every Swift target: Swift 6 language mode and `any` spelled out for existentials.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "agentstate",
+    products: [
+        .executable(name: "agentstate", targets: ["agentstate"]),
+    ],
+    targets: [
+        // Header-only C shim exposing <sys/epoll.h> and <sys/eventfd.h>, which Glibc does not.
+        .target(name: "CEpoll"),
+        // Metrics registry, Prometheus exposition, structured logger. Depends on nothing.
+        .target(name: "Telemetry", swiftSettings: swiftSettings),
+        // HTTP/1.1 server on POSIX sockets and epoll. Knows nothing about agents.
+        .target(name: "HTTPServer", dependencies: ["CEpoll"], swiftSettings: swiftSettings),
+        // RESP2 client: parser, connections, pool. Knows nothing about HTTP.
+        .target(name: "RedisClient", dependencies: ["CEpoll"], swiftSettings: swiftSettings),
+        // Domain types, the StateStore protocol and both backends.
+        .target(name: "Store", dependencies: ["RedisClient"], swiftSettings: swiftSettings),
+        // Configuration, routes, handlers and wiring.
+        .target(
+            name: "App",
+            dependencies: ["HTTPServer", "Store", "RedisClient", "Telemetry"],
+            resources: [.copy("Resources/openapi.yaml")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "agentstate", dependencies: ["App"], swiftSettings: swiftSettings),
+
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
+        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "RedisClient"], swiftSettings: swiftSettings),
+        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"], swiftSettings: swiftSettings),
+        .testTarget(name: "AppTests", dependencies: ["App", "Store", "HTTPServer", "Telemetry"], swiftSettings: swiftSettings),
+    ],
+    swiftLanguageModes: [.v6]
+)

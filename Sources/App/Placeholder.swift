@@ -1,0 +1,1 @@
+// App: implementation arrives in its own commits.

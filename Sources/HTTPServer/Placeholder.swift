@@ -1,0 +1,1 @@
+// HTTPServer: implementation arrives in its own commits.

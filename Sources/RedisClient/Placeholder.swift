@@ -1,0 +1,1 @@
+// RedisClient: implementation arrives in its own commits.

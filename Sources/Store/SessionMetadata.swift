@@ -1,0 +1,49 @@
+/// Everything about a session except its state document.
+///
+/// All times are milliseconds since the Unix epoch (UTC).
+public struct SessionMetadata: Sendable, Equatable {
+    public var agentID: String
+    public var sessionID: String
+    /// Starts at 1 on creation and grows by exactly 1 on every successful mutation.
+    public var version: Int64
+    public var createdAt: Int64
+    public var updatedAt: Int64
+    /// `nil` when the session never expires.
+    public var expiresAt: Int64?
+    /// `nil` when the session never expires.
+    public var ttlSeconds: Int64?
+    /// When true, reads restart the expiry clock as well as writes.
+    public var slidingTTL: Bool
+    /// Number of messages currently in the log.
+    public var messageCount: Int
+    /// Size in bytes of the stored state, 0 when it was never set.
+    public var stateBytes: Int
+
+    public init(
+        agentID: String, sessionID: String, version: Int64, createdAt: Int64, updatedAt: Int64,
+        expiresAt: Int64?, ttlSeconds: Int64?, slidingTTL: Bool, messageCount: Int, stateBytes: Int
+    ) {
+        self.agentID = agentID
+        self.sessionID = sessionID
+        self.version = version
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.expiresAt = expiresAt
+        self.ttlSeconds = ttlSeconds
+        self.slidingTTL = slidingTTL
+        self.messageCount = messageCount
+        self.stateBytes = stateBytes
+    }
+}
+
+/// A session with its state document.
+public struct Session: Sendable, Equatable {
+    public var metadata: SessionMetadata
+    /// The state exactly as it was saved (raw JSON bytes), or `nil` if it was never set.
+    public var state: [UInt8]?
+
+    public init(metadata: SessionMetadata, state: [UInt8]?) {
+        self.metadata = metadata
+        self.state = state
+    }
+}

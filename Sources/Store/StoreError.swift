@@ -1,0 +1,17 @@
+/// The errors a `StateStore` throws. The HTTP layer maps each to one status and problem `code`.
+public enum StoreError: Error, Sendable, Equatable {
+    /// The session does not exist (or has expired). → 404 `not_found`
+    case sessionNotFound
+    /// Pop on a session whose log is empty. → 404 `not_found`
+    case noMessages
+    /// `If-Match` / `If-None-Match` failed; `currentVersion` is nil when the session is missing. → 412
+    case preconditionFailed(currentVersion: Int64?)
+    /// The append would take the log past the cap; nothing was appended. → 409 `too_many_messages`
+    case tooManyMessages(limit: Int)
+    /// The `Idempotency-Key` was used before with a different body. → 422 `idempotency_key_reused`
+    case idempotencyKeyReused
+    /// The backend is unreachable or timed out; nothing was written. → 503 `backend_unavailable`
+    case unavailable(reason: String)
+    /// Anything else (a bug, a corrupt record). → 500 `internal`
+    case internalError(reason: String)
+}

@@ -1,0 +1,1 @@
+// Telemetry: implementation arrives in its own commits.

@@ -1,0 +1,2 @@
+// Thin executable: all logic lives in the App target.
+print("agentstate")

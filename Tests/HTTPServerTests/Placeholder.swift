@@ -1,0 +1,3 @@
+import Testing
+
+@Test func placeholderHTTPServerTests() { #expect(Bool(true)) }
