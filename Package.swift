@@ -30,12 +30,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "agentstate", dependencies: ["App"], swiftSettings: swiftSettings),
+        // Shared by the test targets only: starts redis-server, finds free ports, speaks raw HTTP.
+        .target(name: "TestSupport", swiftSettings: swiftSettings),
 
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: swiftSettings),
-        .testTarget(name: "RedisClientTests", dependencies: ["RedisClient"], swiftSettings: swiftSettings),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "RedisClient"], swiftSettings: swiftSettings),
+        .testTarget(name: "HTTPServerTests", dependencies: ["TestSupport", "HTTPServer"], swiftSettings: swiftSettings),
+        .testTarget(name: "RedisClientTests", dependencies: ["TestSupport", "RedisClient"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["TestSupport", "Store", "RedisClient"], swiftSettings: swiftSettings),
         .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"], swiftSettings: swiftSettings),
-        .testTarget(name: "AppTests", dependencies: ["App", "Store", "HTTPServer", "Telemetry"], swiftSettings: swiftSettings),
+        .testTarget(name: "AppTests", dependencies: ["TestSupport", "App", "Store", "HTTPServer", "Telemetry"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]
 )
