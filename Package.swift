@@ -26,7 +26,6 @@ let package = Package(
         .target(
             name: "App",
             dependencies: ["HTTPServer", "Store", "RedisClient", "Telemetry"],
-            resources: [.copy("Resources/openapi.yaml")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "agentstate", dependencies: ["App"], swiftSettings: swiftSettings),

@@ -1,0 +1,17 @@
+# Multi-stage build: a static-stdlib release binary on a slim Debian base.
+# The service needs no files at run time (openapi.yaml is compiled in).
+FROM swift:6.1-bookworm AS build
+WORKDIR /src
+COPY Package.swift ./
+COPY Sources ./Sources
+RUN swift build -c release --static-swift-stdlib --product agentstate \
+ && cp "$(swift build -c release --show-bin-path)/agentstate" /agentstate
+
+FROM debian:bookworm-slim
+RUN useradd --system --uid 10001 agentstate
+COPY --from=build /agentstate /usr/local/bin/agentstate
+USER agentstate
+EXPOSE 8080
+# SIGTERM drains: readiness turns 503, in-flight requests finish, exit 0 within --shutdown-grace.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/agentstate"]

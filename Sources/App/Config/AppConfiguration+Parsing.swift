@@ -1,0 +1,171 @@
+import RedisClient
+import Telemetry
+
+extension AppConfiguration {
+    /// One configuration option: its flag, environment variables, help text and how it is applied.
+    struct Option: Sendable {
+        var flag: String
+        var valueName: String
+        var help: String
+        /// Extra environment variables, consulted after `AGENTSTATE_<FLAG>`.
+        var extraEnvironment: [String] = []
+        var apply: @Sendable (inout AppConfiguration, String) throws(ConfigurationError) -> Void
+
+        /// `--max-body-bytes` → `AGENTSTATE_MAX_BODY_BYTES`.
+        var environmentName: String {
+            "AGENTSTATE_" + flag.dropFirst(2).uppercased().replacingOccurrences(of: "-", with: "_")
+        }
+    }
+
+    /// Every option, in `--help` order.
+    static let options: [Option] = [
+        Option(flag: "--host", valueName: "ADDRESS", help: "Address to listen on, IPv4 or IPv6 (default 0.0.0.0).") { config, value throws(ConfigurationError) in
+            guard !value.isEmpty else { throw invalid("--host", value, "must not be empty") }
+            config.host = value
+        },
+        Option(flag: "--port", valueName: "PORT", help: "TCP port to listen on, 0 for any free port (default 8080).", extraEnvironment: ["PORT"]) { config, value throws(ConfigurationError) in
+            config.port = Int(try integer("--port", value, in: 0...65_535))
+        },
+        Option(flag: "--store", valueName: "memory|redis", help: "Storage backend (default: redis when a Redis URL is set, else memory).") { config, value throws(ConfigurationError) in
+            guard let kind = StoreKind(rawValue: value) else { throw invalid("--store", value, "must be memory or redis") }
+            config.store = kind
+        },
+        Option(flag: "--redis-url", valueName: "URL", help: "redis://[user[:password]@]host[:port][/db] (default redis://127.0.0.1:6379 with --store redis).", extraEnvironment: ["REDIS_URL"]) { config, value throws(ConfigurationError) in
+            do {
+                _ = try RedisURL(parsing: value)
+            } catch {
+                throw ConfigurationError(message: "agentstate: invalid value for --redis-url: \(error)")
+            }
+            config.redisURL = value
+        },
+        Option(flag: "--key-prefix", valueName: "PREFIX", help: "Prefix of every Redis key (default agentstate:).") { config, value throws(ConfigurationError) in
+            guard value.utf8.count <= 128 else { throw invalid("--key-prefix", value, "must be at most 128 bytes") }
+            config.keyPrefix = value
+        },
+        Option(flag: "--default-ttl", valueName: "SECONDS", help: "TTL of sessions created without ttl_seconds; 0 means none (default 0).") { config, value throws(ConfigurationError) in
+            let seconds = try integer("--default-ttl", value, in: 0...Int64(Int32.max))
+            config.defaultTTLSeconds = seconds == 0 ? nil : seconds
+        },
+        Option(flag: "--max-ttl", valueName: "SECONDS", help: "Largest ttl_seconds accepted (default 2592000, 30 days).") { config, value throws(ConfigurationError) in
+            config.maxTTLSeconds = try integer("--max-ttl", value, in: 1...Int64(Int32.max))
+        },
+        Option(flag: "--max-body-bytes", valueName: "BYTES", help: "Largest request body accepted (default 1048576).") { config, value throws(ConfigurationError) in
+            config.maxBodyBytes = Int(try integer("--max-body-bytes", value, in: 1...(1 << 30)))
+        },
+        Option(flag: "--max-messages", valueName: "COUNT", help: "Most messages one session may hold (default 10000).") { config, value throws(ConfigurationError) in
+            config.maxMessages = Int(try integer("--max-messages", value, in: 1...10_000_000))
+        },
+        Option(flag: "--max-connections", valueName: "COUNT", help: "Most open client connections; more are closed at once (default 10000).") { config, value throws(ConfigurationError) in
+            config.maxConnections = Int(try integer("--max-connections", value, in: 1...1_000_000))
+        },
+        Option(flag: "--shutdown-grace", valueName: "SECONDS", help: "How long in-flight requests may take after SIGTERM/SIGINT (default 25).") { config, value throws(ConfigurationError) in
+            config.shutdownGraceSeconds = Int(try integer("--shutdown-grace", value, in: 0...3600))
+        },
+        Option(flag: "--log-level", valueName: "LEVEL", help: "debug, info, warning or error (default info). Request lines are logged at info.") { config, value throws(ConfigurationError) in
+            guard let level = Logger.Level(rawValue: value) else { throw invalid("--log-level", value, "must be debug, info, warning or error") }
+            config.logLevel = level
+        },
+        Option(flag: "--log-format", valueName: "json|text", help: "Log line format (default json).") { config, value throws(ConfigurationError) in
+            guard let format = Logger.Format(rawValue: value) else { throw invalid("--log-format", value, "must be json or text") }
+            config.logFormat = format
+        },
+    ]
+
+    /// Parses the command line and environment.
+    /// - Parameters:
+    ///   - arguments: the arguments after the program name.
+    ///   - environment: the process environment.
+    /// - Throws: `ConfigurationError` with a one-line message for anything invalid.
+    public static func parse(arguments: [String], environment: [String: String]) throws(ConfigurationError) -> LaunchCommand {
+        var fromFlags: [String: String] = [:]
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            index += 1
+            if argument == "--help" || argument == "-h" { return .help }
+            if argument == "--version" { return .version }
+            var name = argument
+            var value: String?
+            if let equals = argument.firstIndex(of: "=") {
+                name = String(argument[..<equals])
+                value = String(argument[argument.index(after: equals)...])
+            }
+            guard options.contains(where: { $0.flag == name }) else {
+                throw ConfigurationError(message: "agentstate: unknown option '\(name.prefix(64))' (see --help)")
+            }
+            if value == nil {
+                guard index < arguments.count else { throw ConfigurationError(message: "agentstate: option \(name) needs a value") }
+                value = arguments[index]
+                index += 1
+            }
+            fromFlags[name] = value
+        }
+
+        var config = AppConfiguration()
+        for option in options {
+            let sources = [fromFlags[option.flag], environment[option.environmentName]] + option.extraEnvironment.map { environment[$0] }
+            if let value = sources.compactMap({ $0 }).first {
+                try option.apply(&config, value)
+            }
+        }
+        let storeChosen = fromFlags["--store"] ?? environment["AGENTSTATE_STORE"]
+        if storeChosen == nil, config.redisURL != nil { config.store = .redis }
+        switch config.store {
+        case .redis where config.redisURL == nil: config.redisURL = "redis://127.0.0.1:6379"
+        case .memory: config.redisURL = nil
+        default: break
+        }
+        if let ttl = config.defaultTTLSeconds, ttl > config.maxTTLSeconds {
+            throw ConfigurationError(message: "agentstate: --default-ttl (\(ttl)) must not exceed --max-ttl (\(config.maxTTLSeconds))")
+        }
+        return .serve(config)
+    }
+
+    /// The `--help` text.
+    public static var helpText: String {
+        var lines = [
+            "agentstate: a state store for AI agents, over HTTP/JSON.",
+            "",
+            "Usage: agentstate [options]",
+            "",
+            "Options (each also read from the environment variable shown; flags win):",
+        ]
+        for option in options {
+            let environment = ([option.environmentName] + option.extraEnvironment).joined(separator: ", ")
+            lines.append("  \(option.flag) \(option.valueName)")
+            lines.append("      \(option.help) [env: \(environment)]")
+        }
+        lines.append("  --help      Print this help and exit.")
+        lines.append("  --version   Print the version and exit.")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    private static func invalid(_ flag: String, _ value: String, _ rule: String) -> ConfigurationError {
+        ConfigurationError(message: "agentstate: invalid value '\(value.prefix(64))' for \(flag): \(rule)")
+    }
+
+    private static func integer(_ flag: String, _ value: String, in range: ClosedRange<Int64>) throws(ConfigurationError) -> Int64 {
+        guard let number = Int64(value), range.contains(number) else {
+            throw invalid(flag, value, "must be an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+
+    /// The configuration as log metadata, with the Redis password redacted.
+    var logMetadata: [(String, LogValue)] {
+        var metadata: [(String, LogValue)] = [
+            ("host", .string(host)), ("port", .int(Int64(port))), ("store", .string(store.rawValue)),
+        ]
+        if let redisURL {
+            metadata.append(("redis_url", .string((try? RedisURL(parsing: redisURL))?.description ?? "<invalid>")))
+            metadata.append(("key_prefix", .string(keyPrefix)))
+        }
+        metadata += [
+            ("default_ttl", .int(defaultTTLSeconds ?? 0)), ("max_ttl", .int(maxTTLSeconds)),
+            ("max_body_bytes", .int(Int64(maxBodyBytes))), ("max_messages", .int(Int64(maxMessages))),
+            ("max_connections", .int(Int64(maxConnections))), ("shutdown_grace", .int(Int64(shutdownGraceSeconds))),
+            ("log_level", .string(logLevel.rawValue)), ("log_format", .string(logFormat.rawValue)),
+        ]
+        return metadata
+    }
+}

@@ -1,0 +1,41 @@
+import Telemetry
+
+/// Which `StateStore` backend serves requests.
+public enum StoreKind: String, Sendable, CaseIterable {
+    case memory, redis
+}
+
+/// The service's whole configuration, from flags, then `AGENTSTATE_*` environment variables
+/// (plus `REDIS_URL` and `PORT`), then defaults. See DESIGN §5.
+public struct AppConfiguration: Sendable, Equatable {
+    public var host = "0.0.0.0"
+    public var port = 8080
+    public var store: StoreKind = .memory
+    /// Only set when the store is Redis. Contains the password: never log it unredacted.
+    public var redisURL: String?
+    public var keyPrefix = "agentstate:"
+    /// `nil` means sessions created without `ttl_seconds` never expire.
+    public var defaultTTLSeconds: Int64?
+    public var maxTTLSeconds: Int64 = 30 * 86_400
+    public var maxBodyBytes = 1 << 20
+    public var maxMessages = 10_000
+    public var maxConnections = 10_000
+    public var shutdownGraceSeconds = 25
+    public var logLevel: Logger.Level = .info
+    public var logFormat: Logger.Format = .json
+
+    public init() {}
+}
+
+/// Why the configuration is invalid; printed as one line before exiting with status 2.
+public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// What the command line asks for.
+public enum LaunchCommand: Sendable, Equatable {
+    case serve(AppConfiguration)
+    case help
+    case version
+}

@@ -1,0 +1,160 @@
+import Dispatch
+import HTTPServer
+import Store
+import Synchronization
+import Telemetry
+
+/// The HTTP face of agentstate: routes requests to the store and renders responses, errors,
+/// metrics and request logs. The HTTP server calls it; it knows the server only through `HTTPHandler`.
+final class APIHandler: HTTPHandler {
+    let configuration: AppConfiguration
+    let store: any StateStore
+    let metrics: AppMetrics
+    let logger: Logger
+    let requestIDs = RequestIDGenerator()
+    /// Set once shutdown starts: `/readyz` answers 503 from then on.
+    let draining = Atomic<Bool>(false)
+    let openAPIDocument: [UInt8]
+
+    init(configuration: AppConfiguration, store: any StateStore, metrics: AppMetrics, logger: Logger, openAPIDocument: [UInt8]) {
+        self.configuration = configuration
+        self.store = store
+        self.metrics = metrics
+        self.logger = logger
+        self.openAPIDocument = openAPIDocument
+    }
+
+    // MARK: - HTTPHandler
+
+    func preflight(_ head: HTTPRequestHead) -> HTTPResponse? {
+        do {
+            _ = try resolve(head)
+            return nil
+        } catch {
+            let route = RouteMatch(path: head.path)?.route
+            if let route, let operation = StoreOperation(route: route, method: head.method), let apiError = error as? APIError {
+                metrics.storeOperations.labels(operation.rawValue, AppMetrics.outcome(forStatus: apiError.status)).increment()
+            }
+            let requestID = requestID(for: head)
+            return finish(problem(error, requestID: requestID), requestID: requestID, head: head, route: route, bytesIn: 0)
+        }
+    }
+
+    func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        metrics.httpInFlight.increment()
+        defer { metrics.httpInFlight.decrement() }
+        let head = request.head
+        let requestID = requestID(for: head)
+        var route: Route?
+        var response: HTTPResponse
+        do {
+            let resolved = try resolve(head)
+            route = resolved.match.route
+            var context = RequestContext(request: request, requestID: requestID, match: resolved.match, operation: resolved.operation)
+            response = try await dispatch(&context)
+            recordStore(context, status: response.status)
+        } catch let error as APIError {
+            response = problem(error, requestID: requestID)
+            if let route, let operation = StoreOperation(route: route, method: head.method) {
+                metrics.storeOperations.labels(operation.rawValue, AppMetrics.outcome(forStatus: error.status)).increment()
+            }
+        } catch {
+            logger.error("unexpected error", [(LogKey.requestID, .string(requestID)), ("error", .string(String(describing: error)))])
+            response = problem(.internalError, requestID: requestID)
+        }
+        return finish(response, requestID: requestID, head: head, route: route, bytesIn: request.bytesIn)
+    }
+
+    func protocolError(_ error: HTTPProtocolError, head: HTTPRequestHead?) -> HTTPResponse {
+        let apiError: APIError
+        switch error {
+        case .malformed(let reason): apiError = .invalidRequest("Malformed HTTP request: \(reason).")
+        case .uriTooLong: apiError = .uriTooLong
+        case .headerTooLarge: apiError = .headerTooLarge
+        case .payloadTooLarge: apiError = .payloadTooLarge(limit: configuration.maxBodyBytes)
+        case .requestTimeout: apiError = .requestTimeout
+        }
+        let route = head.flatMap { RouteMatch(path: $0.path)?.route }
+        let requestID = head.map(requestID(for:)) ?? requestIDs.next()
+        return finish(problem(apiError, requestID: requestID), requestID: requestID, head: head, route: route, bytesIn: 0)
+    }
+
+    // MARK: - Routing
+
+    /// Applies the checks that need no body, in DESIGN §7 order: route (404), method (405),
+    /// IDs (400), Content-Type (415).
+    private func resolve(_ head: HTTPRequestHead) throws(APIError) -> (match: RouteMatch, operation: StoreOperation?) {
+        guard let match = RouteMatch(path: head.path) else { throw APIError.routeNotFound }
+        guard match.route.allowedMethods.contains(head.method) else {
+            throw APIError.methodNotAllowed(allow: match.route.allowHeader)
+        }
+        if match.agentSegment != nil { _ = try match.agentID() }
+        if match.sessionSegment != nil { _ = try match.sessionID() }
+        if match.route.takesBody(head.method), !HeaderRules.isJSONMediaType(head.headers["Content-Type"]) {
+            throw APIError.unsupportedMediaType
+        }
+        return (match, StoreOperation(route: match.route, method: head.method))
+    }
+
+    private func dispatch(_ context: inout RequestContext) async throws -> HTTPResponse {
+        switch context.match.route {
+        case .healthz: return json(200, Array(#"{"status":"ok"}"#.utf8))
+        case .readyz: return await readiness()
+        case .metrics:
+            return HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", MetricsRegistry.contentType)]), body: Array(metrics.registry.exposition().utf8))
+        case .openapi:
+            return HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", "application/yaml")]), body: openAPIDocument)
+        case .sessions, .session, .messages, .lastMessage:
+            return try await sessionRoute(&context)
+        }
+    }
+
+    // MARK: - Responses
+
+    /// A JSON response.
+    func json(_ status: Int, _ body: [UInt8], headers: [(String, String)] = []) -> HTTPResponse {
+        var fields = HTTPHeaders([("Content-Type", "application/json")])
+        for (name, value) in headers { fields.add(name, value) }
+        return HTTPResponse(status: status, headers: fields, body: body)
+    }
+
+    private func problem(_ error: any Error, requestID: String) -> HTTPResponse {
+        let apiError = (error as? APIError) ?? .internalError
+        var headers = HTTPHeaders([("Content-Type", "application/problem+json")])
+        for (name, value) in apiError.headers { headers.add(name, value) }
+        return HTTPResponse(status: apiError.status, headers: headers, body: apiError.body(requestID: requestID))
+    }
+
+    private func requestID(for head: HTTPRequestHead) -> String {
+        if let incoming = head.headers["X-Request-Id"], HeaderRules.isValidRequestID(incoming) { return incoming }
+        return requestIDs.next()
+    }
+
+    /// Stamps the request ID, records the HTTP metrics and writes the request log line.
+    private func finish(_ response: HTTPResponse, requestID: String, head: HTTPRequestHead?, route: Route?, bytesIn: Int) -> HTTPResponse {
+        var response = response
+        response.headers.set("X-Request-Id", requestID)
+        let routeLabel = route?.template ?? "unmatched"
+        let method = AppMetrics.methodLabel(head?.method.rawValue ?? "other")
+        let now = DispatchTime.now().uptimeNanoseconds
+        let seconds = head.map { Double(now &- $0.receivedAtNanos) / 1e9 } ?? 0
+        metrics.httpRequests.labels(method, routeLabel, String(response.status)).increment()
+        metrics.httpDuration.labels(method, routeLabel).observe(seconds)
+        if logger.isEnabled(.info) {
+            let bytesOut = head?.method == .HEAD ? 0 : response.body.count
+            logger.info("request", [
+                (LogKey.requestID, .string(requestID)), (LogKey.method, .string(method)), (LogKey.route, .string(routeLabel)),
+                (LogKey.status, .int(Int64(response.status))), (LogKey.durationMS, .double((seconds * 1e6).rounded() / 1e3)),
+                (LogKey.bytesIn, .int(Int64(bytesIn))), (LogKey.bytesOut, .int(Int64(bytesOut))),
+            ])
+        }
+        return response
+    }
+
+    private func recordStore(_ context: RequestContext, status: Int) {
+        guard let operation = context.operation else { return }
+        metrics.storeOperations.labels(operation.rawValue, AppMetrics.outcome(forStatus: status)).increment()
+        if let seconds = context.storeSeconds { metrics.storeDuration.labels(operation.rawValue).observe(seconds) }
+        if let bytes = context.payloadBytes { metrics.storePayload.labels(operation.rawValue).observe(Double(bytes)) }
+    }
+}

@@ -1,0 +1,75 @@
+import RedisClient
+import Telemetry
+
+/// Every metric of DESIGN §6 in one catalog. Labels are route templates and operations, never IDs.
+final class AppMetrics: Sendable {
+    let registry: MetricsRegistry
+    let httpRequests: CounterFamily
+    let httpDuration: HistogramFamily
+    let httpInFlight: Gauge
+    let storeOperations: CounterFamily
+    let storeDuration: HistogramFamily
+    let storePayload: HistogramFamily
+    let redisCommands: CounterFamily
+    let redisCommandDuration: Histogram
+    let redisConnections: GaugeFamily
+    let redisReconnects: Counter
+    let indexPruned: Counter
+
+    /// Registers every family; `openConnections` is read at scrape time.
+    init(registry: MetricsRegistry = MetricsRegistry(), version: String, openConnections: @escaping @Sendable () -> Int) {
+        self.registry = registry
+        httpRequests = registry.counter("agentstate_http_requests_total", help: "HTTP requests answered.", labelNames: ["method", "route", "status"])
+        httpDuration = registry.histogram("agentstate_http_request_duration_seconds", help: "Time from a request's first byte to its response.", labelNames: ["method", "route"], buckets: Buckets.latency)
+        httpInFlight = registry.gauge("agentstate_http_requests_in_flight", help: "Requests being handled.").labels()
+        registry.gauge("agentstate_http_connections_open", help: "Open client connections.") { [(labels: [], value: Double(openConnections()))] }
+        storeOperations = registry.counter("agentstate_store_operations_total", help: "Store operations by outcome.", labelNames: ["operation", "outcome"])
+        storeDuration = registry.histogram("agentstate_store_operation_duration_seconds", help: "Time spent in the store per operation.", labelNames: ["operation"], buckets: Buckets.latency)
+        storePayload = registry.histogram("agentstate_store_payload_bytes", help: "State and message bytes written or read per operation.", labelNames: ["operation"], buckets: Buckets.payloadBytes)
+        redisCommands = registry.counter("agentstate_redis_commands_total", help: "Redis commands by outcome.", labelNames: ["outcome"])
+        redisCommandDuration = registry.histogram("agentstate_redis_command_duration_seconds", help: "Redis command round-trip time.", buckets: Buckets.latency).labels()
+        redisConnections = registry.gauge("agentstate_redis_connections", help: "Redis connections by state.", labelNames: ["state"])
+        redisReconnects = registry.counter("agentstate_redis_reconnects_total", help: "Redis reconnections.").labels()
+        indexPruned = registry.counter("agentstate_index_pruned_total", help: "Expired or deleted sessions pruned from agent indexes.").labels()
+        registry.gauge("agentstate_build_info", help: "Build information; the value is always 1.", labelNames: ["version"]) { [(labels: [version], value: 1)] }
+        ProcessMetrics.register(in: registry)
+    }
+
+    /// Maps an HTTP status to a store outcome (DESIGN §7 "Metric labels").
+    static func outcome(forStatus status: Int) -> String {
+        switch status {
+        case 200..<300, 304: return "ok"
+        case 404: return "not_found"
+        case 409, 412, 422: return "conflict"
+        case 400..<500: return "invalid"
+        default: return "error"
+        }
+    }
+
+    /// A bounded method label: known methods as-is, anything else `other`.
+    static func methodLabel(_ method: String) -> String {
+        switch method {
+        case "GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS": return method
+        default: return "other"
+        }
+    }
+}
+
+/// Feeds Redis client events into the Redis metric families.
+struct RedisMetricsObserver: RedisClientObserver {
+    let metrics: AppMetrics
+
+    func commandCompleted(succeeded: Bool, durationSeconds: Double) {
+        metrics.redisCommands.labels(succeeded ? "ok" : "error").increment()
+        metrics.redisCommandDuration.observe(durationSeconds)
+    }
+
+    func connectionStateChanged(connected: Int, connecting: Int) {
+        metrics.redisConnections.labels("connected").set(Double(connected))
+        metrics.redisConnections.labels("connecting").set(Double(connecting))
+    }
+
+    func reconnected() {
+        metrics.redisReconnects.increment()
+    }
+}

@@ -1,0 +1,67 @@
+import Foundation
+import Store
+
+/// Validation of the request headers the API gives meaning to.
+enum HeaderRules {
+    /// Whether a `Content-Type` value is JSON: `application/json` or `*/*+json`, case-insensitive,
+    /// parameters allowed. A missing header is read as JSON.
+    static func isJSONMediaType(_ value: String?) -> Bool {
+        guard let value else { return true }
+        let mediaType = value.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            .trimmingCharacters(in: .whitespaces).lowercased()
+        if mediaType == "application/json" { return true }
+        let parts = mediaType.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].hasSuffix("+json"), parts[1].count > 5 else { return false }
+        return parts.allSatisfy { $0.utf8.allSatisfy(isTokenByte) }
+    }
+
+    /// Parses an entity-tag list (`*`, or `"3", W/"4"`) into versions.
+    /// - Parameter allowWeak: whether weak tags count (true for `If-None-Match`, false for `If-Match`).
+    /// - Returns: nil when the header is absent; tags that are not a version never match.
+    static func entityTags(_ values: [String], allowWeak: Bool) -> ETagSet? {
+        guard !values.isEmpty else { return nil }
+        var versions: [Int64] = []
+        for value in values {
+            for rawTag in value.split(separator: ",") {
+                var tag = rawTag.trimmingCharacters(in: .whitespaces)[...]
+                if tag == "*" { return .any }
+                if tag.hasPrefix("W/") {
+                    guard allowWeak else { continue }
+                    tag = tag.dropFirst(2)
+                }
+                guard tag.count >= 3, tag.first == "\"", tag.last == "\"",
+                      let version = Int64(tag.dropFirst().dropLast()) else { continue }
+                versions.append(version)
+            }
+        }
+        return .versions(versions)
+    }
+
+    /// The strong ETag for a session version.
+    static func etag(_ version: Int64) -> String { "\"\(version)\"" }
+
+    /// Whether an `Idempotency-Key` is 1–128 visible ASCII characters.
+    static func isValidIdempotencyKey(_ key: String) -> Bool {
+        let count = key.utf8.count
+        return count >= 1 && count <= 128 && key.utf8.allSatisfy { $0 >= 0x21 && $0 <= 0x7E }
+    }
+
+    /// Whether an incoming `X-Request-Id` may be echoed: `^[A-Za-z0-9._:@-]{1,128}$`.
+    static func isValidRequestID(_ id: String) -> Bool {
+        let count = id.utf8.count
+        return count >= 1 && count <= 128 && id.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ":")
+                || byte == UInt8(ascii: "@") || byte == UInt8(ascii: "-")
+        }
+    }
+
+    private static func isTokenByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
+        }
+    }
+}

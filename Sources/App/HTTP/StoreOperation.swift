@@ -1,0 +1,27 @@
+import HTTPServer
+
+/// The store operation a route and method perform; the `operation` metric label.
+enum StoreOperation: String, Sendable {
+    case save, load, list, delete
+    case deleteAll = "delete_all"
+    case append
+    case readMessages = "read_messages"
+    case pop
+    case clearMessages = "clear_messages"
+
+    /// The operation of a route and method, or nil for the operations routes.
+    init?(route: Route, method: HTTPMethod) {
+        switch (route, method) {
+        case (.session, .GET), (.session, .HEAD): self = .load
+        case (.session, .PUT): self = .save
+        case (.session, .DELETE): self = .delete
+        case (.sessions, .GET), (.sessions, .HEAD): self = .list
+        case (.sessions, .DELETE): self = .deleteAll
+        case (.messages, .POST): self = .append
+        case (.messages, .GET), (.messages, .HEAD): self = .readMessages
+        case (.messages, .DELETE): self = .clearMessages
+        case (.lastMessage, .DELETE): self = .pop
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,64 @@
+/// Builds JSON response bodies directly as bytes, splicing stored raw JSON in unchanged.
+struct JSONWriter {
+    /// The bytes written so far.
+    private(set) var bytes: [UInt8]
+
+    init(capacity: Int = 256) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// Appends bytes that are already valid JSON (a stored state or message) or punctuation.
+    mutating func raw(_ data: [UInt8]) {
+        bytes.append(contentsOf: data)
+    }
+
+    /// Appends ASCII punctuation or a literal such as `null`.
+    mutating func raw(_ text: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitsCount))
+    }
+
+    /// Appends `"name":`.
+    mutating func key(_ name: StaticString) {
+        bytes.append(UInt8(ascii: "\""))
+        raw(name)
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    /// Appends a JSON string, escaping quotes, backslashes and control characters.
+    mutating func string(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): raw("\\\"")
+            case UInt8(ascii: "\\"): raw("\\\\")
+            case 0x0A: raw("\\n")
+            case 0x0D: raw("\\r")
+            case 0x09: raw("\\t")
+            case 0..<0x20:
+                raw("\\u00")
+                let hex: [UInt8] = Array("0123456789abcdef".utf8)
+                bytes.append(hex[Int(byte >> 4)])
+                bytes.append(hex[Int(byte & 0xF)])
+            default: bytes.append(byte)
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// Appends an integer.
+    mutating func int<T: BinaryInteger>(_ value: T) {
+        bytes.append(contentsOf: String(value).utf8)
+    }
+
+    /// Appends an integer or `null`.
+    mutating func int<T: BinaryInteger>(_ value: T?) {
+        if let value { int(value) } else { raw("null") }
+    }
+
+    /// Appends `true` or `false`.
+    mutating func bool(_ value: Bool) {
+        raw(value ? "true" : "false")
+    }
+}

@@ -1,0 +1,87 @@
+import Store
+import Telemetry
+
+/// Renders the API's response bodies.
+enum ResourceJSON {
+    /// The session resource; `state` is included only when given (`.some(nil)` renders `null`).
+    static func session(_ metadata: SessionMetadata, state: [UInt8]?? = nil) -> [UInt8] {
+        var json = JSONWriter(capacity: 320 + ((state ?? nil)?.count ?? 0))
+        write(metadata, state: state, into: &json)
+        return json.bytes
+    }
+
+    static func write(_ metadata: SessionMetadata, state: [UInt8]?? = nil, into json: inout JSONWriter) {
+        json.raw("{")
+        json.key("agent_id"); json.string(metadata.agentID)
+        json.raw(","); json.key("session_id"); json.string(metadata.sessionID)
+        json.raw(","); json.key("version"); json.int(metadata.version)
+        json.raw(","); json.key("created_at"); timestamp(metadata.createdAt, into: &json)
+        json.raw(","); json.key("updated_at"); timestamp(metadata.updatedAt, into: &json)
+        json.raw(","); json.key("expires_at"); timestamp(metadata.expiresAt, into: &json)
+        json.raw(","); json.key("ttl_seconds"); json.int(metadata.ttlSeconds)
+        json.raw(","); json.key("sliding_ttl"); json.bool(metadata.slidingTTL)
+        json.raw(","); json.key("message_count"); json.int(metadata.messageCount)
+        json.raw(","); json.key("state_bytes"); json.int(metadata.stateBytes)
+        if let state {
+            json.raw(","); json.key("state")
+            if let state { json.raw(state) } else { json.raw("null") }
+        }
+        json.raw("}")
+    }
+
+    /// `{"sessions": [...], "next_cursor": ...}`
+    static func sessionPage(_ page: SessionPage) -> [UInt8] {
+        var json = JSONWriter(capacity: 64 + page.sessions.count * 320)
+        json.raw("{"); json.key("sessions"); json.raw("[")
+        for (index, metadata) in page.sessions.enumerated() {
+            if index > 0 { json.raw(",") }
+            write(metadata, into: &json)
+        }
+        json.raw("],"); json.key("next_cursor")
+        if let cursor = page.nextCursor { json.string(cursor.encoded) } else { json.raw("null") }
+        json.raw("}")
+        return json.bytes
+    }
+
+    /// `{"version", "first_seq", "last_seq", "message_count"}`
+    static func appendResult(_ result: AppendResult) -> [UInt8] {
+        var json = JSONWriter(capacity: 96)
+        json.raw("{"); json.key("version"); json.int(result.version)
+        json.raw(","); json.key("first_seq"); json.int(result.firstSeq)
+        json.raw(","); json.key("last_seq"); json.int(result.lastSeq)
+        json.raw(","); json.key("message_count"); json.int(result.messageCount)
+        json.raw("}")
+        return json.bytes
+    }
+
+    /// `{"messages": [{"seq", "data"}], "next_after": ...}`
+    static func messagePage(_ page: MessagePage) -> [UInt8] {
+        let dataBytes = page.messages.reduce(0) { $0 + $1.data.count }
+        var json = JSONWriter(capacity: 48 + dataBytes + page.messages.count * 32)
+        json.raw("{"); json.key("messages"); json.raw("[")
+        for (index, message) in page.messages.enumerated() {
+            if index > 0 { json.raw(",") }
+            write(message, into: &json)
+        }
+        json.raw("],"); json.key("next_after"); json.int(page.nextAfter)
+        json.raw("}")
+        return json.bytes
+    }
+
+    /// `{"seq", "data"}`
+    static func message(_ message: Message) -> [UInt8] {
+        var json = JSONWriter(capacity: 32 + message.data.count)
+        write(message, into: &json)
+        return json.bytes
+    }
+
+    private static func write(_ message: Message, into json: inout JSONWriter) {
+        json.raw("{"); json.key("seq"); json.int(message.seq)
+        json.raw(","); json.key("data"); json.raw(message.data)
+        json.raw("}")
+    }
+
+    private static func timestamp(_ millis: Int64?, into json: inout JSONWriter) {
+        if let millis { json.string(RFC3339.format(millisecondsSince1970: millis)) } else { json.raw("null") }
+    }
+}

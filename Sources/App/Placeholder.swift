@@ -1,1 +1,0 @@
-// App: implementation arrives in its own commits.

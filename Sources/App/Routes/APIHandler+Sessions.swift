@@ -1,0 +1,91 @@
+import HTTPServer
+import Store
+
+extension APIHandler {
+    /// Routes under `/agents/{agent_id}/sessions`.
+    func sessionRoute(_ context: inout RequestContext) async throws(APIError) -> HTTPResponse {
+        let method = context.head.method
+        switch (context.match.route, method) {
+        case (.session, .PUT): return try await saveSession(&context)
+        case (.session, .GET), (.session, .HEAD): return try await loadSession(&context)
+        case (.session, .DELETE): return try await deleteSession(&context)
+        case (.sessions, .GET), (.sessions, .HEAD): return try await listSessions(&context)
+        case (.sessions, .DELETE): return try await deleteAllSessions(&context)
+        case (.messages, .POST): return try await appendMessages(&context)
+        case (.messages, .GET), (.messages, .HEAD): return try await readMessages(&context)
+        case (.messages, .DELETE): return try await clearMessages(&context)
+        case (.lastMessage, .DELETE): return try await popMessage(&context)
+        default: throw APIError.methodNotAllowed(allow: context.match.route.allowHeader)
+        }
+    }
+
+    /// `PUT /agents/{a}/sessions/{s}`: 201 + Location when created, 200 when replaced.
+    private func saveSession(_ context: inout RequestContext) async throws(APIError) -> HTTPResponse {
+        let key = try context.sessionKey()
+        let body = try SaveBody(context.request.body, maxTTL: configuration.maxTTLSeconds)
+        var precondition = Precondition.none
+        if let tags = HeaderRules.entityTags(context.head.headers.values("If-Match"), allowWeak: false) {
+            precondition = .ifMatch(tags)
+        } else if let tags = HeaderRules.entityTags(context.head.headers.values("If-None-Match"), allowWeak: true) {
+            precondition = .ifNoneMatch(tags)
+        }
+        let options = WriteOptions(ttl: body.ttl, slidingTTL: body.slidingTTL, precondition: precondition)
+        let store = self.store
+        let result = try await context.store { try await store.save(key, state: body.state, options: options) }
+        context.payloadBytes = body.state.count
+        var headers = [("ETag", HeaderRules.etag(result.metadata.version))]
+        if result.created { headers.append(("Location", context.head.path)) }
+        return json(result.created ? 201 : 200, ResourceJSON.session(result.metadata), headers: headers)
+    }
+
+    /// `GET`/`HEAD /agents/{a}/sessions/{s}`: 200 with ETag, or 304 for a matching `If-None-Match`.
+    private func loadSession(_ context: inout RequestContext) async throws(APIError) -> HTTPResponse {
+        let key = try context.sessionKey()
+        let store = self.store
+        let session = try await context.store { try await store.load(key) }
+        let etag = HeaderRules.etag(session.metadata.version)
+        if let tags = HeaderRules.entityTags(context.head.headers.values("If-None-Match"), allowWeak: true),
+           tags.matches(version: session.metadata.version) {
+            return HTTPResponse(status: 304, headers: HTTPHeaders([("ETag", etag)]))
+        }
+        context.payloadBytes = session.state?.count ?? 0
+        return json(200, ResourceJSON.session(session.metadata, state: .some(session.state)), headers: [("ETag", etag)])
+    }
+
+    /// `DELETE /agents/{a}/sessions/{s}`: 204.
+    private func deleteSession(_ context: inout RequestContext) async throws(APIError) -> HTTPResponse {
+        let key = try context.sessionKey()
+        let precondition = ifMatch(context)
+        let store = self.store
+        try await context.store { try await store.delete(key, precondition: precondition) }
+        return HTTPResponse(status: 204)
+    }
+
+    /// `GET /agents/{a}/sessions?limit=&cursor=`.
+    private func listSessions(_ context: inout RequestContext) async throws(APIError) -> HTTPResponse {
+        let agentID = try context.match.agentID()
+        let query = try QueryParameters(context.head.query)
+        let limit = Int(try query.integer("limit", in: 1...1000, default: 50) ?? 50)
+        var cursor: ListCursor?
+        if let encoded = try query.single("cursor") {
+            guard let decoded = ListCursor(encoded: encoded) else { throw APIError.invalidRequest("The cursor is malformed.") }
+            cursor = decoded
+        }
+        let store = self.store
+        let page = try await context.store { try await store.list(agentID: agentID, limit: limit, cursor: cursor) }
+        return json(200, ResourceJSON.sessionPage(page))
+    }
+
+    /// `DELETE /agents/{a}/sessions`: 200 `{"deleted": n}`.
+    private func deleteAllSessions(_ context: inout RequestContext) async throws(APIError) -> HTTPResponse {
+        let agentID = try context.match.agentID()
+        let store = self.store
+        let count = try await context.store { try await store.deleteAll(agentID: agentID) }
+        return json(200, Array("{\"deleted\":\(count)}".utf8))
+    }
+
+    /// The `If-Match` precondition of a mutation, or `.none`.
+    func ifMatch(_ context: RequestContext) -> Precondition {
+        HeaderRules.entityTags(context.head.headers.values("If-Match"), allowWeak: false).map(Precondition.ifMatch) ?? .none
+    }
+}

@@ -1,0 +1,76 @@
+import Testing
+@testable import App
+
+struct JSONScannerTests {
+    private func members(_ text: String) throws -> [JSONScanner.Member]? {
+        try JSONScanner.topLevelMembers(of: Array(text.utf8))
+    }
+
+    @Test(arguments: [
+        #"{}"#, #" { "a" : 1 } "#, #"{"state":{"x":[1,2,{"y":null}]}}"#, #"{"n":-0.5e+10}"#, #"{"s":"\u00e9\n\"\\\/"}"#,
+        #"{"u":"héllo €𝄞"}"#, #"{"big":12345678901234567890}"#, #"{"a":true,"b":false,"c":null}"#,
+    ])
+    func acceptsValidObjects(_ text: String) throws {
+        #expect(try members(text) != nil)
+    }
+
+    @Test(arguments: [
+        "", "{", "}", #"{"a":}"#, #"{"a":1,}"#, #"{"a" 1}"#, #"{a:1}"#, #"{"a":01}"#, #"{"a":1.}"#, #"{"a":.5}"#,
+        #"{"a":1e}"#, #"{"a":tru}"#, #"{"a":"\x"}"#, #"{"a":"\u12"}"#, "{\"a\":\"\u{01}\"}", #"{"a":1} x"#,
+        #"{"a":[1,2}"#, #"{"a":NaN}"#, #"{"a":+1}"#, #"{'a':1}"#,
+    ])
+    func rejectsMalformedJSON(_ text: String) {
+        #expect(throws: JSONScanner.SyntaxError.self) { try members(text) }
+    }
+
+    @Test func rejectsInvalidUTF8() {
+        let bytes: [[UInt8]] = [
+            Array(#"{"a":""#.utf8) + [0xFF] + Array(#""}"#.utf8),          // invalid lead byte
+            Array(#"{"a":""#.utf8) + [0xC0, 0xAF] + Array(#""}"#.utf8),    // overlong
+            Array(#"{"a":""#.utf8) + [0xED, 0xA0, 0x80] + Array(#""}"#.utf8),  // surrogate
+            Array(#"{"a":""#.utf8) + [0xE2, 0x82] + Array(#""}"#.utf8),    // truncated
+        ]
+        for document in bytes {
+            #expect(throws: JSONScanner.SyntaxError.self) { try JSONScanner.topLevelMembers(of: document) }
+        }
+    }
+
+    @Test func nonObjectTopLevelIsValidButHasNoMembers() throws {
+        #expect(try members("[1,2]") == nil)
+        #expect(try members(" 42 ") == nil)
+        #expect(try members("null") == nil)
+    }
+
+    @Test func membersKeepExactRawBytes() throws {
+        let text = #"{"state": 9007199254740993 , "x":[0.1, 12345678901234567890],"st\u0061te2":{"k":"v"}}"#
+        let bytes = Array(text.utf8)
+        let found = try #require(try JSONScanner.topLevelMembers(of: bytes))
+        #expect(found.map(\.name) == ["state", "x", "state2"])
+        #expect(String(decoding: bytes[found[0].range], as: UTF8.self) == "9007199254740993")
+        #expect(String(decoding: bytes[found[1].range], as: UTF8.self) == "[0.1, 12345678901234567890]")
+        #expect(found[1].kind == .array)
+        let elements = JSONScanner.arrayElements(of: bytes, in: found[1].range)
+        #expect(elements.map { String(decoding: bytes[$0], as: UTF8.self) } == ["0.1", "12345678901234567890"])
+    }
+
+    @Test func arrayElementsOfEmptyAndNestedArrays() throws {
+        let bytes = Array(#"{"m":[ ],"n":[[1,[2]], {"a":[3]} ,"x"]}"#.utf8)
+        let found = try #require(try JSONScanner.topLevelMembers(of: bytes))
+        #expect(JSONScanner.arrayElements(of: bytes, in: found[0].range).isEmpty)
+        let nested = JSONScanner.arrayElements(of: bytes, in: found[1].range)
+        #expect(nested.map { String(decoding: bytes[$0], as: UTF8.self) } == ["[1,[2]]", #"{"a":[3]}"#, #""x""#])
+    }
+
+    @Test func depthIsBounded() {
+        let deep = "{\"a\":" + String(repeating: "[", count: 600) + String(repeating: "]", count: 600) + "}"
+        #expect(throws: JSONScanner.SyntaxError.self) { try members(deep) }
+        let fine = "{\"a\":" + String(repeating: "[", count: 500) + String(repeating: "]", count: 500) + "}"
+        #expect(throws: Never.self) { try members(fine) }
+    }
+
+    @Test func writerEscapesStrings() {
+        var writer = JSONWriter()
+        writer.string("a\"b\\c\n\u{01}é")
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == #""a\"b\\c\n\u0001é""#)
+    }
+}

@@ -1,0 +1,99 @@
+import Testing
+@testable import App
+
+struct RoutingTests {
+    @Test(arguments: [
+        ("/healthz", Route.healthz), ("/readyz", .readyz), ("/metrics", .metrics), ("/openapi.yaml", .openapi),
+        ("/agents/a/sessions", .sessions), ("/agents/a/sessions/s", .session),
+        ("/agents/a/sessions/s/messages", .messages), ("/agents/a/sessions/s/messages/last", .lastMessage),
+        ("/agents//sessions/x", .session),
+    ])
+    func matchesTemplates(_ path: String, _ route: Route) {
+        #expect(RouteMatch(path: path)?.route == route)
+    }
+
+    @Test(arguments: ["/", "/agents", "/agents/a", "/agents/a/sessions/", "/agents/a/sessions/s/", "/agents/a/other/s",
+                      "/agents/a/sessions/s/messages/first", "/agents/a/sessions/s/messages/last/x", "/healthz/", "healthz"])
+    func unknownPathsDoNotMatch(_ path: String) {
+        #expect(RouteMatch(path: path) == nil)
+    }
+
+    @Test(arguments: ["a", "A9", "support-bot", "user.42", "x~y@z_w-v", String(repeating: "a", count: 128), "a%2Db"])
+    func validIDs(_ id: String) throws {
+        #expect(try RouteMatch.decodeID(Substring(id), name: "agent_id").isEmpty == false)
+    }
+
+    @Test(arguments: ["", "-a", ".a", "a b", "a%2Fb", "%2E%2E", "a%7Bb", "a%zz", "é", "a%C3%A9", String(repeating: "a", count: 129), "a:b"])
+    func invalidIDs(_ id: String) {
+        #expect(throws: APIError.invalidID("agent_id must match ^[A-Za-z0-9][A-Za-z0-9._~@-]{0,127}$.")) {
+            try RouteMatch.decodeID(Substring(id), name: "agent_id")
+        }
+    }
+
+    @Test func percentDecodedIDKeepsCase() throws {
+        #expect(try RouteMatch.decodeID("Ab%2dC", name: "agent_id") == "Ab-C")
+    }
+}
+
+struct HeaderRulesTests {
+    @Test(arguments: [nil, "application/json", "Application/JSON; charset=utf-8", "application/problem+json", "text/vnd.x+json ; q=1"])
+    func jsonMediaTypes(_ value: String?) {
+        #expect(HeaderRules.isJSONMediaType(value))
+    }
+
+    @Test(arguments: ["text/plain", "application/jsonx", "application/x-www-form-urlencoded", "+json", "application/+json", "", "json"])
+    func nonJSONMediaTypes(_ value: String) {
+        #expect(!HeaderRules.isJSONMediaType(value))
+    }
+
+    @Test func entityTags() {
+        #expect(HeaderRules.entityTags([], allowWeak: false) == nil)
+        #expect(HeaderRules.entityTags(["*"], allowWeak: false) == .any)
+        #expect(HeaderRules.entityTags([#""3", "4""#], allowWeak: false) == .versions([3, 4]))
+        #expect(HeaderRules.entityTags([#"W/"3""#], allowWeak: false) == .versions([]))
+        #expect(HeaderRules.entityTags([#"W/"3""#], allowWeak: true) == .versions([3]))
+        #expect(HeaderRules.entityTags(["garbage", #""x""#], allowWeak: true) == .versions([]))
+        #expect(HeaderRules.entityTags([#""1""#, #""2""#], allowWeak: false) == .versions([1, 2]))
+    }
+
+    @Test func idempotencyKeys() {
+        #expect(HeaderRules.isValidIdempotencyKey("k"))
+        #expect(HeaderRules.isValidIdempotencyKey(String(repeating: "~", count: 128)))
+        #expect(!HeaderRules.isValidIdempotencyKey(""))
+        #expect(!HeaderRules.isValidIdempotencyKey("has space"))
+        #expect(!HeaderRules.isValidIdempotencyKey(String(repeating: "k", count: 129)))
+        #expect(!HeaderRules.isValidIdempotencyKey("é"))
+    }
+
+    @Test func requestIDs() {
+        #expect(HeaderRules.isValidRequestID("abc-123:x@y.z_w"))
+        #expect(!HeaderRules.isValidRequestID(""))
+        #expect(!HeaderRules.isValidRequestID("a b"))
+        #expect(!HeaderRules.isValidRequestID(String(repeating: "a", count: 129)))
+        let generator = RequestIDGenerator()
+        let first = generator.next()
+        #expect(HeaderRules.isValidRequestID(first))
+        #expect(first != generator.next())
+    }
+}
+
+struct QueryParametersTests {
+    @Test func parsesAndDecodes() throws {
+        let query = try QueryParameters("limit=5&cursor=12-a%7Eb&flag")
+        #expect(try query.integer("limit", in: 1...1000, default: 50) == 5)
+        #expect(try query.single("cursor") == "12-a~b")
+        #expect(try query.single("flag") == "")
+        #expect(try query.single("missing") == nil)
+        #expect(try query.integer("missing", in: 1...10, default: 7) == 7)
+    }
+
+    @Test(arguments: ["limit=0", "limit=1001", "limit=abc", "limit=", "limit=-1", "limit=1.5", "limit=+5", "limit=1&limit=2", "limit=99999999999999999999"])
+    func rejectsBadLimits(_ query: String) throws {
+        let parameters = try QueryParameters(query)
+        #expect(throws: APIError.self) { try parameters.integer("limit", in: 1...1000, default: 50) }
+    }
+
+    @Test func rejectsBadEscapes() {
+        #expect(throws: APIError.self) { try QueryParameters("cursor=%zz") }
+    }
+}
