@@ -1,0 +1,103 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import Telemetry
+
+/// Collects the lines a logger writes.
+final class LineCollector: Sendable {
+    private let storage = Mutex<[String]>([])
+    var lines: [String] { storage.withLock { $0 } }
+    func sink(_ line: String) { storage.withLock { $0.append(line) } }
+}
+
+struct LoggerTests {
+    /// 2026-11-22T10:00:00.123Z
+    static let fixedTime: Int64 = 1_795_341_600_123
+
+    static func make(_ level: Logger.Level = .info, _ format: Logger.Format = .json) -> (Logger, LineCollector) {
+        let collector = LineCollector()
+        let logger = Logger(level: level, format: format, sink: collector.sink, clock: { fixedTime })
+        return (logger, collector)
+    }
+
+    @Test func jsonLineHasKeysInOrder() throws {
+        let (logger, collector) = Self.make()
+        logger.info("request", [
+            (LogKey.requestID, "r-1"), (LogKey.method, "PUT"), (LogKey.route, "/agents/{agent_id}"),
+            (LogKey.status, 201), (LogKey.durationMS, .double(1.25)), (LogKey.bytesIn, .int(17)),
+            (LogKey.bytesOut, 0), ("cached", .bool(false)),
+        ])
+        #expect(collector.lines == [
+            #"{"time":"2026-11-22T10:00:00.123Z","level":"info","msg":"request","request_id":"r-1","method":"PUT","#
+                + #""route":"/agents/{agent_id}","status":201,"duration_ms":1.25,"bytes_in":17,"bytes_out":0,"#
+                + #""cached":false}"# + "\n",
+        ])
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(collector.lines[0].utf8)) as? [String: Any])
+        #expect(object["status"] as? Int == 201)
+        #expect(object["duration_ms"] as? Double == 1.25)
+    }
+
+    @Test func jsonEscapesStrings() throws {
+        let (logger, collector) = Self.make()
+        let nasty = "quote \" backslash \\ newline \n tab \t cr \r bell \u{07} nul \u{00} esc \u{1B} é 🚀"
+        logger.error(nasty, [("k\"ey", .string(nasty)), ("nan", .double(.nan)), ("inf", .double(-.infinity))])
+        let line = try #require(collector.lines.first)
+        #expect(line.hasSuffix("}\n"))
+        #expect(line.dropLast().contains("\n") == false)
+        #expect(line.contains(#"\u0007"#) && line.contains(#"\u0000"#) && line.contains(#"\u001b"#))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["msg"] as? String == nasty)
+        #expect(object["k\"ey"] as? String == nasty)
+        #expect(object["level"] as? String == "error")
+        #expect(object["nan"] as? String == "NaN")
+        #expect(object["inf"] as? String == "-Inf")
+    }
+
+    @Test func levelFiltering() {
+        let (logger, collector) = Self.make(.warning)
+        var evaluated = false
+        logger.debug("d", { evaluated = true; return [] }())
+        logger.info("i")
+        logger.warning("w")
+        logger.error("e")
+        logger.log(.info, "i2")
+        #expect(!evaluated, "metadata of a dropped message is not evaluated")
+        #expect(collector.lines.count == 2)
+        #expect(!logger.isEnabled(.info) && logger.isEnabled(.warning) && logger.isEnabled(.error))
+        #expect(Logger.Level.allCases.sorted() == [.debug, .info, .warning, .error])
+        #expect(Logger.Level(rawValue: "warning") == .warning)
+    }
+
+    @Test func textFormatShape() {
+        let (logger, collector) = Self.make(.debug, .text)
+        logger.debug("request done", [
+            (LogKey.route, "/agents/{agent_id}"), (LogKey.status, 200), ("note", "two words"), ("empty", ""),
+            ("eq", "a=b"), ("ok", true), ("ms", .double(0.5)),
+        ])
+        logger.warning("multi\nline")
+        #expect(collector.lines == [
+            #"2026-11-22T10:00:00.123Z DEBUG request done route=/agents/{agent_id} status=200 note="two words" "#
+                + #"empty="" eq="a=b" ok=true ms=0.5"# + "\n",
+            #"2026-11-22T10:00:00.123Z WARNING multi\nline"# + "\n",
+        ])
+    }
+
+    @Test func defaultLoggerIsInfoJSON() {
+        let logger = Logger()
+        #expect(logger.level == .info && logger.format == .json)
+        #expect(Logger.Format(rawValue: "text") == .text)
+    }
+
+    @Test func realClockTimeIsCurrent() throws {
+        let collector = LineCollector()
+        let logger = Logger(sink: collector.sink)
+        let before = RFC3339.format(millisecondsSince1970: RFC3339.currentMilliseconds())
+        logger.info("now")
+        let after = RFC3339.format(millisecondsSince1970: RFC3339.currentMilliseconds())
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(collector.lines[0].utf8)) as? [String: Any])
+        let time = try #require(object["time"] as? String)
+        #expect(before <= time && time <= after)
+    }
+}
