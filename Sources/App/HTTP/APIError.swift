@@ -62,21 +62,6 @@ struct APIError: Error, Sendable, Equatable {
         APIError(status: 503, code: "backend_unavailable", detail: detail, headers: [("Retry-After", "1")])
     }
 
-    /// Maps a store error to its HTTP status and code.
-    init(_ error: StoreError) {
-        switch error {
-        case .sessionNotFound: self = .notFound("The session does not exist.")
-        case .noMessages: self = .notFound("The session has no messages.")
-        case .preconditionFailed(let version): self = .preconditionFailed(currentVersion: version)
-        case .tooManyMessages(let limit):
-            self = APIError(status: 409, code: "too_many_messages", detail: "The append would take the session past its cap of \(limit) messages; nothing was appended.")
-        case .idempotencyKeyReused:
-            self = APIError(status: 422, code: "idempotency_key_reused", detail: "This Idempotency-Key was already used with a different request body.")
-        case .unavailable: self = .backendUnavailable("The storage backend is unavailable; retry shortly.")
-        case .internalError: self = .internalError
-        }
-    }
-
     /// The problem+json body, with the request ID of the response.
     func body(requestID: String) -> [UInt8] {
         var json = JSONWriter(capacity: 256)
@@ -92,5 +77,22 @@ struct APIError: Error, Sendable, Equatable {
         }
         json.raw("}")
         return json.bytes
+    }
+}
+
+extension APIError {
+    /// Maps a store error to its HTTP status and code.
+    init(_ error: StoreError) {
+        switch error {
+        case .sessionNotFound: self = .notFound("The session does not exist.")
+        case .noMessages: self = .notFound("The session has no messages.")
+        case .preconditionFailed(let version): self = .preconditionFailed(currentVersion: version)
+        case .tooManyMessages(let limit):
+            self = APIError(status: 409, code: "too_many_messages", detail: "The append would take the session past its cap of \(limit) messages; nothing was appended.")
+        case .idempotencyKeyReused:
+            self = APIError(status: 422, code: "idempotency_key_reused", detail: "This Idempotency-Key was already used with a different request body.")
+        case .unavailable: self = .backendUnavailable("The storage backend is unavailable; retry shortly.")
+        case .internalError: self = .internalError
+        }
     }
 }

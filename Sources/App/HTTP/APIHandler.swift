@@ -32,8 +32,8 @@ final class APIHandler: HTTPHandler {
             return nil
         } catch {
             let route = RouteMatch(path: head.path)?.route
-            if let route, let operation = StoreOperation(route: route, method: head.method), let apiError = error as? APIError {
-                metrics.storeOperations.labels(operation.rawValue, AppMetrics.outcome(forStatus: apiError.status)).increment()
+            if let route, let operation = StoreOperation(route: route, method: head.method) {
+                metrics.storeOperations.labels(operation.rawValue, AppMetrics.outcome(forStatus: error.status)).increment()
             }
             let requestID = requestID(for: head)
             return finish(problem(error, requestID: requestID), requestID: requestID, head: head, route: route, bytesIn: 0)
@@ -118,8 +118,7 @@ final class APIHandler: HTTPHandler {
         return HTTPResponse(status: status, headers: fields, body: body)
     }
 
-    private func problem(_ error: any Error, requestID: String) -> HTTPResponse {
-        let apiError = (error as? APIError) ?? .internalError
+    private func problem(_ apiError: APIError, requestID: String) -> HTTPResponse {
         var headers = HTTPHeaders([("Content-Type", "application/problem+json")])
         for (name, value) in apiError.headers { headers.add(name, value) }
         return HTTPResponse(status: apiError.status, headers: headers, body: apiError.body(requestID: requestID))

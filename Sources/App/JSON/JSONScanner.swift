@@ -186,7 +186,7 @@ struct JSONScanner {
     }
 
     private mutating func scanLiteral(_ literal: StaticString) throws(SyntaxError) {
-        let count = literal.utf8CodeUnitsCount
+        let count = literal.utf8CodeUnitCount
         guard index + count <= bytes.count else { throw fail("invalid literal") }
         let base = literal.utf8Start
         for offset in 0..<count where bytes[index + offset] != base[offset] {

@@ -15,7 +15,7 @@ struct JSONWriter {
 
     /// Appends ASCII punctuation or a literal such as `null`.
     mutating func raw(_ text: StaticString) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitsCount))
+        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 
     /// Appends `"name":`.
