@@ -405,7 +405,7 @@ paths:
             X-Request-Id: { $ref: '#/components/headers/XRequestId' }
           content:
             application/yaml:
-              schema: { type: string }
+              schema: { type: object }
         default: { $ref: '#/components/responses/Problem' }
 components:
   parameters:
