@@ -138,7 +138,6 @@ extension ConnectionCore {
                     fail(error)
                     break loop
                 }
-                if written == writing.count { continue loop }
             }
 
             var descriptors = [
@@ -161,8 +160,7 @@ extension ConnectionCore {
                     break loop
                 }
             }
-            if let headDeadline, ContinuousClock.now >= headDeadline {
-                failHeadWithTimeout()
+            if headDeadline != nil && failHeadIfExpired() {
                 break loop
             }
         }
@@ -237,17 +235,23 @@ extension ConnectionCore {
         return failure
     }
 
-    /// Marks the connection closing and fails the oldest command with a timeout.
-    private func failHeadWithTimeout() {
-        let head = state.withLock { state in
+    /// When the oldest command waiting is past its deadline, fails it with a timeout and marks the
+    /// connection closing (later replies would be mismatched).
+    /// - Returns: Whether a command timed out.
+    private func failHeadIfExpired() -> Bool {
+        let now = ContinuousClock.now
+        let head: Pending? = state.withLock { state in
+            guard let first = state.pending.first, now >= first.deadline else { return nil }
             if state.closeReason == nil {
                 state.closeReason = RedisClientError(
                     .connectionClosed, "connection to \(target) closed because a command timed out")
             }
             return state.pending.popFirst()
         }
-        head?.continuation.resume(throwing: RedisClientError(
+        guard let head else { return false }
+        head.continuation.resume(throwing: RedisClientError(
             .timeout, "no reply from \(target) within \(commandTimeout)"))
+        return true
     }
 
     /// Records why the connection broke; ``terminate()`` fails the queued commands with it.

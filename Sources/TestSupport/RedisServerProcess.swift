@@ -66,10 +66,11 @@ public final class RedisServerProcess: Sendable {
 
     private static let sharedServer = Task<RedisServerProcess, any Error> {
         let server = try await RedisServerProcess()
-        sharedPID.store(server.pid, ordering: .relaxed)
+        sharedServerCleanup.withLock { $0 = (server.pid, server.directory) }
         atexit {
-            let pid = sharedPID.load(ordering: .relaxed)
+            let (pid, directory) = sharedServerCleanup.withLock { $0 }
             if pid > 0 { kill(pid, SIGTERM) }
+            if !directory.isEmpty { try? FileManager.default.removeItem(atPath: directory) }
         }
         return server
     }
@@ -210,5 +211,5 @@ public final class RedisServerProcess: Sendable {
     }
 }
 
-/// The shared server's PID, read by the `atexit` handler (which cannot capture context).
-private let sharedPID = Atomic<Int32>(0)
+/// The shared server's PID and directory, read by the `atexit` handler (which cannot capture context).
+private let sharedServerCleanup = Mutex<(pid: pid_t, directory: String)>((0, ""))
