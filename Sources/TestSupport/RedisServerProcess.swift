@@ -30,14 +30,14 @@ public final class RedisServerProcess: Sendable {
 
     private let executable: String
     private let directory: String
-    /// The PID of the running server, or 0 when stopped.
-    private let processID = Mutex<pid_t>(0)
+    /// The running server, or nil when stopped.
+    private let process = Mutex<ChildProcess?>(nil)
 
     /// Starts a private server and waits (at most 5 s) until it answers `PING`.
     /// - Parameter arguments: Extra `redis-server` arguments, e.g. `["--requirepass", "secret"]`.
     /// - Throws: ``Failure`` when `redis-server` is missing or does not come up.
     public init(arguments: [String] = []) async throws {
-        guard let executable = Self.findExecutable("redis-server") else {
+        guard let executable = ChildProcess.findExecutable("redis-server") else {
             throw Failure(description: Self.notFoundMessage)
         }
         self.executable = executable
@@ -75,23 +75,15 @@ public final class RedisServerProcess: Sendable {
         return server
     }
 
-    private var pid: Int32 { processID.withLock { $0 } }
+    private var pid: Int32 { process.withLock { $0?.pid ?? 0 } }
 
     /// Stops the server (SIGTERM to its PID, then SIGKILL after 5 s) and waits for it to exit.
     public func stop() async {
-        let pid = processID.withLock { pid in
-            defer { pid = 0 }
-            return pid
+        let child = process.withLock { child in
+            defer { child = nil }
+            return child
         }
-        guard pid > 0 else { return }
-        kill(pid, SIGTERM)
-        for _ in 0..<500 {
-            if Self.reap(pid) { return }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        _ = waitpid(pid, &status, 0)
+        await child?.stop()
     }
 
     /// Stops the server and starts it again on the same port with the same arguments; data is not kept.
@@ -102,15 +94,20 @@ public final class RedisServerProcess: Sendable {
     }
 
     private func start() async throws {
-        let pid = try Self.spawn(executable, arguments: [
-            "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--daemonize", "no", "--dir", directory, "--logfile", "\(directory)/redis.log",
-        ] + arguments)
-        processID.withLock { $0 = pid }
+        let child: ChildProcess
+        do {
+            child = try ChildProcess(path: executable, arguments: [
+                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                "--daemonize", "no", "--dir", directory, "--logfile", "\(directory)/redis.log",
+            ] + arguments)
+        } catch {
+            throw Failure(description: String(describing: error))
+        }
+        process.withLock { $0 = child }
 
         for _ in 0..<200 {
             if Self.answersPing(port: port) { return }
-            if Self.reap(pid) { break }
+            if child.pollExit() != nil { break }
             try await Task.sleep(for: .milliseconds(25))
         }
         let log = (try? String(contentsOfFile: "\(directory)/redis.log", encoding: .utf8)) ?? ""
@@ -120,60 +117,13 @@ public final class RedisServerProcess: Sendable {
     }
 
     private func stopSynchronously() {
-        let pid = processID.withLock { pid in
-            defer { pid = 0 }
-            return pid
+        let child = process.withLock { child in
+            defer { child = nil }
+            return child
         }
-        guard pid > 0 else { return }
-        kill(pid, SIGTERM)
-        for _ in 0..<500 {
-            if Self.reap(pid) { return }
-            usleep(10_000)
-        }
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        _ = waitpid(pid, &status, 0)
-    }
-
-    /// Whether `pid` has exited (reaping it if so).
-    private static func reap(_ pid: pid_t) -> Bool {
-        var status: Int32 = 0
-        let result = waitpid(pid, &status, WNOHANG)
-        return result == pid || (result < 0 && errno == ECHILD)
-    }
-
-    /// Starts `path` with `arguments`, stdio on /dev/null, and a clean signal mask.
-    ///
-    /// `posix_spawn` is used instead of Foundation's `Process` because a child inherits the spawning
-    /// thread's blocked-signal mask, and Dispatch worker threads block SIGTERM, which made `stop()` hang.
-    private static func spawn(_ path: String, arguments: [String]) throws -> pid_t {
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var emptyMask = sigset_t()
-        sigemptyset(&emptyMask)
-        posix_spawnattr_setsigmask(&attributes, &emptyMask)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let status = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
-        guard status == 0 else {
-            throw Failure(description: "cannot start \(path): errno \(status): \(String(cString: strerror(status)))")
-        }
-        return pid
+        guard let child else { return }
+        child.send(SIGTERM)
+        if child.waitForExitSynchronously(timeout: .seconds(5)) == nil { child.send(SIGKILL) }
     }
 
     /// Whether something on 127.0.0.1:`port` answers `PING` with any RESP reply (`+PONG` or `-NOAUTH`).
@@ -199,15 +149,6 @@ public final class RedisServerProcess: Sendable {
         var reply = [UInt8](repeating: 0, count: 64)
         let count = recv(fd, &reply, reply.count, 0)
         return count > 0 && (reply[0] == UInt8(ascii: "+") || reply[0] == UInt8(ascii: "-"))
-    }
-
-    private static func findExecutable(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        for directory in path.split(separator: ":") {
-            let candidate = "\(directory)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
     }
 }
 
