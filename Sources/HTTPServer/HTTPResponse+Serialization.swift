@@ -67,7 +67,7 @@ extension HTTPResponse {
 
     /// Appends the wire form of this response to `output` (RFC 9112 §4 and §6).
     ///
-    /// The handler's `Connection` fields are replaced by the server's decision; `Content-Length` is added
+    /// The handler's `Connection` and `Transfer-Encoding` fields are replaced by the server's decisions; `Content-Length` is added
     /// unless present or forbidden; `Date` is added unless present. The body is left out for HEAD, 204 and 304.
     /// - Parameters:
     ///   - output: The buffer to append to (one write per response).
@@ -89,7 +89,8 @@ extension HTTPResponse {
         var hasLength = false
         var hasDate = false
         for (name, value) in headers {
-            if HTTPHeaders.namesEqual(name, "Connection") { continue }
+            // The server owns framing and connection management: it never chunks responses.
+            if HTTPHeaders.namesEqual(name, "Connection") || HTTPHeaders.namesEqual(name, "Transfer-Encoding") { continue }
             if HTTPHeaders.namesEqual(name, "Content-Length") {
                 if noBody { continue }
                 hasLength = true
