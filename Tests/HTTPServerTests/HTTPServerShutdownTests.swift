@@ -1,7 +1,25 @@
 import Foundation
 import HTTPServer
 import Testing
+import Synchronization
 import TestSupport
+
+/// A one-way signal between a test and its client thread.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+
+    /// Raises the flag.
+    func set() { value.store(true, ordering: .releasing) }
+
+    /// Whether the flag is raised.
+    var isSet: Bool { value.load(ordering: .acquiring) }
+
+    /// Blocks the calling (non-pool) thread until the flag is raised, up to 3 s.
+    func wait() -> Bool {
+        for _ in 0..<300 where !isSet { Thread.sleep(forTimeInterval: 0.01) }
+        return isSet
+    }
+}
 
 /// Graceful shutdown and start-up errors.
 @Suite(.serialized)
@@ -47,14 +65,19 @@ struct HTTPServerShutdownTests {
     @Test func finishesRequestWhoseBodyIsStillArriving() async throws {
         let server = HTTPServer(configuration: testConfiguration(), handler: TestHandler())
         let port = try server.start()
+        let headSent = Flag()
+        let shutdownStarted = Flag()
         async let response: RawHTTPClient.Response = blocking {
             let client = try connect(port)
             try client.send("PUT /slow-body HTTP/1.1\r\nContent-Length: 6\r\n\r\nabc")
-            Thread.sleep(forTimeInterval: 0.3)
+            headSent.set()
+            #expect(shutdownStarted.wait())
+            Thread.sleep(forTimeInterval: 0.1)
             try client.send("def")
             return try client.readResponse()
         }
-        try await Task.sleep(for: .milliseconds(100))
+        #expect(await eventually { headSent.isSet })
+        shutdownStarted.set()
         await server.shutdown(grace: .seconds(3))
         let final = try await response
         #expect(final.text == "PUT /slow-body|abcdef")
@@ -62,14 +85,15 @@ struct HTTPServerShutdownTests {
     }
 
     @Test func forceClosesAfterTheGracePeriod() async throws {
-        let server = HTTPServer(configuration: testConfiguration(), handler: TestHandler())
+        let handler = TestHandler()
+        let server = HTTPServer(configuration: testConfiguration(), handler: handler)
         let port = try server.start()
         async let stuck: Bool = blocking {
             let client = try connect(port)
             try client.send("GET /sleep?ms=3000 HTTP/1.1\r\n\r\n")
             return (try? client.readUntilClose()) != nil
         }
-        try await Task.sleep(for: .milliseconds(150))
+        #expect(await eventually { handler.handled.load(ordering: .relaxed) == 1 })
         let clock = ContinuousClock()
         let start = clock.now
         await server.shutdown(grace: .milliseconds(200))
