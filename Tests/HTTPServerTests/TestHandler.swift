@@ -6,7 +6,7 @@ import Synchronization
 ///
 /// - `preflight`: `/reject...` is answered 404 at once.
 /// - `handle`: echoes `"<METHOD> <path>|<body>"`; `/sleep?ms=N` waits N ms first; `/status/N` answers N;
-///   `/close` asks to close the connection.
+///   `/close` asks to close the connection; `/big?n=N` answers N patterned bytes.
 /// - `protocolError`: the error's status with `X-Error` set.
 final class TestHandler: HTTPHandler {
     /// Requests that reached `handle` (started).
@@ -22,6 +22,9 @@ final class TestHandler: HTTPHandler {
         let head = request.head
         if head.path == "/sleep", let query = head.query, query.hasPrefix("ms="), let ms = Int(query.dropFirst(3)) {
             try? await Task.sleep(for: .milliseconds(ms))
+        }
+        if head.path == "/big", let query = head.query, query.hasPrefix("n="), let count = Int(query.dropFirst(2)) {
+            return HTTPResponse(status: 200, body: (0..<count).map { UInt8(truncatingIfNeeded: $0 % 251) })
         }
         var headers = HTTPHeaders()
         headers.add("X-Bytes-In", String(request.bytesIn))
