@@ -96,9 +96,12 @@ public final class HTTPServer: Sendable {
     /// Closes the listener (new connections are refused), closes idle keep-alive connections at once, and lets
     /// every request whose first byte has arrived finish and get its response (with `Connection: close`).
     /// Returns when all connections are closed, or once `grace` has passed, after force-closing the rest.
-    /// Calling it again, or before `start`, returns at once.
+    /// Before `start` it just marks the server stopped; a concurrent second call waits for the first one
+    /// (at most `grace` plus the force-close allowance); later calls return at once.
     /// - Parameter grace: How long in-flight requests may take.
     public func shutdown(grace: Duration) async {
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: grace)
         let loops = lifecycle.withLock { state -> [EventLoop]? in
             guard case .running(let loops) = state else {
                 if case .initial = state { state = .stopped }
@@ -107,9 +110,10 @@ public final class HTTPServer: Sendable {
             state = .stopping
             return loops
         }
-        guard let loops else { return }
-        let clock = ContinuousClock()
-        let deadline = clock.now.advanced(by: grace)
+        guard let loops else {
+            await waitUntil(deadline: deadline.advanced(by: .seconds(3)), clock: clock) { isStopped }
+            return
+        }
 
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             loops[0].post(.closeListener({ continuation.resume() }))
@@ -126,6 +130,16 @@ public final class HTTPServer: Sendable {
             loops.allSatisfy { $0.finished.load(ordering: .acquiring) }
         }
         lifecycle.withLock { $0 = .stopped }
+    }
+
+    /// Whether the server is not running and not shutting down.
+    private var isStopped: Bool {
+        lifecycle.withLock { state in
+            switch state {
+            case .initial, .stopped: true
+            case .running, .stopping: false
+            }
+        }
     }
 
     /// Polls `condition` every few milliseconds until it holds or `deadline` passes.

@@ -184,4 +184,25 @@ struct HTTPServerLimitsTests {
             #expect(await eventually { server.openConnections == 0 })
         }
     }
+
+    @Test func survivesRandomGarbage() async throws {
+        try await withServer { _, port, _ in
+            try await blocking {
+                var state: UInt64 = 0x1234_5678
+                func next() -> UInt8 {
+                    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                    return UInt8(truncatingIfNeeded: state >> 33)
+                }
+                let prefixes = ["", "GET / HTTP/1.1\r\n", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"]
+                for round in 0..<30 {
+                    let client = try connect(port, timeout: .seconds(2))
+                    let garbage = (0..<(50 + round * 7)).map { _ in next() }
+                    try? client.send(Array(prefixes[round % 3].utf8) + garbage + Array("\r\n\r\n".utf8))
+                    _ = try? client.readUntilClose()
+                }
+                let client = try connect(port)
+                #expect(try client.request("GET /still-fine HTTP/1.1\r\n\r\n").text == "GET /still-fine|")
+            }
+        }
+    }
 }

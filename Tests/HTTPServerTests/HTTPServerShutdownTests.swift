@@ -116,4 +116,19 @@ struct HTTPServerShutdownTests {
         }
         await first.shutdown(grace: .milliseconds(100))
     }
+
+    @Test func startsOnceAndShutsDownIdempotently() async throws {
+        let unused = HTTPServer(configuration: testConfiguration(), handler: TestHandler())
+        await unused.shutdown(grace: .milliseconds(10))
+        #expect(throws: HTTPServerError.self) { _ = try unused.start() }
+
+        let server = HTTPServer(configuration: testConfiguration(), handler: TestHandler())
+        let port = try server.start()
+        #expect(throws: HTTPServerError.self) { _ = try server.start() }
+        async let first: Void = server.shutdown(grace: .seconds(1))
+        async let second: Void = server.shutdown(grace: .seconds(1))
+        _ = await (first, second)
+        await server.shutdown(grace: .seconds(1))
+        #expect(throws: RawHTTPClient.Failure.self) { _ = try connect(port) }
+    }
 }
