@@ -1,0 +1,248 @@
+import CEpoll
+import Glibc
+
+/// One client connection, owned by and only touched on its event-loop thread.
+///
+/// It reads into an ``HTTPRequestParser``, asks the handler's `preflight`, hands complete requests to
+/// the handler in a task, and writes each response with as few `send` calls as possible, in request order.
+/// Timeouts are deadlines checked by the loop's periodic scan (`deadline`, 0 = none).
+final class HTTPConnection {
+    /// The socket.
+    let fd: Int32
+    /// Unique per loop, so late responses cannot reach a new connection that reused `fd`.
+    let id: UInt64
+    /// The loop that owns this connection.
+    unowned let core: EventLoopCore
+    /// Request/response cycle state.
+    var state: State = .idle
+    /// Incoming bytes and request framing.
+    var parser: HTTPRequestParser
+    /// Bytes to send; those before `outputOffset` are sent.
+    var output: [UInt8] = []
+    /// First unsent byte of `output`.
+    var outputOffset = 0
+    /// Monotonic nanoseconds at which the current phase times out; 0 = no deadline.
+    var deadline: UInt64
+    /// When the current request's first byte arrived.
+    var requestStartedAt: UInt64 = 0
+    /// Set while the server drains: close after the current response.
+    var closeAfterResponse = false
+    /// The epoll interest currently registered.
+    var registeredEvents: UInt32
+    /// Bytes dropped while lingering, bounded.
+    var lingerBytes = 0
+    /// Whether `process` is on the stack.
+    var isProcessing = false
+    /// Whether `process` was asked to run again while on the stack.
+    var processAgain = false
+
+    /// Wraps an accepted, registered socket.
+    init(fd: Int32, id: UInt64, core: EventLoopCore, now: UInt64, registeredEvents: UInt32) {
+        self.fd = fd
+        self.id = id
+        self.core = core
+        self.parser = HTTPRequestParser(limits: core.configuration.parserLimits)
+        self.deadline = now &+ core.keepAliveNanos
+        self.registeredEvents = registeredEvents
+    }
+
+    // MARK: Events
+
+    /// Handles readiness reported by epoll.
+    func onEvents(_ events: UInt32, now: UInt64) {
+        if events & cepoll_err() != 0 {
+            close()
+            return
+        }
+        if events & cepoll_out() != 0, outputOffset < output.count {
+            flush(now: now)
+            if state.isClosed { return }
+        }
+        if events & (cepoll_in() | cepoll_rdhup() | cepoll_hup()) != 0 {
+            if state.wantsRead {
+                readOnce(now: now)
+            } else if events & cepoll_hup() != 0 {
+                close()
+            }
+        }
+    }
+
+    /// Reads what is available once (level-triggered epoll reports the rest) and processes it.
+    func readOnce(now: UInt64) {
+        let buffer = core.readBuffer
+        switch Socket.read(fd, into: buffer) {
+        case .bytes(let count):
+            if case .closing = state {
+                lingerBytes += count
+                if lingerBytes > 1 << 20 { close() }
+                return
+            }
+            parser.append(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
+            switch state {
+            case .readingBody, .discardingBody: deadline = now &+ core.bodyIdleNanos
+            default: break
+            }
+            process(now: now)
+        case .wouldBlock:
+            return
+        case .endOfFile, .failed:
+            close()
+        }
+    }
+
+    /// Advances the state machine as far as the buffered bytes allow.
+    ///
+    /// Re-entrant calls (a response finished while processing, so the next pipelined request may start)
+    /// are turned into another turn of this loop instead of recursion, keeping the stack flat.
+    func process(now: UInt64) {
+        if isProcessing {
+            processAgain = true
+            return
+        }
+        isProcessing = true
+        defer { isProcessing = false }
+        repeat {
+            processAgain = false
+            advance(now: now)
+        } while processAgain && !state.isClosed
+    }
+
+    /// One pass of the state machine over the buffered bytes, then an epoll interest update.
+    private func advance(now: UInt64) {
+        loop: while true {
+            switch state {
+            case .idle:
+                guard parser.bufferedByteCount > 0 else { break loop }
+                requestStartedAt = now
+                deadline = now &+ core.headerTimeoutNanos
+                state = .readingHead
+            case .readingHead:
+                let parsed: (head: HTTPRequestHead, framing: HTTPRequestParser.BodyFraming)?
+                do {
+                    parsed = try parser.parseHead()
+                } catch {
+                    fail(error, head: nil, now: now)
+                    return
+                }
+                guard let (parsedHead, framing) = parsed else { break loop }
+                var head = parsedHead
+                head.receivedAtNanos = requestStartedAt
+                guard startBody(head: head, framing: framing, now: now) else { return }
+            case .readingBody(let head, let keepAlive):
+                let body: [UInt8]?
+                do {
+                    body = try parser.parseBody()
+                } catch {
+                    fail(error, head: head, now: now)
+                    return
+                }
+                guard let body else { break loop }
+                let request = HTTPRequest(head: head, body: body, bytesIn: parser.consumedBytes)
+                state = .awaitingResponse(head, keepAlive: keepAlive)
+                deadline = 0
+                core.dispatch(request, connection: self)
+                break loop
+            case .discardingBody(let head, let response, let keepAlive):
+                let done: Bool
+                do {
+                    done = try parser.discardBody()
+                } catch {
+                    fail(error, head: head, now: now)
+                    return
+                }
+                guard done else { break loop }
+                respond(response, head: head, keepAlive: keepAlive, now: now)
+                return
+            case .awaitingResponse, .writing, .closing, .closed:
+                break loop
+            }
+        }
+        updateInterest()
+    }
+
+    /// Applies preflight and the body rules to a freshly parsed head.
+    /// - Returns: False when the connection answered or closed and processing must stop.
+    private func startBody(head: HTTPRequestHead, framing: HTTPRequestParser.BodyFraming, now: UInt64) -> Bool {
+        let keepAlive = head.wantsKeepAlive && !closeAfterResponse
+        let maxBody = core.configuration.maxBodyBytes
+        var tooLarge = false
+        if case .contentLength(let length) = framing, length > maxBody { tooLarge = true }
+        if let early = core.handler.preflight(head) {
+            guard framing.announcesBody else {
+                respond(early, head: head, keepAlive: keepAlive, now: now)
+                return false
+            }
+            if head.expectsContinue || framing == .chunked || tooLarge {
+                respond(early, head: head, keepAlive: false, now: now)
+                return false
+            }
+            state = .discardingBody(head, early, keepAlive: keepAlive)
+            deadline = now &+ core.bodyIdleNanos
+            return true
+        }
+        if tooLarge {
+            fail(.payloadTooLarge, head: head, now: now)
+            return false
+        }
+        if framing.announcesBody, head.expectsContinue, parser.bufferedByteCount == 0 {
+            output.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
+        }
+        state = .readingBody(head, keepAlive: keepAlive)
+        deadline = now &+ core.bodyIdleNanos
+        if outputOffset < output.count {
+            flush(now: now)
+            if state.isClosed { return false }
+        }
+        return true
+    }
+
+    /// Answers a protocol error and closes.
+    private func fail(_ error: HTTPProtocolError, head: HTTPRequestHead?, now: UInt64) {
+        let response = core.handler.protocolError(error, head: head)
+        respond(response, head: head, keepAlive: false, now: now)
+    }
+
+    // MARK: Timers and shutdown
+
+    /// Called by the loop's scan when `deadline` has passed.
+    func timeOut(now: UInt64) {
+        switch state {
+        case .readingHead:
+            fail(.requestTimeout, head: nil, now: now)
+        case .readingBody(let head, _), .discardingBody(let head, _, _):
+            fail(.requestTimeout, head: head, now: now)
+        case .idle, .awaitingResponse, .writing, .closing, .closed:
+            close()
+        }
+    }
+
+    /// Begins graceful shutdown for this connection: idle ones close now, others after their response.
+    func drain(now: UInt64) {
+        closeAfterResponse = true
+        guard case .idle = state else { return }
+        if parser.bufferedByteCount == 0 {
+            // Pick up a request whose bytes already reached the kernel.
+            readOnce(now: now)
+        }
+        if case .idle = state, parser.bufferedByteCount == 0 { close() }
+    }
+
+    /// Registers the epoll interest the state needs, if it changed.
+    func updateInterest() {
+        guard !state.isClosed else { return }
+        var events: UInt32 = 0
+        if state.wantsRead { events |= cepoll_in() | cepoll_rdhup() }
+        if outputOffset < output.count { events |= cepoll_out() }
+        guard events != registeredEvents else { return }
+        registeredEvents = events
+        core.modify(self, events: events)
+    }
+
+    /// Closes the socket and forgets the connection.
+    func close() {
+        guard !state.isClosed else { return }
+        state = .closed
+        deadline = 0
+        core.remove(self)
+    }
+}

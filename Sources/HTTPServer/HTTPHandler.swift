@@ -1,0 +1,22 @@
+/// The application side of the server: decides early rejections, handles requests, renders protocol errors.
+///
+/// `preflight` and `protocolError` run synchronously on an event-loop thread and must be quick and
+/// non-blocking; `handle` runs in its own task.
+public protocol HTTPHandler: Sendable {
+    /// Called once the header section is parsed, before any body is read and before the body size check.
+    ///
+    /// Return a response to answer at once (route 404/405, invalid ID, 415, ...), or nil to go on
+    /// reading the body and then call ``handle(_:)``.
+    /// - Parameter head: The parsed request head.
+    func preflight(_ head: HTTPRequestHead) -> HTTPResponse?
+
+    /// Called with the complete request; responses on one connection are written in request order.
+    /// - Parameter request: The request with its decoded body.
+    func handle(_ request: HTTPRequest) async -> HTTPResponse
+
+    /// Builds the response for a protocol error; the connection is closed after it is written.
+    /// - Parameters:
+    ///   - error: What went wrong.
+    ///   - head: The request head, or nil when the head was not parsed.
+    func protocolError(_ error: HTTPProtocolError, head: HTTPRequestHead?) -> HTTPResponse
+}

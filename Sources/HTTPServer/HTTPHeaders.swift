@@ -1,0 +1,118 @@
+/// An ordered list of header fields whose names compare case-insensitively.
+///
+/// Field order and repeated fields are kept as received. Values are never split on commas,
+/// so `values(_:)` returns each field line's value as one string.
+public struct HTTPHeaders: Sendable, Sequence {
+    /// The fields in order, with names as they were given.
+    private var fields: [(name: String, value: String)]
+
+    /// Creates an empty header list.
+    public init() {
+        fields = []
+    }
+
+    /// Creates a header list from `(name, value)` pairs, keeping their order.
+    /// - Parameter pairs: The fields to start with.
+    public init(_ pairs: [(String, String)]) {
+        fields = pairs.map { (name: $0.0, value: $0.1) }
+    }
+
+    /// The value of the first field called `name`, or nil if there is none.
+    public subscript(name: String) -> String? {
+        fields.first { Self.namesEqual($0.name, name) }?.value
+    }
+
+    /// Every value of the fields called `name`, in order. Values are not split on commas.
+    /// - Parameter name: The field name, compared case-insensitively.
+    public func values(_ name: String) -> [String] {
+        fields.filter { Self.namesEqual($0.name, name) }.map(\.value)
+    }
+
+    /// Whether at least one field is called `name`.
+    /// - Parameter name: The field name, compared case-insensitively.
+    public func contains(_ name: String) -> Bool {
+        fields.contains { Self.namesEqual($0.name, name) }
+    }
+
+    /// Appends a field, keeping any existing fields with the same name.
+    /// - Parameters:
+    ///   - name: The field name.
+    ///   - value: The field value.
+    public mutating func add(_ name: String, _ value: String) {
+        fields.append((name: name, value: value))
+    }
+
+    /// Replaces every field called `name` with one field holding `value`.
+    ///
+    /// The new field takes the place of the first old one, or goes at the end if there was none.
+    /// - Parameters:
+    ///   - name: The field name, compared case-insensitively.
+    ///   - value: The new value.
+    public mutating func set(_ name: String, _ value: String) {
+        if let first = fields.firstIndex(where: { Self.namesEqual($0.name, name) }) {
+            fields[first] = (name: name, value: value)
+            var index = fields.count - 1
+            while index > first {
+                if Self.namesEqual(fields[index].name, name) { fields.remove(at: index) }
+                index -= 1
+            }
+        } else {
+            fields.append((name: name, value: value))
+        }
+    }
+
+    /// Removes every field called `name`.
+    /// - Parameter name: The field name, compared case-insensitively.
+    public mutating func remove(_ name: String) {
+        fields.removeAll { Self.namesEqual($0.name, name) }
+    }
+
+    /// The number of fields.
+    public var count: Int { fields.count }
+
+    /// Whether there are no fields.
+    public var isEmpty: Bool { fields.isEmpty }
+
+    /// Iterates the fields in order.
+    public func makeIterator() -> IndexingIterator<[(name: String, value: String)]> {
+        fields.makeIterator()
+    }
+
+    /// Whether the comma-separated tokens of the fields called `name` include `token`, ignoring case.
+    ///
+    /// Useful for list-valued fields such as `Connection`.
+    /// - Parameters:
+    ///   - name: The field name, compared case-insensitively.
+    ///   - token: The token to look for, compared case-insensitively.
+    public func containsToken(_ token: String, in name: String) -> Bool {
+        for value in values(name) {
+            for part in value.split(separator: ",") {
+                let trimmed = part.trimmingASCIIWhitespace()
+                if Self.namesEqual(String(trimmed), token) { return true }
+            }
+        }
+        return false
+    }
+
+    /// ASCII case-insensitive comparison, which is what field names need ([RFC 9110 §5.1](https://www.rfc-editor.org/rfc/rfc9110#section-5.1)).
+    static func namesEqual(_ lhs: String, _ rhs: String) -> Bool {
+        let a = lhs.utf8, b = rhs.utf8
+        guard a.count == b.count else { return false }
+        for (x, y) in zip(a, b) where x != y {
+            let lx = (x >= 0x41 && x <= 0x5A) ? x | 0x20 : x
+            let ly = (y >= 0x41 && y <= 0x5A) ? y | 0x20 : y
+            if lx != ly { return false }
+        }
+        return true
+    }
+}
+
+extension Substring {
+    /// The substring without leading and trailing spaces and tabs.
+    func trimmingASCIIWhitespace() -> Substring {
+        var result = self
+        while let first = result.first, first == " " || first == "\t" { result.removeFirst() }
+        while let last = result.last, last == " " || last == "\t" { result.removeLast() }
+        return result
+    }
+}

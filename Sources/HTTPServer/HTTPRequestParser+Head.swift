@@ -1,0 +1,226 @@
+/// Byte constants and character classes from RFC 9110 §5.6.
+enum ASCII {
+    static let cr: UInt8 = 0x0D
+    static let lf: UInt8 = 0x0A
+    static let space: UInt8 = 0x20
+    static let tab: UInt8 = 0x09
+    static let colon: UInt8 = 0x3A
+    static let semicolon: UInt8 = 0x3B
+    static let question: UInt8 = 0x3F
+    static let slash: UInt8 = 0x2F
+    static let star: UInt8 = 0x2A
+
+    /// `tchar` (RFC 9110 §5.6.2): the characters of a token such as a method or field name.
+    static func isTokenChar(_ byte: UInt8) -> Bool {
+        switch byte {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true
+        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"),
+             UInt8(ascii: "'"), UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."),
+             UInt8(ascii: "^"), UInt8(ascii: "_"), UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"): true
+        default: false
+        }
+    }
+
+    /// `field-vchar` plus SP and HTAB (RFC 9110 §5.5): what may appear inside a field value.
+    static func isFieldValueChar(_ byte: UInt8) -> Bool {
+        byte == tab || (byte >= 0x20 && byte != 0x7F)
+    }
+
+    /// The value of a hex digit, or nil.
+    static func hexValue(_ byte: UInt8) -> Int? {
+        switch byte {
+        case 0x30...0x39: Int(byte - 0x30)
+        case 0x41...0x46: Int(byte - 0x41 + 10)
+        case 0x61...0x66: Int(byte - 0x61 + 10)
+        default: nil
+        }
+    }
+}
+
+extension HTTPRequestParser {
+    /// Parses the request line and header section once they are complete.
+    ///
+    /// On success the parser moves on to the body; call `parseBody()` (or `discardBody()`) next.
+    /// The head's `receivedAtNanos` is the time of this call; the server overwrites it with the arrival time.
+    /// - Returns: The head and how its body is framed, or nil if more bytes are needed.
+    /// - Throws: ``HTTPProtocolError/uriTooLong``, ``HTTPProtocolError/headerTooLarge`` or
+    ///   ``HTTPProtocolError/malformed(_:)``.
+    public mutating func parseHead() throws(HTTPProtocolError) -> (head: HTTPRequestHead, framing: BodyFraming)? {
+        guard phase == .head else { throw .malformed("parseHead called in the middle of a request") }
+        if scanOffset == 0 { skipLeadingEmptyLines() }
+        guard let headEnd = try findHeadEnd() else { return nil }
+        let head = try buildHead()
+        let framing = try Self.framing(of: head.headers, version: head.version)
+        readIndex += headEnd
+        consumedBytes += headEnd
+        scanOffset = 0
+        lineStartOffset = 0
+        fieldsStartOffset = nil
+        fieldLines.removeAll()
+        phase = .body(framing)
+        pendingHead = head
+        return (head, framing)
+    }
+
+    /// Skips CRLF pairs before a request line (RFC 9112 §2.2), counting them as consumed.
+    mutating func skipLeadingEmptyLines() {
+        while buffer.count - readIndex >= 2, buffer[readIndex] == ASCII.cr, buffer[readIndex + 1] == ASCII.lf {
+            readIndex += 2
+            consumedBytes += 2
+        }
+    }
+
+    /// Scans for the end of the head, recording line positions and enforcing the size limits.
+    /// - Returns: The head's length in bytes (offset just past the final CRLF), or nil if incomplete.
+    mutating func findHeadEnd() throws(HTTPProtocolError) -> Int? {
+        var available = buffer.count - readIndex
+        while scanOffset < available {
+            let byte = buffer[readIndex + scanOffset]
+            if byte == ASCII.lf {
+                let lineEnd = scanOffset  // offset of LF
+                guard lineEnd > lineStartOffset, buffer[readIndex + lineEnd - 1] == ASCII.cr else {
+                    throw .malformed("line not terminated by CRLF")
+                }
+                let content = lineStartOffset..<(lineEnd - 1)
+                scanOffset += 1
+                lineStartOffset = scanOffset
+                if let fieldsStart = fieldsStartOffset {
+                    if content.isEmpty {
+                        if content.lowerBound - fieldsStart > limits.maxHeaderBytes { throw .headerTooLarge }
+                        return scanOffset
+                    }
+                    fieldLines.append(content)
+                    if scanOffset - fieldsStart > limits.maxHeaderBytes { throw .headerTooLarge }
+                } else if content.isEmpty {
+                    // An empty line before the request line (split across reads): skip it.
+                    readIndex += scanOffset
+                    consumedBytes += scanOffset
+                    available -= scanOffset
+                    scanOffset = 0
+                    lineStartOffset = 0
+                } else {
+                    if content.count > limits.maxRequestLineBytes { throw .uriTooLong }
+                    fieldsStartOffset = scanOffset
+                    fieldLines.append(content)  // index 0 is the request line
+                }
+            } else if byte == ASCII.cr, scanOffset + 1 < available, buffer[readIndex + scanOffset + 1] != ASCII.lf {
+                throw .malformed("bare CR")
+            } else {
+                scanOffset += 1
+            }
+        }
+        // Incomplete: refuse early once the limits are certainly exceeded.
+        if let fieldsStart = fieldsStartOffset {
+            if available - fieldsStart > limits.maxHeaderBytes + 1 { throw .headerTooLarge }
+        } else if available > limits.maxRequestLineBytes + 1 {
+            throw .uriTooLong
+        }
+        return nil
+    }
+
+    /// Builds the head from the recorded lines.
+    func buildHead() throws(HTTPProtocolError) -> HTTPRequestHead {
+        let (method, target, version) = try parseRequestLine(fieldLines[0])
+        var headers = HTTPHeaders()
+        for line in fieldLines.dropFirst() {
+            let (name, value) = try parseFieldLine(line)
+            headers.add(name, value)
+        }
+        return HTTPRequestHead(method: method, target: target, version: version, headers: headers)
+    }
+
+    /// Parses `method SP request-target SP HTTP-version` (RFC 9112 §3).
+    func parseRequestLine(_ range: Range<Int>) throws(HTTPProtocolError) -> (HTTPMethod, String, HTTPVersion) {
+        let base = readIndex
+        let line = buffer[(base + range.lowerBound)..<(base + range.upperBound)]
+        guard let firstSpace = line.firstIndex(of: ASCII.space) else { throw .malformed("bad request line") }
+        let methodBytes = line[line.startIndex..<firstSpace]
+        guard !methodBytes.isEmpty, methodBytes.allSatisfy(ASCII.isTokenChar) else { throw .malformed("bad method") }
+        let rest = line[(firstSpace + 1)...]
+        guard let secondSpace = rest.firstIndex(of: ASCII.space) else { throw .malformed("bad request line") }
+        let targetBytes = rest[rest.startIndex..<secondSpace]
+        let versionBytes = rest[(secondSpace + 1)...]
+        guard !targetBytes.isEmpty, targetBytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw .malformed("bad request target")
+        }
+        let method = HTTPMethod(String(decoding: methodBytes, as: UTF8.self))
+        if targetBytes.first != ASCII.slash {
+            guard targetBytes.count == 1, targetBytes.first == ASCII.star, method == .OPTIONS else {
+                throw .malformed("unsupported request target form")
+            }
+        }
+        let version: HTTPVersion
+        if versionBytes.elementsEqual("HTTP/1.1".utf8) {
+            version = .http1_1
+        } else if versionBytes.elementsEqual("HTTP/1.0".utf8) {
+            version = .http1_0
+        } else {
+            throw .malformed("unsupported HTTP version")
+        }
+        return (method, String(decoding: targetBytes, as: UTF8.self), version)
+    }
+
+    /// Parses `field-name ":" OWS field-value OWS` (RFC 9112 §5), rejecting obs-fold and stray whitespace.
+    func parseFieldLine(_ range: Range<Int>) throws(HTTPProtocolError) -> (String, String) {
+        let base = readIndex
+        let line = buffer[(base + range.lowerBound)..<(base + range.upperBound)]
+        if let first = line.first, first == ASCII.space || first == ASCII.tab {
+            throw .malformed("obsolete line folding")
+        }
+        guard let colon = line.firstIndex(of: ASCII.colon) else { throw .malformed("header field without colon") }
+        let nameBytes = line[line.startIndex..<colon]
+        guard !nameBytes.isEmpty, nameBytes.allSatisfy(ASCII.isTokenChar) else {
+            throw .malformed("bad header field name")
+        }
+        var valueStart = colon + 1
+        var valueEnd = line.endIndex
+        while valueStart < valueEnd, buffer[valueStart] == ASCII.space || buffer[valueStart] == ASCII.tab {
+            valueStart += 1
+        }
+        while valueEnd > valueStart, buffer[valueEnd - 1] == ASCII.space || buffer[valueEnd - 1] == ASCII.tab {
+            valueEnd -= 1
+        }
+        let valueBytes = buffer[valueStart..<valueEnd]
+        guard valueBytes.allSatisfy(ASCII.isFieldValueChar) else { throw .malformed("bad header field value") }
+        return (String(decoding: nameBytes, as: UTF8.self), String(decoding: valueBytes, as: UTF8.self))
+    }
+
+    /// Decides how the body is delimited (RFC 9112 §6.3), rejecting ambiguous framing.
+    static func framing(of headers: HTTPHeaders, version: HTTPVersion) throws(HTTPProtocolError) -> BodyFraming {
+        let transferEncodings = headers.values("Transfer-Encoding")
+        let contentLengths = headers.values("Content-Length")
+        if !transferEncodings.isEmpty {
+            if !contentLengths.isEmpty { throw .malformed("both Content-Length and Transfer-Encoding") }
+            let codings = transferEncodings
+                .flatMap { $0.split(separator: ",", omittingEmptySubsequences: false) }
+                .map { $0.trimmingASCIIWhitespace() }
+            guard codings.count == 1, HTTPHeaders.namesEqual(String(codings[0]), "chunked") else {
+                throw .malformed("unsupported transfer coding")
+            }
+            return .chunked
+        }
+        guard !contentLengths.isEmpty else { return .none }
+        var length: Int?
+        for value in contentLengths {
+            for part in value.split(separator: ",", omittingEmptySubsequences: false) {
+                let parsed = try parseContentLength(part.trimmingASCIIWhitespace())
+                if let length, length != parsed { throw .malformed("conflicting Content-Length") }
+                length = parsed
+            }
+        }
+        return .contentLength(length ?? 0)
+    }
+
+    /// Parses `1*DIGIT`; values too large for `Int` saturate at `Int.max` (refused later as too large).
+    static func parseContentLength(_ text: Substring) throws(HTTPProtocolError) -> Int {
+        guard !text.isEmpty else { throw .malformed("empty Content-Length") }
+        var value = 0
+        for byte in text.utf8 {
+            guard byte >= 0x30 && byte <= 0x39 else { throw .malformed("invalid Content-Length") }
+            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times10.addingReportingOverflow(Int(byte - 0x30))
+            value = (overflow1 || overflow2) ? Int.max : sum
+        }
+        return value
+    }
+}

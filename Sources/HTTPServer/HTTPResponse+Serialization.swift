@@ -1,0 +1,159 @@
+extension HTTPResponse {
+    /// The standard reason phrase for a status code ([RFC 9110 §15](https://www.rfc-editor.org/rfc/rfc9110#section-15)),
+    /// or an empty string for unknown codes.
+    /// - Parameter status: The status code.
+    public static func reasonPhrase(for status: Int) -> String {
+        switch status {
+        case 100: "Continue"
+        case 101: "Switching Protocols"
+        case 200: "OK"
+        case 201: "Created"
+        case 202: "Accepted"
+        case 203: "Non-Authoritative Information"
+        case 204: "No Content"
+        case 205: "Reset Content"
+        case 206: "Partial Content"
+        case 300: "Multiple Choices"
+        case 301: "Moved Permanently"
+        case 302: "Found"
+        case 303: "See Other"
+        case 304: "Not Modified"
+        case 307: "Temporary Redirect"
+        case 308: "Permanent Redirect"
+        case 400: "Bad Request"
+        case 401: "Unauthorized"
+        case 402: "Payment Required"
+        case 403: "Forbidden"
+        case 404: "Not Found"
+        case 405: "Method Not Allowed"
+        case 406: "Not Acceptable"
+        case 407: "Proxy Authentication Required"
+        case 408: "Request Timeout"
+        case 409: "Conflict"
+        case 410: "Gone"
+        case 411: "Length Required"
+        case 412: "Precondition Failed"
+        case 413: "Content Too Large"
+        case 414: "URI Too Long"
+        case 415: "Unsupported Media Type"
+        case 416: "Range Not Satisfiable"
+        case 417: "Expectation Failed"
+        case 421: "Misdirected Request"
+        case 422: "Unprocessable Content"
+        case 425: "Too Early"
+        case 426: "Upgrade Required"
+        case 428: "Precondition Required"
+        case 429: "Too Many Requests"
+        case 431: "Request Header Fields Too Large"
+        case 500: "Internal Server Error"
+        case 501: "Not Implemented"
+        case 502: "Bad Gateway"
+        case 503: "Service Unavailable"
+        case 504: "Gateway Timeout"
+        case 505: "HTTP Version Not Supported"
+        default: ""
+        }
+    }
+
+    /// Whether a response with this status never has a body (1xx, 204, 304).
+    static func forbidsBody(_ status: Int) -> Bool {
+        (100..<200).contains(status) || status == 204 || status == 304
+    }
+
+    /// Whether the handler asked to close the connection with a `Connection: close` header.
+    var asksToClose: Bool {
+        headers.containsToken("close", in: "Connection")
+    }
+
+    /// Appends the wire form of this response to `output` (RFC 9112 §4 and §6).
+    ///
+    /// The handler's `Connection` and `Transfer-Encoding` fields are replaced by the server's decisions; `Content-Length` is added
+    /// unless present or forbidden; `Date` is added unless present. The body is left out for HEAD, 204 and 304.
+    /// - Parameters:
+    ///   - output: The buffer to append to (one write per response).
+    ///   - requestMethod: The request's method (nil when unknown), to leave the body out for HEAD.
+    ///   - requestVersion: The request's version; HTTP/1.0 keep-alive is confirmed with `Connection: keep-alive`.
+    ///   - keepAlive: Whether the connection stays open after this response.
+    ///   - date: The current `Date` value.
+    func serialize(
+        into output: inout [UInt8],
+        requestMethod: HTTPMethod?,
+        requestVersion: HTTPVersion?,
+        keepAlive: Bool,
+        date: String
+    ) {
+        let noBody = Self.forbidsBody(status)
+        let sendBody = !noBody && requestMethod != .HEAD
+        output.reserveCapacity(output.count + 256 + (sendBody ? body.count : 0))
+        output.append(contentsOf: "HTTP/1.1 \(status) \(Self.reasonPhrase(for: status))\r\n".utf8)
+        var hasLength = false
+        var hasDate = false
+        for (name, value) in headers {
+            // The server owns framing and connection management: it never chunks responses.
+            if HTTPHeaders.namesEqual(name, "Connection") || HTTPHeaders.namesEqual(name, "Transfer-Encoding") { continue }
+            if HTTPHeaders.namesEqual(name, "Content-Length") {
+                if noBody { continue }
+                hasLength = true
+            } else if HTTPHeaders.namesEqual(name, "Date") {
+                hasDate = true
+            }
+            appendField(name, value, to: &output)
+        }
+        if !hasLength && !noBody { appendField("Content-Length", String(body.count), to: &output) }
+        if !hasDate { appendField("Date", date, to: &output) }
+        if !keepAlive {
+            appendField("Connection", "close", to: &output)
+        } else if requestVersion == .http1_0 {
+            appendField("Connection", "keep-alive", to: &output)
+        }
+        output.append(contentsOf: [ASCII.cr, ASCII.lf])
+        if sendBody { output.append(contentsOf: body) }
+    }
+
+    /// Appends `name: value\r\n`, dropping CR and LF from the value so a handler cannot split the response.
+    private func appendField(_ name: String, _ value: String, to output: inout [UInt8]) {
+        output.append(contentsOf: name.utf8)
+        output.append(contentsOf: ": ".utf8)
+        for byte in value.utf8 where byte != ASCII.cr && byte != ASCII.lf { output.append(byte) }
+        output.append(contentsOf: [ASCII.cr, ASCII.lf])
+    }
+}
+
+/// Formats `Date` header values (IMF-fixdate, RFC 9110 §5.6.7), caching the text for the current second.
+struct HTTPDateCache {
+    /// The second the cached text is for.
+    private var second: Int = -1
+    /// The cached text.
+    private var text = ""
+
+    /// The `Date` value for `unixSeconds`.
+    mutating func value(at unixSeconds: Int) -> String {
+        if unixSeconds != second {
+            second = unixSeconds
+            text = Self.format(unixSeconds)
+        }
+        return text
+    }
+
+    /// Formats seconds since 1970 as `Sun, 06 Nov 1994 08:49:37 GMT`.
+    static func format(_ unixSeconds: Int) -> String {
+        let days = unixSeconds >= 0 ? unixSeconds / 86_400 : (unixSeconds - 86_399) / 86_400
+        let secondsOfDay = unixSeconds - days * 86_400
+        // Civil-from-days (Howard Hinnant's algorithm).
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let mp = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let weekday = ((days % 7) + 11) % 7  // 1970-01-01 was a Thursday
+        let names = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        let hour = secondsOfDay / 3600, minute = secondsOfDay / 60 % 60, second = secondsOfDay % 60
+        return "\(names[weekday]), \(two(day)) \(months[month - 1]) \(year) \(two(hour)):\(two(minute)):\(two(second)) GMT"
+    }
+}

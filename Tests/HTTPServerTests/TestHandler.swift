@@ -1,0 +1,44 @@
+import Foundation
+import HTTPServer
+import Synchronization
+
+/// A small handler for end-to-end tests.
+///
+/// - `preflight`: `/reject...` is answered 404 at once.
+/// - `handle`: echoes `"<METHOD> <path>|<body>"`; `/sleep?ms=N` waits N ms first; `/status/N` answers N;
+///   `/close` asks to close the connection; `/big?n=N` answers N patterned bytes.
+/// - `protocolError`: the error's status with `X-Error` set.
+final class TestHandler: HTTPHandler {
+    /// Requests that reached `handle` (started).
+    let handled = Atomic<Int>(0)
+
+    func preflight(_ head: HTTPRequestHead) -> HTTPResponse? {
+        guard head.path.hasPrefix("/reject") else { return nil }
+        return HTTPResponse(status: 404, body: Array("rejected".utf8))
+    }
+
+    func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        handled.wrappingAdd(1, ordering: .relaxed)
+        let head = request.head
+        if head.path == "/sleep", let query = head.query, query.hasPrefix("ms="), let ms = Int(query.dropFirst(3)) {
+            try? await Task.sleep(for: .milliseconds(ms))
+        }
+        if head.path == "/big", let query = head.query, query.hasPrefix("n="), let count = Int(query.dropFirst(2)) {
+            return HTTPResponse(status: 200, body: (0..<count).map { UInt8(truncatingIfNeeded: $0 % 251) })
+        }
+        var headers = HTTPHeaders()
+        headers.add("X-Bytes-In", String(request.bytesIn))
+        if head.path == "/close" { headers.add("Connection", "close") }
+        var status = 200
+        if head.path.hasPrefix("/status/"), let code = Int(head.path.dropFirst(8)) { status = code }
+        let body = Array("\(head.method) \(head.target)|".utf8) + request.body
+        return HTTPResponse(status: status, headers: headers, body: body)
+    }
+
+    func protocolError(_ error: HTTPProtocolError, head: HTTPRequestHead?) -> HTTPResponse {
+        var headers = HTTPHeaders()
+        headers.add("X-Error", "\(error)")
+        headers.add("X-Had-Head", head == nil ? "no" : "yes")
+        return HTTPResponse(status: error.status, headers: headers, body: Array("error".utf8))
+    }
+}
