@@ -13,6 +13,10 @@ public final class ChildProcess: Sendable {
     /// Why a process could not be started.
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
+
+        public init(description: String) {
+            self.description = description
+        }
     }
 
     /// The child's PID.
