@@ -152,13 +152,29 @@ final class ServerContext: Sendable {
     let loops: [EventLoop]
     /// The listening socket, owned by loop 0.
     let listenerFD: Int32
+    /// Set by `shutdown` before anything else, so every response written from then on closes its
+    /// connection, even before the loops have processed their `.drain` message.
+    let shuttingDown: ShutdownFlag
 
     /// Creates the shared context.
-    init(configuration: HTTPServer.Configuration, handler: any HTTPHandler, openConnections: ConnectionCounter, loops: [EventLoop], listenerFD: Int32) {
+    init(configuration: HTTPServer.Configuration, handler: any HTTPHandler, openConnections: ConnectionCounter, loops: [EventLoop],
+         listenerFD: Int32, shuttingDown: ShutdownFlag) {
+        self.shuttingDown = shuttingDown
         self.configuration = configuration
         self.handler = handler
         self.openConnections = openConnections
         self.loops = loops
         self.listenerFD = listenerFD
     }
+}
+
+/// A flag any thread may set and read without a lock.
+final class ShutdownFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+
+    /// Whether shutdown has started.
+    var isSet: Bool { value.load(ordering: .acquiring) }
+
+    /// Marks shutdown as started.
+    func set() { value.store(true, ordering: .releasing) }
 }

@@ -9,7 +9,7 @@ extension HTTPConnection {
 
     /// Serializes a response after anything already queued and starts writing it.
     func respond(_ response: HTTPResponse, head: HTTPRequestHead?, keepAlive: Bool, now: UInt64) {
-        let keep = keepAlive && !closeAfterResponse && !response.asksToClose
+        let keep = keepAlive && !closeAfterResponse && !response.asksToClose && !core.context.shuttingDown.isSet
         response.serialize(
             into: &output,
             requestMethod: head?.method,

@@ -34,6 +34,7 @@ public final class HTTPServer: Sendable {
     private let handler: any HTTPHandler
     /// The open-connection gauge.
     private let counter = ConnectionCounter()
+    private let shuttingDown = ShutdownFlag()
     /// Lifecycle state; guarded because `start`, `shutdown` and the gauge may be used from any thread.
     private let lifecycle = Mutex(Lifecycle.initial)
 
@@ -77,7 +78,8 @@ public final class HTTPServer: Sendable {
                 handler: handler,
                 openConnections: counter,
                 loops: loops,
-                listenerFD: listenerFD
+                listenerFD: listenerFD,
+                shuttingDown: shuttingDown
             )
             for loop in loops {
                 let thread = Thread {
@@ -110,6 +112,7 @@ public final class HTTPServer: Sendable {
             state = .stopping
             return loops
         }
+        shuttingDown.set()
         guard let loops else {
             await waitUntil(deadline: deadline.advanced(by: .seconds(3)), clock: clock) { isStopped }
             return
