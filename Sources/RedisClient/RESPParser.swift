@@ -1,0 +1,218 @@
+/// An incremental, pure RESP2 parser.
+///
+/// Feed it bytes as they arrive with ``feed(_:)-(UnsafeRawBufferPointer)``, then call ``next()`` until it
+/// returns `nil`. When the buffered input does not yet hold a complete value, ``next()`` returns
+/// `nil` and consumes nothing, so the same value is parsed again once more bytes arrive.
+/// Malformed input and input over a limit throw ``RESPProtocolError``; the parser never traps on input.
+///
+/// Limits are checked as soon as a header is seen, so an oversize bulk string is rejected before its
+/// payload is buffered. See the [RESP2 specification](https://redis.io/docs/latest/develop/reference/protocol-spec/).
+public struct RESPParser: Sendable {
+    /// The default ``maxBulkBytes``: 512 MiB, Redis's own `proto-max-bulk-len` default.
+    public static let defaultMaxBulkBytes = 512 * 1024 * 1024
+    /// The default ``maxArrayCount``: 16 Mi elements.
+    public static let defaultMaxArrayCount = 1 << 24
+    /// The default ``maxDepth``: 64 levels of nested arrays.
+    public static let defaultMaxDepth = 64
+    /// The default ``maxLineBytes``: 64 KiB for a simple string, error or header line.
+    public static let defaultMaxLineBytes = 64 * 1024
+
+    /// The largest bulk string accepted, in bytes.
+    public var maxBulkBytes: Int
+    /// The largest array accepted, in elements.
+    public var maxArrayCount: Int
+    /// The deepest nesting of arrays accepted; a top-level array has depth 1.
+    public var maxDepth: Int
+    /// The longest line (simple string, error, integer or length header) accepted, in bytes, CRLF excluded.
+    public var maxLineBytes: Int
+
+    private var buffer: [UInt8] = []
+    private var readIndex = 0
+
+    /// Creates an empty parser.
+    /// - Parameters:
+    ///   - maxBulkBytes: The largest bulk string accepted.
+    ///   - maxArrayCount: The largest array accepted.
+    ///   - maxDepth: The deepest array nesting accepted.
+    ///   - maxLineBytes: The longest line accepted.
+    public init(
+        maxBulkBytes: Int = RESPParser.defaultMaxBulkBytes,
+        maxArrayCount: Int = RESPParser.defaultMaxArrayCount,
+        maxDepth: Int = RESPParser.defaultMaxDepth,
+        maxLineBytes: Int = RESPParser.defaultMaxLineBytes
+    ) {
+        self.maxBulkBytes = maxBulkBytes
+        self.maxArrayCount = maxArrayCount
+        self.maxDepth = maxDepth
+        self.maxLineBytes = maxLineBytes
+    }
+
+    /// The number of bytes fed but not yet consumed by a parsed value.
+    public var bufferedByteCount: Int { buffer.count - readIndex }
+
+    /// Appends received bytes to the parser's buffer.
+    /// - Parameter bytes: The bytes, in arrival order.
+    public mutating func feed(_ bytes: UnsafeRawBufferPointer) {
+        compact()
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Appends received bytes to the parser's buffer.
+    /// - Parameter bytes: The bytes, in arrival order.
+    public mutating func feed(_ bytes: some Sequence<UInt8>) {
+        compact()
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// Parses the next complete value.
+    /// - Returns: The value, or `nil` (consuming nothing) when the buffered bytes do not hold a complete value yet.
+    /// - Throws: ``RESPProtocolError`` when the input is malformed or over a limit.
+    public mutating func next() throws(RESPProtocolError) -> RESPValue? {
+        var index = readIndex
+        guard let value = try parseValue(at: &index, depth: 1) else { return nil }
+        readIndex = index
+        if readIndex == buffer.count {
+            buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
+            readIndex = 0
+        }
+        return value
+    }
+
+    /// Drops consumed bytes once they make up at least half of the buffer, keeping appends amortised O(1).
+    private mutating func compact() {
+        if readIndex > 0 && readIndex >= buffer.count / 2 {
+            buffer.removeSubrange(0..<readIndex)
+            readIndex = 0
+        }
+    }
+}
+
+// MARK: - Grammar
+
+private let cr: UInt8 = 13
+private let lf: UInt8 = 10
+
+extension RESPParser {
+    private func parseValue(at index: inout Int, depth: Int) throws(RESPProtocolError) -> RESPValue? {
+        guard index < buffer.count else { return nil }
+        let type = buffer[index]
+        switch type {
+        case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: ":"), UInt8(ascii: "$"), UInt8(ascii: "*"):
+            break
+        default:
+            throw RESPProtocolError(.invalidTypeByte, "unexpected type byte 0x\(String(type, radix: 16))")
+        }
+        let lineStart = index + 1
+        guard let lineEnd = try findLineEnd(from: lineStart) else { return nil }
+        let afterLine = lineEnd + 2
+
+        switch type {
+        case UInt8(ascii: "+"):
+            index = afterLine
+            return .simpleString(String(decoding: buffer[lineStart..<lineEnd], as: UTF8.self))
+        case UInt8(ascii: "-"):
+            index = afterLine
+            return .error(String(decoding: buffer[lineStart..<lineEnd], as: UTF8.self))
+        case UInt8(ascii: ":"):
+            guard let value = parseInteger(lineStart..<lineEnd) else {
+                throw RESPProtocolError(.invalidInteger, "integer reply is not a 64-bit decimal integer")
+            }
+            index = afterLine
+            return .integer(value)
+        case UInt8(ascii: "$"):
+            let length = try parseLength(lineStart..<lineEnd)
+            guard length >= 0 else {
+                index = afterLine
+                return .bulkString(nil)
+            }
+            guard length <= maxBulkBytes else {
+                throw RESPProtocolError(.bulkTooLarge, "bulk string of \(length) bytes exceeds the limit of \(maxBulkBytes)")
+            }
+            let payloadEnd = afterLine + length
+            if buffer.count > payloadEnd && buffer[payloadEnd] != cr {
+                throw RESPProtocolError(.missingCRLF, "bulk string payload is not followed by CRLF")
+            }
+            if buffer.count > payloadEnd + 1 && buffer[payloadEnd + 1] != lf {
+                throw RESPProtocolError(.missingCRLF, "bulk string payload is not followed by CRLF")
+            }
+            guard buffer.count >= payloadEnd + 2 else { return nil }
+            index = payloadEnd + 2
+            return .bulkString(Array(buffer[afterLine..<payloadEnd]))
+        default:  // "*"
+            let count = try parseLength(lineStart..<lineEnd)
+            guard count >= 0 else {
+                index = afterLine
+                return .array(nil)
+            }
+            guard count <= maxArrayCount else {
+                throw RESPProtocolError(.arrayTooLarge, "array of \(count) elements exceeds the limit of \(maxArrayCount)")
+            }
+            guard depth <= maxDepth else {
+                throw RESPProtocolError(.nestingTooDeep, "arrays nested deeper than \(maxDepth) levels")
+            }
+            var cursor = afterLine
+            var elements: [RESPValue] = []
+            elements.reserveCapacity(Swift.min(count, 1024))
+            for _ in 0..<count {
+                guard let element = try parseValue(at: &cursor, depth: depth + 1) else { return nil }
+                elements.append(element)
+            }
+            index = cursor
+            return .array(elements)
+        }
+    }
+
+    /// Finds the CR of the CRLF ending the line that starts at `start`.
+    /// - Returns: The index of CR, or `nil` when the line is not complete yet.
+    private func findLineEnd(from start: Int) throws(RESPProtocolError) -> Int? {
+        let limit = Swift.min(buffer.count, start + maxLineBytes + 1)
+        var index = start
+        while index < limit {
+            let byte = buffer[index]
+            if byte == cr {
+                guard index + 1 < buffer.count else { return nil }
+                guard buffer[index + 1] == lf else {
+                    throw RESPProtocolError(.missingCRLF, "CR not followed by LF")
+                }
+                return index
+            }
+            if byte == lf {
+                throw RESPProtocolError(.missingCRLF, "LF without a preceding CR")
+            }
+            index += 1
+        }
+        if buffer.count - start > maxLineBytes {
+            throw RESPProtocolError(.lineTooLong, "line longer than \(maxLineBytes) bytes")
+        }
+        return nil
+    }
+
+    /// Parses a bulk or array length: `-1` for RESP null, otherwise a non-negative count.
+    private func parseLength(_ range: Range<Int>) throws(RESPProtocolError) -> Int {
+        guard let value = parseInteger(range), value >= -1, value <= Int64(Int32.max) * 4 else {
+            throw RESPProtocolError(.invalidLength, "length is not -1 or a non-negative decimal integer")
+        }
+        return Int(value)
+    }
+
+    /// Parses an optionally negative decimal integer with no sign other than `-` and no whitespace.
+    private func parseInteger(_ range: Range<Int>) -> Int64? {
+        var index = range.lowerBound
+        let negative = index < range.upperBound && buffer[index] == UInt8(ascii: "-")
+        if negative { index += 1 }
+        guard index < range.upperBound else { return nil }
+        // Accumulate in negative space so that Int64.min parses.
+        var value: Int64 = 0
+        while index < range.upperBound {
+            let digit = buffer[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            let (shifted, overflow1) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflow2) = shifted.subtractingReportingOverflow(Int64(digit))
+            guard !overflow1, !overflow2 else { return nil }
+            value = next
+            index += 1
+        }
+        if negative { return value }
+        return value == Int64.min ? nil : -value
+    }
+}

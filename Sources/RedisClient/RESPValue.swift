@@ -1,0 +1,93 @@
+/// One RESP2 reply value.
+///
+/// See the [RESP2 specification](https://redis.io/docs/latest/develop/reference/protocol-spec/).
+/// A RESP null (`$-1` or `*-1`) is represented as `.bulkString(nil)` or `.array(nil)`.
+public enum RESPValue: Sendable, Equatable {
+    /// A simple string (`+OK`).
+    case simpleString(String)
+    /// An error reply (`-ERR message`). ``RedisClient/send(_:)`` throws these as ``RedisError``;
+    /// they appear as values only inside arrays (for example `EXEC` results).
+    case error(String)
+    /// An integer reply (`:42`).
+    case integer(Int64)
+    /// A binary-safe bulk string (`$3\r\nfoo`), or `nil` for the null bulk string (`$-1`).
+    case bulkString([UInt8]?)
+    /// An array of values (`*2\r\n…`), or `nil` for the null array (`*-1`).
+    case array([RESPValue]?)
+}
+
+extension RESPValue {
+    /// The value of an integer reply, or of a bulk or simple string holding a decimal integer; otherwise `nil`.
+    public var int: Int64? {
+        switch self {
+        case .integer(let value):
+            return value
+        case .bulkString(let bytes?):
+            return Int64(String(decoding: bytes, as: UTF8.self))
+        case .simpleString(let string):
+            return Int64(string)
+        default:
+            return nil
+        }
+    }
+
+    /// The bytes of a bulk string or simple string; `nil` for null and for every other type.
+    public var bytes: [UInt8]? {
+        switch self {
+        case .bulkString(let bytes):
+            return bytes
+        case .simpleString(let string):
+            return Array(string.utf8)
+        default:
+            return nil
+        }
+    }
+
+    /// The text of a simple string, or of a bulk string that is valid UTF-8; otherwise `nil`.
+    public var string: String? {
+        switch self {
+        case .simpleString(let string):
+            return string
+        case .bulkString(let bytes?):
+            return String(validating: bytes, as: UTF8.self)
+        default:
+            return nil
+        }
+    }
+
+    /// The elements of a non-null array; otherwise `nil`.
+    public var array: [RESPValue]? {
+        if case .array(let elements) = self { return elements }
+        return nil
+    }
+
+    /// Whether this is the null bulk string or the null array.
+    public var isNull: Bool {
+        switch self {
+        case .bulkString(nil), .array(nil):
+            return true
+        default:
+            return false
+        }
+    }
+}
+
+extension RESPValue: CustomStringConvertible {
+    /// A short human-readable rendering for debugging; bulk strings show as UTF-8 (lossy) in quotes.
+    public var description: String {
+        switch self {
+        case .simpleString(let string):
+            return "+\(string)"
+        case .error(let message):
+            return "-\(message)"
+        case .integer(let value):
+            return ":\(value)"
+        case .bulkString(nil), .array(nil):
+            return "(nil)"
+        case .bulkString(let bytes?):
+            return "\"\(String(decoding: bytes, as: UTF8.self))\""
+        case .array(let elements?):
+            return "[" + elements.map(\.description).joined(separator: ", ") + "]"
+        }
+    }
+}

@@ -1,0 +1,29 @@
+/// Something that sends Redis commands and returns their replies: a ``RedisConnection`` or a ``RedisConnectionPool``.
+public protocol RedisClient: Sendable {
+    /// Sends one command and returns its reply.
+    ///
+    /// Commands sent concurrently are pipelined; each caller gets its own reply.
+    /// A top-level `-ERR` reply is thrown as ``RedisError``; errors nested inside arrays are returned as ``RESPValue/error(_:)``.
+    /// - Parameter arguments: The command name and its arguments, each binary-safe.
+    /// - Returns: The reply.
+    /// - Throws: ``RedisError`` for an error reply, ``RedisClientError`` when the command could not complete.
+    func send(_ arguments: [[UInt8]]) async throws -> RESPValue
+}
+
+extension RedisClient {
+    /// Sends one command given as strings (encoded as UTF-8), e.g. `send("SET", key, value)`.
+    /// - Parameter arguments: The command name and its arguments.
+    /// - Returns: The reply.
+    /// - Throws: ``RedisError`` for an error reply, ``RedisClientError`` when the command could not complete.
+    public func send(_ arguments: String...) async throws -> RESPValue {
+        try await send(arguments.map { Array($0.utf8) })
+    }
+
+    /// Sends one command given as strings (encoded as UTF-8).
+    /// - Parameter arguments: The command name and its arguments.
+    /// - Returns: The reply.
+    /// - Throws: ``RedisError`` for an error reply, ``RedisClientError`` when the command could not complete.
+    public func send(_ arguments: [String]) async throws -> RESPValue {
+        try await send(arguments.map { Array($0.utf8) })
+    }
+}

@@ -1,0 +1,103 @@
+extension InMemoryStateStore {
+    /// One stored session: its state, its message log, its TTL policy and its idempotency records.
+    ///
+    /// Lives inside its shard's lock; every mutation goes through `recordMutation(now:)`, which
+    /// bumps the version, stamps `updatedAt` and restarts the expiry clock.
+    struct Record {
+        /// 0 until the first mutation of a new record, then 1, 2, …
+        var version: Int64 = 0
+        var createdAt: Int64
+        var updatedAt: Int64
+        /// Milliseconds since the epoch; nil when the session never expires.
+        var expiresAt: Int64?
+        var ttlSeconds: Int64?
+        var slidingTTL = false
+        /// The raw JSON state, nil until a save sets it.
+        var state: [UInt8]?
+        /// The log in ascending `seq`. Only ever appended to, popped from the end, or cleared.
+        var messages: [Message] = []
+        /// The `seq` the next appended message gets; never rolled back.
+        var nextSeq: Int64 = 1
+        /// Successful appends by `Idempotency-Key`.
+        var idempotency: [String: IdempotencyRecord] = [:]
+
+        /// A record about to be created by a write at `now`.
+        init(now: Int64) {
+            createdAt = now
+            updatedAt = now
+        }
+
+        /// Whether the session has expired at `now` (expiry is inclusive of its instant).
+        func isExpired(at now: Int64) -> Bool {
+            guard let expiresAt else { return false }
+            return expiresAt <= now
+        }
+
+        /// Applies a write's TTL options: `keep` keeps an existing policy and gives a new session the
+        /// default; a nil `slidingTTL` keeps an existing flag and gives a new session `false`.
+        mutating func applyPolicy(ttl: TTLChange, slidingTTL sliding: Bool?, isNew: Bool, defaultTTLSeconds: Int64?) {
+            switch ttl {
+            case .keep:
+                if isNew { ttlSeconds = defaultTTLSeconds.flatMap { $0 > 0 ? $0 : nil } }
+            case .persist:
+                ttlSeconds = nil
+            case .seconds(let seconds):
+                ttlSeconds = seconds
+            }
+            if let sliding { slidingTTL = sliding } else if isNew { slidingTTL = false }
+        }
+
+        /// Marks a successful mutation at `now`: version + 1, `updatedAt`, and a restarted clock.
+        mutating func recordMutation(now: Int64) {
+            version += 1
+            updatedAt = now
+            restartClock(now: now)
+        }
+
+        /// Sets `expiresAt` to `now + ttlSeconds`, or nil when the session never expires.
+        mutating func restartClock(now: Int64) {
+            expiresAt = ttlSeconds.map { Self.adding(seconds: $0, to: now) }
+        }
+
+        /// A read at `now`: restarts the clock of a sliding-TTL session, leaves others alone.
+        mutating func recordRead(now: Int64) {
+            if slidingTTL { restartClock(now: now) }
+        }
+
+        /// Drops idempotency records older than their time limit.
+        mutating func pruneIdempotency(now: Int64) {
+            if idempotency.values.contains(where: { $0.expiresAt <= now }) {
+                idempotency = idempotency.filter { $0.value.expiresAt > now }
+            }
+        }
+
+        /// The public view of this record under `key`.
+        func metadata(for key: SessionKey) -> SessionMetadata {
+            SessionMetadata(
+                agentID: key.agentID, sessionID: key.sessionID, version: version,
+                createdAt: createdAt, updatedAt: updatedAt, expiresAt: expiresAt,
+                ttlSeconds: ttlSeconds, slidingTTL: slidingTTL,
+                messageCount: messages.count, stateBytes: state?.count ?? 0
+            )
+        }
+
+        /// `now + seconds * 1000`, saturating instead of trapping on absurd inputs.
+        static func adding(seconds: Int64, to now: Int64) -> Int64 {
+            let (millis, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+            if overflow { return seconds > 0 ? .max : .min }
+            let (sum, sumOverflow) = now.addingReportingOverflow(millis)
+            if sumOverflow { return millis > 0 ? .max : .min }
+            return sum
+        }
+    }
+
+    /// The recorded outcome of a successful append made with an `Idempotency-Key`.
+    struct IdempotencyRecord {
+        /// Digest of the body the key first came with.
+        var bodyDigest: String
+        /// What that append returned; replayed to retries.
+        var result: AppendResult
+        /// When the record stops counting, at most `idempotencyTTLSeconds` after it was made.
+        var expiresAt: Int64
+    }
+}

@@ -1,0 +1,80 @@
+extension InMemoryStateStore {
+    /// Replaces the state of a session, creating it if missing. Messages are untouched.
+    /// - Throws: `StoreError.preconditionFailed` when `options.precondition` does not hold.
+    public func save(_ key: SessionKey, state: [UInt8], options: WriteOptions) throws -> SaveResult {
+        try withSession(key) { record, now in
+            let current = record?.version
+            guard options.precondition.isSatisfied(currentVersion: current) else {
+                throw StoreError.preconditionFailed(currentVersion: current)
+            }
+            let isNew = record == nil
+            var updated = record ?? Record(now: now)
+            record = nil  // `updated` is now the only reference: changes happen in place.
+            updated.applyPolicy(
+                ttl: options.ttl, slidingTTL: options.slidingTTL, isNew: isNew,
+                defaultTTLSeconds: configuration.defaultTTLSeconds
+            )
+            updated.state = state
+            updated.recordMutation(now: now)
+            record = updated
+            return SaveResult(metadata: updated.metadata(for: key), created: isNew)
+        }
+    }
+
+    /// Loads a session with its state, restarting the clock of a sliding-TTL session.
+    /// - Throws: `StoreError.sessionNotFound` when it is missing or expired.
+    public func load(_ key: SessionKey) throws -> Session {
+        try withSession(key) { record, now in
+            guard record != nil else { throw StoreError.sessionNotFound }
+            record!.recordRead(now: now)
+            return Session(metadata: record!.metadata(for: key), state: record!.state)
+        }
+    }
+
+    /// Lists the agent's live sessions, newest `updatedAt` first, ties by `sessionID` ascending.
+    /// Never extends a sliding TTL. Costs O(n log n) in the agent's session count per page.
+    /// - Parameters:
+    ///   - limit: the page size (1–1000, validated by the caller).
+    ///   - cursor: where the previous page ended, or nil for the first page.
+    public func list(agentID: String, limit: Int, cursor: ListCursor?) throws -> SessionPage {
+        let now = now()
+        return shard(for: agentID).state.withLock { state in
+            let sessions = state.liveSessions(of: agentID, now: now)
+            var order = sessions.compactMap { id, record -> (updatedAt: Int64, id: String)? in
+                if let cursor, !cursor.precedes(updatedAt: record.updatedAt, sessionID: id) { return nil }
+                return (record.updatedAt, id)
+            }
+            order.sort { $0.updatedAt != $1.updatedAt ? $0.updatedAt > $1.updatedAt : $0.id < $1.id }
+            let page = order.prefix(max(limit, 0))
+            let metadata = page.map { sessions[$0.id]!.metadata(for: SessionKey(agentID: agentID, sessionID: $0.id)) }
+            let next = order.count > page.count ? page.last.map { ListCursor(updatedAt: $0.updatedAt, sessionID: $0.id) } : nil
+            return SessionPage(sessions: metadata, nextCursor: next)
+        }
+    }
+
+    /// Deletes a session with its messages and idempotency records.
+    /// - Throws: `StoreError.preconditionFailed` (checked first), `StoreError.sessionNotFound`.
+    public func delete(_ key: SessionKey, precondition: Precondition) throws {
+        try withSession(key) { record, _ in
+            let current = record?.version
+            guard precondition.isSatisfied(currentVersion: current) else {
+                throw StoreError.preconditionFailed(currentVersion: current)
+            }
+            guard record != nil else { throw StoreError.sessionNotFound }
+            record = nil
+        }
+    }
+
+    /// Deletes every session of an agent.
+    /// - Returns: how many live (unexpired) sessions were removed.
+    public func deleteAll(agentID: String) throws -> Int {
+        let now = now()
+        return shard(for: agentID).state.withLock { state in
+            let removed = state.agents.removeValue(forKey: agentID) ?? [:]
+            return removed.values.count { !$0.isExpired(at: now) }
+        }
+    }
+
+    /// Always succeeds: the store is in process.
+    public func ping() throws {}
+}

@@ -1,0 +1,196 @@
+import Testing
+@testable import RedisClient
+
+/// Parses all values currently available.
+private func parseAll(_ text: String, parser: inout RESPParser) throws -> [RESPValue] {
+    parser.feed(Array(text.utf8))
+    var values: [RESPValue] = []
+    while let value = try parser.next() { values.append(value) }
+    return values
+}
+
+private func parseOne(_ text: String) throws -> RESPValue? {
+    var parser = RESPParser()
+    parser.feed(Array(text.utf8))
+    return try parser.next()
+}
+
+struct RESPParserTests {
+    @Test(arguments: [
+        ("+OK\r\n", RESPValue.simpleString("OK")),
+        ("+\r\n", .simpleString("")),
+        ("-ERR unknown command\r\n", .error("ERR unknown command")),
+        (":0\r\n", .integer(0)),
+        (":-42\r\n", .integer(-42)),
+        (":9223372036854775807\r\n", .integer(.max)),
+        (":-9223372036854775808\r\n", .integer(.min)),
+        ("$3\r\nfoo\r\n", .bulkString(Array("foo".utf8))),
+        ("$0\r\n\r\n", .bulkString([])),
+        ("$-1\r\n", .bulkString(nil)),
+        ("$4\r\na\r\nb\r\n", .bulkString(Array("a\r\nb".utf8))),
+        ("*0\r\n", .array([])),
+        ("*-1\r\n", .array(nil)),
+        ("*2\r\n$1\r\na\r\n:1\r\n", .array([.bulkString([97]), .integer(1)])),
+        ("*2\r\n*1\r\n+x\r\n*2\r\n$-1\r\n*-1\r\n",
+         .array([.array([.simpleString("x")]), .array([.bulkString(nil), .array(nil)])])),
+    ])
+    func parsesEachReplyType(input: String, expected: RESPValue) throws {
+        var parser = RESPParser()
+        #expect(try parseAll(input, parser: &parser) == [expected])
+        #expect(parser.bufferedByteCount == 0)
+    }
+
+    @Test func binaryBulkStringIsByteExact() throws {
+        let payload: [UInt8] = [0, 255, 13, 10, 128, 1]
+        var parser = RESPParser()
+        parser.feed(Array("$6\r\n".utf8) + payload + [13, 10])
+        #expect(try parser.next() == .bulkString(payload))
+    }
+
+    @Test func byteByByteFeedingYieldsValuesOnlyWhenComplete() throws {
+        let stream = "+OK\r\n*3\r\n$5\r\nhello\r\n:7\r\n*1\r\n$-1\r\n-ERR x\r\n$3\r\nbye\r\n"
+        let expected: [RESPValue] = [
+            .simpleString("OK"),
+            .array([.bulkString(Array("hello".utf8)), .integer(7), .array([.bulkString(nil)])]),
+            .error("ERR x"),
+            .bulkString(Array("bye".utf8)),
+        ]
+        var parser = RESPParser()
+        var values: [RESPValue] = []
+        for byte in stream.utf8 {
+            parser.feed([byte])
+            while let value = try parser.next() { values.append(value) }
+        }
+        #expect(values == expected)
+        #expect(parser.bufferedByteCount == 0)
+    }
+
+    @Test func incompleteInputConsumesNothing() throws {
+        var parser = RESPParser()
+        parser.feed(Array("*2\r\n$3\r\nfoo\r\n$3\r\nba".utf8))
+        #expect(try parser.next() == nil)
+        #expect(parser.bufferedByteCount == 19)
+        #expect(try parser.next() == nil)
+        parser.feed(Array("r\r\n".utf8))
+        #expect(try parser.next() == .array([.bulkString(Array("foo".utf8)), .bulkString(Array("bar".utf8))]))
+    }
+
+    @Test func bulkStringSplitAcrossReads() throws {
+        let payload = [UInt8](repeating: 120, count: 100_000)
+        var wire = Array("$100000\r\n".utf8) + payload + [13, 10] + Array(":1\r\n".utf8)
+        var parser = RESPParser()
+        var values: [RESPValue] = []
+        while !wire.isEmpty {
+            let chunk = wire.prefix(4096)
+            wire.removeFirst(chunk.count)
+            parser.feed(chunk)
+            while let value = try parser.next() { values.append(value) }
+        }
+        #expect(values == [.bulkString(payload), .integer(1)])
+    }
+
+    @Test(arguments: [
+        ("?what\r\n", RESPProtocolError.Code.invalidTypeByte),
+        ("%2\r\n", .invalidTypeByte),
+        ("$abc\r\n", .invalidLength),
+        ("$\r\n", .invalidLength),
+        ("$-2\r\n", .invalidLength),
+        ("*-5\r\n", .invalidLength),
+        ("$ 3\r\nfoo\r\n", .invalidLength),
+        ("$99999999999999999999\r\n", .invalidLength),
+        (":12a\r\n", .invalidInteger),
+        (":\r\n", .invalidInteger),
+        (":9223372036854775808\r\n", .invalidInteger),
+        ("$3\r\nfooXY", .missingCRLF),
+        ("$3\r\nfoo\rX", .missingCRLF),
+        ("+OK\rX", .missingCRLF),
+        ("+OK\n", .missingCRLF),
+        ("*1\r\n!\r\n", .invalidTypeByte),
+    ])
+    func malformedInputThrows(input: String, code: RESPProtocolError.Code) {
+        var parser = RESPParser()
+        parser.feed(Array(input.utf8))
+        #expect {
+            _ = try parser.next()
+        } throws: { error in
+            (error as? RESPProtocolError)?.code == code
+        }
+    }
+
+    @Test func oversizeBulkIsRejectedFromItsHeader() {
+        var parser = RESPParser(maxBulkBytes: 10)
+        parser.feed(Array("$11\r\n".utf8))
+        #expect(throws: RESPProtocolError.self) { try parser.next() }
+        var exact = RESPParser(maxBulkBytes: 10)
+        exact.feed(Array("$10\r\n0123456789\r\n".utf8))
+        #expect((try? exact.next()) == .bulkString(Array("0123456789".utf8)))
+    }
+
+    @Test func oversizeArrayIsRejected() {
+        var parser = RESPParser(maxArrayCount: 3)
+        parser.feed(Array("*4\r\n".utf8))
+        #expect {
+            _ = try parser.next()
+        } throws: { ($0 as? RESPProtocolError)?.code == .arrayTooLarge }
+    }
+
+    @Test func nestingDeeperThanTheLimitIsRejected() throws {
+        let depth = RESPParser.defaultMaxDepth
+        var allowed = RESPParser()
+        allowed.feed(Array((String(repeating: "*1\r\n", count: depth) + ":1\r\n").utf8))
+        #expect(try allowed.next() != nil)
+
+        var tooDeep = RESPParser()
+        tooDeep.feed(Array(String(repeating: "*1\r\n", count: depth + 1).utf8))
+        #expect {
+            _ = try tooDeep.next()
+        } throws: { ($0 as? RESPProtocolError)?.code == .nestingTooDeep }
+    }
+
+    @Test func overlongLineIsRejected() {
+        var parser = RESPParser(maxLineBytes: 8)
+        parser.feed(Array("+123456789".utf8))
+        #expect {
+            _ = try parser.next()
+        } throws: { ($0 as? RESPProtocolError)?.code == .lineTooLong }
+    }
+
+    @Test func helpersReadTheExpectedTypes() {
+        #expect(RESPValue.integer(5).int == 5)
+        #expect(RESPValue.bulkString(Array("12".utf8)).int == 12)
+        #expect(RESPValue.bulkString(Array("hé".utf8)).string == "hé")
+        #expect(RESPValue.bulkString([0xff]).string == nil)
+        #expect(RESPValue.bulkString(nil).bytes == nil)
+        #expect(RESPValue.bulkString(nil).isNull)
+        #expect(RESPValue.array([.integer(1)]).array == [.integer(1)])
+        #expect(RESPValue.simpleString("OK").string == "OK")
+        #expect(RESPValue.integer(1).string == nil)
+    }
+}
+
+struct RESPEncoderTests {
+    @Test func encodesACommandAsAnArrayOfBulkStrings() {
+        var buffer: [UInt8] = []
+        RESPEncoder.encode([Array("SET".utf8), Array("k".utf8), [0, 13, 10]], into: &buffer)
+        #expect(buffer == Array("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\n".utf8) + [0, 13, 10, 13, 10])
+    }
+
+    @Test func encodesEmptyArgumentsAndLongLengths() {
+        var buffer: [UInt8] = []
+        RESPEncoder.encode([[], [UInt8](repeating: 97, count: 1234)], into: &buffer)
+        let expected = Array("*2\r\n$0\r\n\r\n$1234\r\n".utf8) + [UInt8](repeating: 97, count: 1234) + [13, 10]
+        #expect(buffer == expected)
+    }
+
+    @Test func encodedValuesParseBack() throws {
+        let value = RESPValue.array([
+            .simpleString("OK"), .error("ERR no"), .integer(-3), .bulkString(nil), .bulkString([1, 2]),
+            .array(nil), .array([.array([])]),
+        ])
+        var buffer: [UInt8] = []
+        RESPEncoder.encode(value, into: &buffer)
+        var parser = RESPParser()
+        parser.feed(buffer)
+        #expect(try parser.next() == value)
+    }
+}
