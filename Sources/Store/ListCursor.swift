@@ -8,6 +8,7 @@ public struct ListCursor: Sendable, Hashable {
     /// `sessionID` of the last session of the previous page.
     public var sessionID: String
 
+    /// A cursor positioned just after the session `(updatedAt, sessionID)`.
     public init(updatedAt: Int64, sessionID: String) {
         self.updatedAt = updatedAt
         self.sessionID = sessionID

@@ -14,5 +14,6 @@ public struct SessionKey: Hashable, Sendable, CustomStringConvertible {
         self.sessionID = sessionID
     }
 
+    /// `agent/session`, for logs and test output.
     public var description: String { "\(agentID)/\(sessionID)" }
 }

@@ -2,11 +2,15 @@
 ///
 /// All times are milliseconds since the Unix epoch (UTC).
 public struct SessionMetadata: Sendable, Equatable {
+    /// The agent that owns the session.
     public var agentID: String
+    /// The session, unique within its agent.
     public var sessionID: String
     /// Starts at 1 on creation and grows by exactly 1 on every successful mutation.
     public var version: Int64
+    /// When the session was created (ms); unchanged by later writes.
     public var createdAt: Int64
+    /// When the last successful mutation happened (ms); orders the session list.
     public var updatedAt: Int64
     /// `nil` when the session never expires.
     public var expiresAt: Int64?
@@ -19,6 +23,7 @@ public struct SessionMetadata: Sendable, Equatable {
     /// Size in bytes of the stored state, 0 when it was never set.
     public var stateBytes: Int
 
+    /// Creates metadata from its fields.
     public init(
         agentID: String, sessionID: String, version: Int64, createdAt: Int64, updatedAt: Int64,
         expiresAt: Int64?, ttlSeconds: Int64?, slidingTTL: Bool, messageCount: Int, stateBytes: Int
@@ -38,10 +43,12 @@ public struct SessionMetadata: Sendable, Equatable {
 
 /// A session with its state document.
 public struct Session: Sendable, Equatable {
+    /// Everything about the session except its state.
     public var metadata: SessionMetadata
     /// The state exactly as it was saved (raw JSON bytes), or `nil` if it was never set.
     public var state: [UInt8]?
 
+    /// Creates a session from its metadata and state.
     public init(metadata: SessionMetadata, state: [UInt8]?) {
         self.metadata = metadata
         self.state = state

@@ -1,9 +1,11 @@
 /// The result of a save.
 public struct SaveResult: Sendable, Equatable {
+    /// The session after the save.
     public var metadata: SessionMetadata
     /// True when the save created the session (HTTP 201), false when it replaced the state (200).
     public var created: Bool
 
+    /// Creates a save result.
     public init(metadata: SessionMetadata, created: Bool) {
         self.metadata = metadata
         self.created = created
@@ -12,11 +14,16 @@ public struct SaveResult: Sendable, Equatable {
 
 /// The result of an append; replayed as-is for a retried `Idempotency-Key`.
 public struct AppendResult: Sendable, Equatable {
+    /// The session's version after the append.
     public var version: Int64
+    /// The `seq` of the first appended message.
     public var firstSeq: Int64
+    /// The `seq` of the last appended message.
     public var lastSeq: Int64
+    /// Messages in the log after the append.
     public var messageCount: Int
 
+    /// Creates an append result.
     public init(version: Int64, firstSeq: Int64, lastSeq: Int64, messageCount: Int) {
         self.version = version
         self.firstSeq = firstSeq
@@ -32,6 +39,7 @@ public struct Message: Sendable, Equatable {
     /// The message exactly as appended (raw JSON bytes).
     public var data: [UInt8]
 
+    /// Creates a message.
     public init(seq: Int64, data: [UInt8]) {
         self.seq = seq
         self.data = data
@@ -40,10 +48,12 @@ public struct Message: Sendable, Equatable {
 
 /// A page of messages in ascending `seq`.
 public struct MessagePage: Sendable, Equatable {
+    /// The messages, ascending `seq`.
     public var messages: [Message]
     /// The `seq` of the last message returned when messages with a higher `seq` exist, else nil.
     public var nextAfter: Int64?
 
+    /// Creates a page of messages.
     public init(messages: [Message], nextAfter: Int64?) {
         self.messages = messages
         self.nextAfter = nextAfter
@@ -52,10 +62,12 @@ public struct MessagePage: Sendable, Equatable {
 
 /// The result of popping the newest message.
 public struct PopResult: Sendable, Equatable {
+    /// The message that was removed.
     public var message: Message
     /// The session's version after the pop.
     public var version: Int64
 
+    /// Creates a pop result.
     public init(message: Message, version: Int64) {
         self.message = message
         self.version = version
@@ -64,10 +76,12 @@ public struct PopResult: Sendable, Equatable {
 
 /// A page of an agent's sessions, newest `updatedAt` first, ties by `sessionID` ascending.
 public struct SessionPage: Sendable, Equatable {
+    /// The page's sessions, in list order.
     public var sessions: [SessionMetadata]
     /// Where the next page starts, or nil when no session follows.
     public var nextCursor: ListCursor?
 
+    /// Creates a page of sessions.
     public init(sessions: [SessionMetadata], nextCursor: ListCursor?) {
         self.sessions = sessions
         self.nextCursor = nextCursor

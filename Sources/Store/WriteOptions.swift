@@ -10,11 +10,14 @@ public enum TTLChange: Sendable, Hashable {
 
 /// Options shared by the mutations that can create a session (save and append).
 public struct WriteOptions: Sendable, Hashable {
+    /// How the write changes the TTL policy.
     public var ttl: TTLChange
     /// `nil` when `sliding_ttl` was left out: existing sessions keep theirs, new ones get `false`.
     public var slidingTTL: Bool?
+    /// Checked atomically with the write.
     public var precondition: Precondition
 
+    /// Options for an unconditional write that keeps the TTL policy, unless told otherwise.
     public init(ttl: TTLChange = .keep, slidingTTL: Bool? = nil, precondition: Precondition = .none) {
         self.ttl = ttl
         self.slidingTTL = slidingTTL
@@ -29,6 +32,7 @@ public struct IdempotencyToken: Sendable, Hashable {
     /// A digest of the exact request body bytes (SHA-256, lowercase hex).
     public var bodyDigest: String
 
+    /// Creates a token from a validated key and its body's digest.
     public init(key: String, bodyDigest: String) {
         self.key = key
         self.bodyDigest = bodyDigest
@@ -44,6 +48,7 @@ public struct StoreConfiguration: Sendable, Hashable {
     /// Idempotency records live as long as their session, and at most this long.
     public var idempotencyTTLSeconds: Int64
 
+    /// Creates a configuration; the defaults match the documented flag defaults.
     public init(maxMessages: Int = 10_000, defaultTTLSeconds: Int64? = nil, idempotencyTTLSeconds: Int64 = 86_400) {
         self.maxMessages = maxMessages
         self.defaultTTLSeconds = defaultTTLSeconds

@@ -194,3 +194,30 @@ struct RESPEncoderTests {
         #expect(try parser.next() == value)
     }
 }
+
+struct RESPParserRobustnessTests {
+    @Test func everyTruncationOfValidInputIsIncompleteNotAnError() throws {
+        var wire: [UInt8] = []
+        RESPEncoder.encode(.array([.bulkString(Array("héllo".utf8)), .integer(-12), .array([.simpleString("OK"), .bulkString(nil)])]), into: &wire)
+        for length in 0..<wire.count {
+            var parser = RESPParser()
+            parser.feed(wire[0..<length])
+            #expect(try parser.next() == nil)
+            #expect(parser.bufferedByteCount == length)
+        }
+    }
+
+    @Test func randomGarbageNeverTraps() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("+-:$*\r\n0123456789-1xX".utf8)
+        for _ in 0..<2_000 {
+            var parser = RESPParser(maxBulkBytes: 1_000, maxArrayCount: 100, maxDepth: 8)
+            let length = Int.random(in: 0..<48, using: &generator)
+            parser.feed((0..<length).map { _ in alphabet.randomElement(using: &generator)! })
+            for _ in 0..<64 {  // bounded: each successful call consumes at least one byte
+                guard let value = try? parser.next() else { break }
+                _ = value
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+/// One TCP connection to Redis, with pipelining: any number of concurrent ``send(_:)`` calls share it,
+/// their commands are batched into few writes, and replies are matched to callers in FIFO order.
+///
+/// Create it with ``connect(configuration:)``, which also sends
+/// [`AUTH`](https://redis.io/docs/latest/commands/auth/) and [`SELECT`](https://redis.io/docs/latest/commands/select/).
+/// A connection never reconnects: once closed (by ``close()``, the server, a protocol violation or a command
+/// timeout) every command fails with a ``RedisClientError``. ``RedisConnectionPool`` replaces broken connections.
+/// Cancelling a task does not withdraw its command; it completes or times out.
+public final class RedisConnection: RedisClient {
+    /// The configuration the connection was created with.
+    public let configuration: Configuration
+    private let core: ConnectionCore
+
+    private init(configuration: Configuration, core: ConnectionCore) {
+        self.configuration = configuration
+        self.core = core
+    }
+
+    deinit {
+        core.close()
+    }
+
+    /// Connects, authenticates and selects the database.
+    /// - Parameter configuration: The server and timeouts.
+    /// - Returns: A ready connection.
+    /// - Throws: ``RedisClientError`` with code ``RedisClientError/Code/connectionFailed``,
+    ///   ``RedisClientError/Code/authenticationFailed`` (`AUTH` or `SELECT` refused), ``RedisClientError/Code/timeout``
+    ///   or ``RedisClientError/Code/unsupported`` (`rediss://`).
+    public static func connect(configuration: Configuration) async throws(RedisClientError) -> RedisConnection {
+        let url = configuration.url
+        guard url.scheme == .redis else {
+            throw RedisClientError(.unsupported, "TLS (rediss://) is not supported yet")
+        }
+        let target = url.host.contains(":") ? "[\(url.host)]:\(url.port)" : "\(url.host):\(url.port)"
+        let fd = try await onDedicatedThread(name: "redis-connect") { () throws(RedisClientError) in
+            try Socket.connect(host: url.host, port: url.port, timeout: configuration.connectTimeout)
+        }
+        let core = try ConnectionCore(
+            fd: fd, commandTimeout: configuration.commandTimeout, target: target, parser: configuration.parser)
+        let connection = RedisConnection(configuration: configuration, core: core)
+        do {
+            try await connection.handshake()
+        } catch {
+            connection.close()
+            throw error
+        }
+        return connection
+    }
+
+    /// Connects to `url` with default timeouts.
+    /// - Parameter url: The server, credentials and database.
+    /// - Returns: A ready connection.
+    /// - Throws: ``RedisClientError``, as ``connect(configuration:)``.
+    public static func connect(to url: RedisURL) async throws(RedisClientError) -> RedisConnection {
+        try await connect(configuration: Configuration(url: url))
+    }
+
+    /// Sends `AUTH` when a password is set and `SELECT` when the database is not 0.
+    private func handshake() async throws(RedisClientError) {
+        let url = configuration.url
+        if let password = url.password {
+            var arguments = [Array("AUTH".utf8)]
+            if let username = url.username { arguments.append(Array(username.utf8)) }
+            arguments.append(Array(password.utf8))
+            do {
+                _ = try await send(arguments)
+            } catch let error as RedisError {
+                let user = url.username.map { "user '\($0)'" } ?? "the default user"
+                throw RedisClientError(.authenticationFailed, "AUTH as \(user) was refused: \(error.message)")
+            } catch {
+                throw Self.asClientError(error)
+            }
+        }
+        if url.database != 0 {
+            do {
+                _ = try await send("SELECT", String(url.database))
+            } catch let error as RedisError {
+                throw RedisClientError(.authenticationFailed, "SELECT \(url.database) was refused: \(error.message)")
+            } catch {
+                throw Self.asClientError(error)
+            }
+        }
+    }
+
+    private static func asClientError(_ error: any Error) -> RedisClientError {
+        error as? RedisClientError ?? RedisClientError(.connectionFailed, "handshake failed: \(error)")
+    }
+
+    /// Sends one command, pipelined with any other in flight, and returns its reply.
+    /// - Parameter arguments: The command name and its arguments, each binary-safe.
+    /// - Returns: The reply.
+    /// - Throws: ``RedisError`` for an error reply; ``RedisClientError`` when the connection is closed or breaks,
+    ///   or the reply does not arrive within ``Configuration/commandTimeout``.
+    public func send(_ arguments: [[UInt8]]) async throws -> RESPValue {
+        let reply = try await core.send(arguments)
+        if case .error(let message) = reply {
+            throw RedisError(message: message)
+        }
+        return reply
+    }
+
+    /// Whether the connection is closed or closing; commands then fail at once.
+    public var isClosed: Bool { core.isClosed }
+
+    /// Closes the connection. Commands still waiting fail with ``RedisClientError/Code/connectionClosed``.
+    public func close() {
+        core.close()
+    }
+
+    /// Returns once the connection is closed, for whatever reason, and its socket released.
+    public func waitUntilClosed() async {
+        await core.waitUntilClosed()
+    }
+}

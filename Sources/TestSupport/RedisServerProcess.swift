@@ -1,0 +1,215 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Synchronization
+
+/// A `redis-server` started for tests, on a free loopback port, with persistence off.
+///
+/// Use ``shared()`` for tests that only need a server (with unique key prefixes), and a private
+/// instance (``init(arguments:)``) for tests that stop, restart, pause or authenticate. The process is
+/// stopped by PID on ``stop()`` and on deinit; the shared one is stopped when the test process exits.
+/// When `redis-server` is not on `PATH`, starting throws ``Failure`` so tests fail rather than skip.
+public final class RedisServerProcess: Sendable {
+    /// Why the server could not be started.
+    public struct Failure: Error, CustomStringConvertible {
+        /// What went wrong and how to fix it.
+        public let description: String
+    }
+
+    /// The message thrown when `redis-server` is missing.
+    public static let notFoundMessage =
+        "redis-server not found on PATH: install it with 'apt-get install -y redis-server' (Debian/Ubuntu)"
+
+    /// The loopback port the server listens on; stays the same across ``restart()``.
+    public let port: Int
+    /// `redis://127.0.0.1:<port>` (without credentials: add them for servers started with a password).
+    public let url: String
+    /// The extra command-line arguments the server was started with.
+    public let arguments: [String]
+
+    private let executable: String
+    private let directory: String
+    /// The PID of the running server, or 0 when stopped.
+    private let processID = Mutex<pid_t>(0)
+
+    /// Starts a private server and waits (at most 5 s) until it answers `PING`.
+    /// - Parameter arguments: Extra `redis-server` arguments, e.g. `["--requirepass", "secret"]`.
+    /// - Throws: ``Failure`` when `redis-server` is missing or does not come up.
+    public init(arguments: [String] = []) async throws {
+        guard let executable = Self.findExecutable("redis-server") else {
+            throw Failure(description: Self.notFoundMessage)
+        }
+        self.executable = executable
+        self.arguments = arguments
+        self.port = try FreePort.allocate()
+        self.url = "redis://127.0.0.1:\(port)"
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("agentstate-redis-\(getpid())-\(port)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        self.directory = directory
+        try await start()
+    }
+
+    deinit {
+        stopSynchronously()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// The process-wide shared server, started on first use. Tests using it must use unique key prefixes
+    /// and must not stop, pause, flush or reconfigure it.
+    /// - Returns: The shared server.
+    /// - Throws: ``Failure`` when it cannot be started.
+    public static func shared() async throws -> RedisServerProcess {
+        try await sharedServer.value
+    }
+
+    private static let sharedServer = Task<RedisServerProcess, any Error> {
+        let server = try await RedisServerProcess()
+        sharedServerCleanup.withLock { $0 = (server.pid, server.directory) }
+        atexit {
+            let (pid, directory) = sharedServerCleanup.withLock { $0 }
+            if pid > 0 { kill(pid, SIGTERM) }
+            if !directory.isEmpty { try? FileManager.default.removeItem(atPath: directory) }
+        }
+        return server
+    }
+
+    private var pid: Int32 { processID.withLock { $0 } }
+
+    /// Stops the server (SIGTERM to its PID, then SIGKILL after 5 s) and waits for it to exit.
+    public func stop() async {
+        let pid = processID.withLock { pid in
+            defer { pid = 0 }
+            return pid
+        }
+        guard pid > 0 else { return }
+        kill(pid, SIGTERM)
+        for _ in 0..<500 {
+            if Self.reap(pid) { return }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, 0)
+    }
+
+    /// Stops the server and starts it again on the same port with the same arguments; data is not kept.
+    /// - Throws: ``Failure`` when it does not come back within 5 s.
+    public func restart() async throws {
+        await stop()
+        try await start()
+    }
+
+    private func start() async throws {
+        let pid = try Self.spawn(executable, arguments: [
+            "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--daemonize", "no", "--dir", directory, "--logfile", "\(directory)/redis.log",
+        ] + arguments)
+        processID.withLock { $0 = pid }
+
+        for _ in 0..<200 {
+            if Self.answersPing(port: port) { return }
+            if Self.reap(pid) { break }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        let log = (try? String(contentsOfFile: "\(directory)/redis.log", encoding: .utf8)) ?? ""
+        await stop()
+        throw Failure(description: "redis-server on port \(port) did not answer PING within 5 s; log tail: "
+            + log.split(separator: "\n").suffix(5).joined(separator: " | "))
+    }
+
+    private func stopSynchronously() {
+        let pid = processID.withLock { pid in
+            defer { pid = 0 }
+            return pid
+        }
+        guard pid > 0 else { return }
+        kill(pid, SIGTERM)
+        for _ in 0..<500 {
+            if Self.reap(pid) { return }
+            usleep(10_000)
+        }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        _ = waitpid(pid, &status, 0)
+    }
+
+    /// Whether `pid` has exited (reaping it if so).
+    private static func reap(_ pid: pid_t) -> Bool {
+        var status: Int32 = 0
+        let result = waitpid(pid, &status, WNOHANG)
+        return result == pid || (result < 0 && errno == ECHILD)
+    }
+
+    /// Starts `path` with `arguments`, stdio on /dev/null, and a clean signal mask.
+    ///
+    /// `posix_spawn` is used instead of Foundation's `Process` because a child inherits the spawning
+    /// thread's blocked-signal mask, and Dispatch worker threads block SIGTERM, which made `stop()` hang.
+    private static func spawn(_ path: String, arguments: [String]) throws -> pid_t {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
+        guard status == 0 else {
+            throw Failure(description: "cannot start \(path): errno \(status): \(String(cString: strerror(status)))")
+        }
+        return pid
+    }
+
+    /// Whether something on 127.0.0.1:`port` answers `PING` with any RESP reply (`+PONG` or `-NOAUTH`).
+    private static func answersPing(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { return false }
+        let ping = Array("PING\r\n".utf8)
+        guard send(fd, ping, ping.count, Int32(MSG_NOSIGNAL)) == ping.count else { return false }
+        var reply = [UInt8](repeating: 0, count: 64)
+        let count = recv(fd, &reply, reply.count, 0)
+        return count > 0 && (reply[0] == UInt8(ascii: "+") || reply[0] == UInt8(ascii: "-"))
+    }
+
+    private static func findExecutable(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for directory in path.split(separator: ":") {
+            let candidate = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+}
+
+/// The shared server's PID and directory, read by the `atexit` handler (which cannot capture context).
+private let sharedServerCleanup = Mutex<(pid: pid_t, directory: String)>((0, ""))
