@@ -11,7 +11,7 @@ extension RedisScript {
     /// in the session's idempotency hash; one older than its lifetime no longer counts and is
     /// overwritten. The hash is pruned of such records whenever it has doubled in size since the
     /// last pruning (field `ip` of the record), which keeps the cost amortised O(1) per append.
-    static let append = RedisScript(name: "append", source: RedisScripts.common + RedisScripts.session + #"""
+    static let append = RedisScript(name: "append", source: RedisScripts.compose(RedisScripts.common, RedisScripts.session, #"""
         local v = current()
         local token, digest, lifetime = ARGV[9], ARGV[10], tonumber(ARGV[11])
         if v and token ~= '' then
@@ -72,7 +72,7 @@ extension RedisScript {
         expire(e)
         reindex(ARGV[8], e)
         return {'OK', version, first, last, count + n}
-        """#)
+        """#))
 
     /// `readMessages`: one round trip that reads a page and, for a sliding session, restarts the
     /// clock. KEYS: record, messages, idempotency, index. ARGV: limit, after ('' for the most recent).
@@ -81,7 +81,7 @@ extension RedisScript {
     /// The most recent N are ranks `-N..-1`; after S they are scores `(S..+inf`, read with
     /// `LIMIT 0 N+1` ([`ZRANGEBYSCORE`](https://redis.io/docs/latest/commands/zrangebyscore/))
     /// to know whether more follow.
-    static let readMessages = RedisScript(name: "read_messages", source: RedisScripts.common + RedisScripts.session + #"""
+    static let readMessages = RedisScript(name: "read_messages", source: RedisScripts.compose(RedisScripts.common, RedisScripts.session, #"""
         if not current() then return {'NF'} end
         slide()
         local limit = tonumber(ARGV[1])
@@ -94,12 +94,12 @@ extension RedisScript {
           page[#page] = nil
         end
         return {'OK', more, page}
-        """#)
+        """#))
 
     /// `popMessage`, with [`ZPOPMAX`](https://redis.io/docs/latest/commands/zpopmax/).
     /// KEYS: record, messages, idempotency, index. ARGV: precondition mode, tags, session ID.
     /// Reply: `{'OK', member, version}`, `{'PF', version|nil}`, `{'NF'}` or `{'NM'}`.
-    static let pop = RedisScript(name: "pop", source: RedisScripts.common + RedisScripts.session + #"""
+    static let pop = RedisScript(name: "pop", source: RedisScripts.compose(RedisScripts.common, RedisScripts.session, #"""
         local v = current()
         if not holds(ARGV[1], ARGV[2], v) then return failed(v) end
         if not v then return {'NF'} end
@@ -111,12 +111,12 @@ extension RedisScript {
         expire(e)
         reindex(ARGV[3], e)
         return {'OK', top[1], version}
-        """#)
+        """#))
 
     /// `clearMessages`: deletes the log and keeps the seq counter. KEYS: record, messages,
     /// idempotency, index. ARGV: precondition mode, tags, session ID.
     /// Reply: `{'OK', meta}`, `{'PF', version|nil}` or `{'NF'}`.
-    static let clear = RedisScript(name: "clear_messages", source: RedisScripts.common + RedisScripts.session + #"""
+    static let clear = RedisScript(name: "clear_messages", source: RedisScripts.compose(RedisScripts.common, RedisScripts.session, #"""
         local v = current()
         if not holds(ARGV[1], ARGV[2], v) then return failed(v) end
         if not v then return {'NF'} end
@@ -126,5 +126,5 @@ extension RedisScript {
         expire(e)
         reindex(ARGV[3], e)
         return {'OK', meta()}
-        """#)
+        """#))
 }

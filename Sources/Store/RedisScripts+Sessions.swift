@@ -2,7 +2,7 @@ extension RedisScript {
     /// `save`. KEYS: record, messages, idempotency, index.
     /// ARGV: precondition mode, tags, ttl mode, ttl seconds, sliding, default ttl, state, session ID.
     /// Reply: `{'OK', created (0/1), meta}` or `{'PF', version|nil}`.
-    static let save = RedisScript(name: "save", source: RedisScripts.common + RedisScripts.session + #"""
+    static let save = RedisScript(name: "save", source: RedisScripts.compose(RedisScripts.common, RedisScripts.session, #"""
         local v = current()
         if not holds(ARGV[1], ARGV[2], v) then return failed(v) end
         local ttl, sl = policy(v ~= nil, ARGV[3], ARGV[4], ARGV[5], ARGV[6])
@@ -17,26 +17,26 @@ extension RedisScript {
         expire(e)
         reindex(ARGV[8], e)
         return {'OK', created, meta()}
-        """#)
+        """#))
 
     /// `load`: one round trip that reads and, for a sliding session, restarts the clock.
     /// KEYS: record, messages, idempotency, index. Reply: `{'OK', meta, state|nil}` or `{'NF'}`.
-    static let load = RedisScript(name: "load", source: RedisScripts.common + RedisScripts.session + #"""
+    static let load = RedisScript(name: "load", source: RedisScripts.compose(RedisScripts.common, RedisScripts.session, #"""
         if not current() then return {'NF'} end
         slide()
         return {'OK', meta(), redis.call('HGET', S, 'st')}
-        """#)
+        """#))
 
     /// `delete`. KEYS: record, messages, idempotency, index. ARGV: precondition mode, tags, session ID.
     /// Reply: `{'OK'}`, `{'PF', version|nil}` or `{'NF'}`.
-    static let delete = RedisScript(name: "delete", source: RedisScripts.common + RedisScripts.session + #"""
+    static let delete = RedisScript(name: "delete", source: RedisScripts.compose(RedisScripts.common, RedisScripts.session, #"""
         local v = current()
         if not holds(ARGV[1], ARGV[2], v) then return failed(v) end
         if not v then return {'NF'} end
         redis.call('DEL', S, M, I)
         redis.call('ZREM', X, ARGV[3])
         return {'OK'}
-        """#)
+        """#))
 
     /// `list`: one page of the index, from the cursor, pruning entries whose session is gone.
     ///
@@ -50,7 +50,7 @@ extension RedisScript {
     /// one more live session are found; stale entries found on the way are removed, so each costs
     /// once. The session keys are derived from the index members, which a cluster layout must
     /// revisit (DESIGN §4).
-    static let list = RedisScript(name: "list", source: RedisScripts.common + #"""
+    static let list = RedisScript(name: "list", source: RedisScripts.compose(RedisScripts.common, #"""
         local X, base, limit = KEYS[1], ARGV[1], tonumber(ARGV[2])
 
         -- Whether a sorts after b, byte by byte (the order of sorted-set members with one score).
@@ -103,12 +103,12 @@ extension RedisScript {
           start = start + #ids - #stale
         end
         return {'OK', pruned, more, page}
-        """#)
+        """#))
 
     /// `deleteAll`, one batch: deletes up to `batch` sessions of the index (all their keys) and
     /// their entries. KEYS: index. ARGV: session key prefix (`<prefix><agent>:`), batch size.
     /// Reply: `{live sessions deleted, entries left in the index}`.
-    static let deleteAll = RedisScript(name: "delete_all", source: RedisScripts.common + #"""
+    static let deleteAll = RedisScript(name: "delete_all", source: RedisScripts.compose(RedisScripts.common, #"""
         local X, base = KEYS[1], ARGV[1]
         local ids = redis.call('ZRANGE', X, 0, tonumber(ARGV[2]) - 1)
         local live = 0
@@ -120,5 +120,5 @@ extension RedisScript {
         end
         if #ids > 0 then redis.call('ZREM', X, unpack(ids)) end
         return {live, redis.call('ZCARD', X)}
-        """#)
+        """#))
 }

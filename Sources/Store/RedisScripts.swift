@@ -165,6 +165,11 @@ enum RedisScripts {
         end
         """#
 
+    /// A script's source: its parts, one after another on separate lines.
+    static func compose(_ parts: String...) -> String {
+        parts.joined(separator: "\n")
+    }
+
     /// Every script, in the order `RedisStateStore.loadScripts()` loads them.
     static let all: [RedisScript] = [.save, .load, .delete, .list, .deleteAll, .append, .readMessages, .pop, .clear]
 }
