@@ -104,7 +104,6 @@ enum RedisScripts {
           local sl = sliding
           if sl == '' then
             sl = exists and redis.call('HGET', S, 'sl') or '0'
-            if not sl then sl = '0' end
           end
           return ttl, sl
         end
