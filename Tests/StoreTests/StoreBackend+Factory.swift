@@ -1,5 +1,8 @@
+import Foundation
+import RedisClient
 import Store
 import Testing
+import TestSupport
 
 /// The backends `StateStoreContractTests` runs against, every test once per case.
 ///
@@ -8,6 +11,8 @@ import Testing
 enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     /// `InMemoryStateStore`.
     case memory
+    /// `RedisStateStore` on the shared test `redis-server` (`RedisServerProcess.shared()`).
+    case redis
 
     /// The backend's name in test output, e.g. `versionStartsAtOneAndGrowsByOne(memory)`.
     var testDescription: String { rawValue }
@@ -22,5 +27,36 @@ func makeStore(_ backend: StoreBackend, configuration: StoreConfiguration = .ini
     switch backend {
     case .memory:
         return InMemoryStateStore(configuration: configuration)
+    case .redis:
+        return try await makeRedisStore(configuration: configuration)
+    }
+}
+
+/// A `RedisStateStore` over the shared test pool, with a key prefix of its own (`test:<uuid>:`)
+/// and its scripts loaded.
+/// - Throws: `RedisServerProcess.Failure` (with the install hint) when `redis-server` is missing.
+func makeRedisStore(
+    configuration: StoreConfiguration = .init(), onIndexPruned: @escaping @Sendable (Int) -> Void = { _ in }
+) async throws -> RedisStateStore {
+    let store = RedisStateStore(
+        client: try await SharedRedisPool.pool(), keyPrefix: "test:\(UUID().uuidString):",
+        configuration: configuration, onIndexPruned: onIndexPruned
+    )
+    try await store.loadScripts()
+    return store
+}
+
+/// One connection pool to the shared test server for the whole test process: every store gets
+/// its own key prefix instead of its own connections.
+enum SharedRedisPool {
+    private static let shared = Task<RedisConnectionPool, any Error> {
+        let server = try await RedisServerProcess.shared()
+        return RedisConnectionPool(configuration: .init(url: try RedisURL(parsing: server.url)))
+    }
+
+    /// The shared pool, created on first use.
+    /// - Throws: `RedisServerProcess.Failure` when the server cannot be started.
+    static func pool() async throws -> RedisConnectionPool {
+        try await shared.value
     }
 }

@@ -1,0 +1,185 @@
+/// The Lua scripts behind `RedisStateStore`: one script per operation, each run with one
+/// [`EVALSHA`](https://redis.io/docs/latest/commands/evalsha/), so every operation is atomic.
+///
+/// Every script begins with `common` (the clock and helpers); the session scripts add `session`
+/// (the keys of one session and the steps every mutation shares). Scripts follow one rule: every
+/// check (precondition, idempotency, message cap) happens before the first write, so a script
+/// that refuses returns a marker and has changed nothing.
+///
+/// Replies are arrays whose first element is a status string:
+/// `OK` (success), `PF` (precondition failed; the current version or nil follows),
+/// `NF` (session not found), `NM` (no messages), `TM` (too many messages),
+/// `IR` (idempotency key reused), `RP` (idempotent replay; the recorded result follows).
+///
+/// Values are binary-safe: state and message bytes are only stored, concatenated and returned,
+/// never passed to Lua string functions. IDs are compared byte by byte, never with Lua's `<`,
+/// which uses the server's collation locale.
+enum RedisScripts {
+    /// Shared by every script: `now` in milliseconds from the server's
+    /// [`TIME`](https://redis.io/docs/latest/commands/time/), so every replica agrees, and helpers.
+    ///
+    /// [`redis.replicate_commands()`](https://redis.io/docs/latest/develop/interact/programmability/eval-intro/#script-replication)
+    /// makes Redis 6.2 replicate the script's effects rather than the script, which a script that
+    /// reads `TIME` and then writes requires; Redis 7 always does so and deprecates the call,
+    /// hence the `pcall`.
+    static let common = #"""
+        pcall(redis.replicate_commands)
+        local clock = redis.call('TIME')
+        local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+
+        -- An integer as a decimal string (Lua's tostring may use exponent notation).
+        local function str(n) return string.format('%d', n) end
+
+        -- Whether a session record's fields say it has expired (inclusive of its instant, as
+        -- the in-memory store; Redis itself drops the key one millisecond later).
+        local function expired(e) return e and tonumber(e) <= now end
+
+        -- Index-key TTL after a session of it now expires at `e` (nil: never). The index must
+        -- never expire before its longest-lived session: PERSIST for a persistent session, else
+        -- extend, never shorten; a persistent index stays persistent. `existed`: whether the
+        -- index key existed before this script added to it.
+        local function index_expiry(X, e, existed)
+          if not e then redis.call('PERSIST', X) return end
+          if not existed then redis.call('PEXPIREAT', X, str(e)) return end
+          local left = redis.call('PTTL', X)
+          if left >= 0 and now + left < e then redis.call('PEXPIREAT', X, str(e)) end
+        end
+        """#
+
+    /// Shared by the scripts of one session: `KEYS = [record, messages, idempotency, index]`.
+    static let session = #"""
+        local S, M, I, X = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+
+        -- The current version (a decimal string), or nil when the session is missing. A record
+        -- found expired at its very instant is deleted with its other keys first.
+        local function current()
+          local f = redis.call('HMGET', S, 'v', 'e')
+          if not f[1] then return nil end
+          if expired(f[2]) then
+            redis.call('DEL', S, M, I)
+            return nil
+          end
+          return f[1]
+        end
+
+        -- Whether a precondition holds. mode: 'n' none, 'm' If-Match, 'x' If-None-Match;
+        -- tags: '*' or comma-separated versions (compared as strings; both are canonical decimals).
+        local function holds(mode, tags, v)
+          if mode == 'n' then return true end
+          local matched = false
+          if v then
+            if tags == '*' then
+              matched = true
+            else
+              for tag in string.gmatch(tags, '[^,]+') do
+                if tag == v then matched = true break end
+              end
+            end
+          end
+          if mode == 'm' then return matched end
+          return not matched
+        end
+
+        -- The 'PF' reply for a current version `v` (nil when missing).
+        local function failed(v)
+          if v then return {'PF', tonumber(v)} end
+          return {'PF', false}
+        end
+
+        -- The TTL policy after a write: mode 'k' keep, 'p' persist, 's' seconds;
+        -- sliding '' keep, '0' or '1'; default '' (none) or seconds for new sessions.
+        -- Returns ttl seconds (nil: never expires) and the sliding flag ('0' or '1').
+        local function policy(exists, mode, secs, sliding, default)
+          local ttl = nil
+          if mode == 'k' then
+            if exists then
+              local t = redis.call('HGET', S, 't')
+              if t then ttl = tonumber(t) end
+            elseif default ~= '' then
+              ttl = tonumber(default)
+            end
+          elseif mode == 's' then
+            ttl = tonumber(secs)
+          end
+          local sl = sliding
+          if sl == '' then
+            sl = exists and redis.call('HGET', S, 'sl') or '0'
+          end
+          return ttl, sl
+        end
+
+        -- The existing session's policy.
+        local function kept()
+          local f = redis.call('HMGET', S, 't', 'sl')
+          return f[1] and tonumber(f[1]) or nil, f[2] or '0'
+        end
+
+        -- Stamps a mutation: version, updatedAt, policy and a restarted clock. Returns expiresAt.
+        local function stamp(v, ttl, sl)
+          redis.call('HSET', S, 'v', str(v), 'u', str(now), 'sl', sl)
+          if not ttl then
+            redis.call('HDEL', S, 't', 'e')
+            return nil
+          end
+          local e = now + ttl * 1000
+          redis.call('HSET', S, 't', str(ttl), 'e', str(e))
+          return e
+        end
+
+        -- Gives every existing key of the session the expiry `e` (nil: persistent). Keys that do
+        -- not exist are skipped by Redis; writes therefore come before this call.
+        local function expire(e)
+          for _, key in ipairs({S, M, I}) do
+            if e then redis.call('PEXPIREAT', key, str(e)) else redis.call('PERSIST', key) end
+          end
+        end
+
+        -- Moves the session to the top of the index (score -updatedAt) and fixes the index TTL.
+        local function reindex(sid, e)
+          local existed = redis.call('EXISTS', X) == 1
+          redis.call('ZADD', X, str(-now), sid)
+          index_expiry(X, e, existed)
+        end
+
+        -- The session's metadata: version, created, updated, expires (-1: never), ttl (-1: none),
+        -- sliding (0/1), message count, state bytes (0 when never set).
+        local function meta()
+          local f = redis.call('HMGET', S, 'v', 'c', 'u', 'e', 't', 'sl')
+          return {
+            tonumber(f[1]), tonumber(f[2]), tonumber(f[3]),
+            f[4] and tonumber(f[4]) or -1, f[5] and tonumber(f[5]) or -1,
+            f[6] == '1' and 1 or 0,
+            redis.call('ZCARD', M), redis.call('HSTRLEN', S, 'st')
+          }
+        end
+
+        -- A read of a sliding session restarts its clock (on every key and the index TTL).
+        local function slide()
+          local f = redis.call('HMGET', S, 'sl', 't')
+          if f[1] ~= '1' or not f[2] then return end
+          local e = now + tonumber(f[2]) * 1000
+          redis.call('HSET', S, 'e', str(e))
+          expire(e)
+          index_expiry(X, e, redis.call('EXISTS', X) == 1)
+        end
+        """#
+
+    /// A script's source: its parts, one after another on separate lines.
+    static func compose(_ parts: String...) -> String {
+        parts.joined(separator: "\n")
+    }
+
+    /// Every script, in the order `RedisStateStore.loadScripts()` loads them.
+    static let all: [RedisScript] = [.save, .load, .delete, .list, .deleteAll, .append, .readMessages, .pop, .clear]
+}
+
+/// One Lua script of `RedisStateStore`, identified by name; its SHA-1 comes from
+/// [`SCRIPT LOAD`](https://redis.io/docs/latest/commands/script-load/).
+struct RedisScript: Sendable, Hashable, CustomStringConvertible {
+    /// The operation it implements, for errors and logs.
+    let name: String
+    /// The full Lua source.
+    let source: String
+
+    var description: String { name }
+}

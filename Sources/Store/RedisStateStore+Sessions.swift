@@ -1,0 +1,84 @@
+import RedisClient
+
+extension RedisStateStore {
+    /// Replaces the state of a session, creating it if missing; one `EVALSHA`. Messages are untouched.
+    /// - Throws: `StoreError.preconditionFailed`, `StoreError.unavailable`.
+    public func save(_ key: SessionKey, state: [UInt8], options: WriteOptions) async throws -> SaveResult {
+        let script = RedisScript.save
+        let arguments = Self.arguments(options.precondition) + arguments(options)
+            + [state, Self.argument(key.sessionID)]
+        let reply = try Reply(await run(script, keys: sessionKeys(key), arguments: arguments), script: script)
+        try reply.check(cap: configuration.maxMessages)
+        guard reply.values.count == 2 else { throw reply.malformed }
+        return SaveResult(metadata: try Self.metadata(reply.values[1], key: key), created: try reply.int(0) == 1)
+    }
+
+    /// Loads a session with its state in one `EVALSHA`, which also restarts the clock of a
+    /// sliding-TTL session.
+    /// - Throws: `StoreError.sessionNotFound`, `StoreError.unavailable`.
+    public func load(_ key: SessionKey) async throws -> Session {
+        let script = RedisScript.load
+        let reply = try Reply(await run(script, keys: sessionKeys(key), arguments: []), script: script)
+        try reply.check(cap: configuration.maxMessages)
+        guard reply.values.count == 2 else { throw reply.malformed }
+        return Session(metadata: try Self.metadata(reply.values[0], key: key), state: reply.values[1].bytes)
+    }
+
+    /// Lists the agent's live sessions, newest `updatedAt` first, ties by `sessionID` ascending, in
+    /// one `EVALSHA` costing O(log n + page). Index entries whose session is gone are removed on the
+    /// way and counted through `onIndexPruned`. Never extends a sliding TTL.
+    /// - Parameters:
+    ///   - limit: the page size (1–1000, validated by the caller).
+    ///   - cursor: where the previous page ended, or nil for the first page.
+    /// - Throws: `StoreError.unavailable`.
+    public func list(agentID: String, limit: Int, cursor: ListCursor?) async throws -> SessionPage {
+        let script = RedisScript.list
+        let arguments = [
+            sessionKeyBase(agentID), Self.argument(String(max(limit, 0))),
+            cursor.map { Self.argument(String(-$0.updatedAt)) } ?? [],
+            cursor.map { Self.argument($0.sessionID) } ?? [],
+        ]
+        let reply = try Reply(await run(script, keys: [indexKey(agentID)], arguments: arguments), script: script)
+        try reply.check(cap: configuration.maxMessages)
+        guard reply.values.count == 3, let entries = reply.values[2].array else { throw reply.malformed }
+        let pruned = try reply.int(0)
+        if pruned > 0 { onIndexPruned(Int(pruned)) }
+        let sessions = try entries.map { entry throws(StoreError) -> SessionMetadata in
+            guard let pair = entry.array, pair.count == 2, let id = pair[0].string else { throw reply.malformed }
+            return try Self.metadata(pair[1], key: SessionKey(agentID: agentID, sessionID: id))
+        }
+        let next = try reply.int(1) == 1 ? sessions.last.map { ListCursor(updatedAt: $0.updatedAt, sessionID: $0.sessionID) } : nil
+        return SessionPage(sessions: sessions, nextCursor: next)
+    }
+
+    /// Deletes a session (record, messages, idempotency records and index entry) in one `EVALSHA`.
+    /// - Throws: `StoreError.preconditionFailed` (checked first), `StoreError.sessionNotFound`,
+    ///   `StoreError.unavailable`.
+    public func delete(_ key: SessionKey, precondition: Precondition) async throws {
+        let script = RedisScript.delete
+        let arguments = Self.arguments(precondition) + [Self.argument(key.sessionID)]
+        let reply = try Reply(await run(script, keys: sessionKeys(key), arguments: arguments), script: script)
+        try reply.check(cap: configuration.maxMessages)
+    }
+
+    /// Deletes every session in the agent's index with all their keys, then the index, in batches
+    /// of `deleteAllBatchSize` sessions (one `EVALSHA` each), so no script blocks Redis for long.
+    /// Not atomic as a whole: a session created while it runs may survive or be deleted.
+    /// - Returns: how many live (unexpired) sessions were deleted.
+    /// - Throws: `StoreError.unavailable`; sessions deleted by earlier batches stay deleted.
+    public func deleteAll(agentID: String) async throws -> Int {
+        let script = RedisScript.deleteAll
+        let arguments = [sessionKeyBase(agentID), Self.argument(String(Self.deleteAllBatchSize))]
+        var deleted = 0
+        // Bounded: at most 10 million sessions per call, far beyond any realistic agent.
+        for _ in 0..<20_000 {
+            let reply = try await run(script, keys: [indexKey(agentID)], arguments: arguments)
+            guard let values = reply.array, values.count == 2, let live = values[0].int, let left = values[1].int else {
+                throw StoreError.internalError(reason: "redis \(script.name): unexpected reply \(reply)")
+            }
+            deleted += Int(live)
+            if left == 0 { break }
+        }
+        return deleted
+    }
+}

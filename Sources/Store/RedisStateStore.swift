@@ -1,0 +1,195 @@
+import RedisClient
+import Synchronization
+
+/// The production backend: sessions in Redis (standalone, 6.2 or later, or Valkey), shared by every
+/// replica of the service. Nothing is cached in process; every call is one round trip.
+///
+/// Every operation is one [`EVALSHA`](https://redis.io/docs/latest/commands/evalsha/) of a Lua
+/// script (`RedisScripts`), so each is atomic: the precondition and idempotency checks, the write,
+/// the version bump, the TTL on every key of the session, the index update and the index key's TTL
+/// happen together or not at all. Scripts check everything before their first write. Time comes
+/// from the server's [`TIME`](https://redis.io/docs/latest/commands/time/), so replicas agree.
+///
+/// ## Key layout
+/// `<prefix>` defaults to `agentstate:`; agent and session IDs match
+/// `^[A-Za-z0-9][A-Za-z0-9._~@-]{0,127}$` and so never contain `:`, hence no key can collide.
+///
+/// | Key | Type | Content |
+/// |---|---|---|
+/// | `<prefix><agent>:<session>` | hash | the session record (fields below) |
+/// | `<prefix><agent>:<session>:messages` | sorted set | the log: score = seq, member = `<seq>:<raw message bytes>` |
+/// | `<prefix><agent>:<session>:idem` | hash | idempotency records: field = `Idempotency-Key`, value = `<created ms>\|<version>\|<first seq>\|<last seq>\|<message count>\|<body digest>` |
+/// | `<prefix><agent>` | sorted set | the agent's index: member = session ID, score = −`updatedAt` ms |
+///
+/// Record fields (integers as decimal strings, times in ms since the Unix epoch):
+/// `v` version · `c` createdAt · `u` updatedAt · `e` expiresAt (absent: never expires) ·
+/// `t` TTL seconds (absent: none) · `sl` sliding TTL (`1`/`0`) · `n` next message seq ·
+/// `st` state bytes, verbatim (absent until a save sets it) · `ip` idempotency-hash size after
+/// its last pruning (absent until then). The message count is `ZCARD` of the messages key and
+/// `state_bytes` is [`HSTRLEN`](https://redis.io/docs/latest/commands/hstrlen/) of `st`.
+///
+/// - **Messages:** seqs are never reused: `n` only grows, pop is
+///   [`ZPOPMAX`](https://redis.io/docs/latest/commands/zpopmax/) and clear deletes the key. The most
+///   recent N are ranks `-N..-1`; "after S" is a range by score `(S..+inf` with `LIMIT`.
+/// - **Index order:** ascending score = `updatedAt` descending, ties by session ID ascending
+///   (members of equal score sort bytewise), which is exactly the list order. A page starts from
+///   the cursor in O(log n) and costs O(page); entries whose record is gone are removed as a list
+///   passes them and reported through `onIndexPruned`.
+/// - **TTL:** every write sets [`PEXPIREAT`](https://redis.io/docs/latest/commands/pexpireat/)
+///   `expiresAt` on every existing key of the session (record, messages, idempotency), or
+///   [`PERSIST`](https://redis.io/docs/latest/commands/persist/) when it never expires, so they
+///   expire together; a read of a sliding session does the same. A record whose `e` has passed is
+///   treated as missing (and deleted) even in the millisecond before Redis drops it.
+/// - **Index TTL:** never shorter than its longest-lived session: `PERSIST` when a session without
+///   TTL is written; otherwise, when the index is new it gets the session's `expiresAt`, and an
+///   index with a TTL is extended (never shortened) to it. A persistent index stays persistent
+///   until it empties (Redis deletes an empty sorted set) or `deleteAll` removes it.
+/// - **Idempotency records** live as long as their session (same TTL) and at most
+///   `StoreConfiguration.idempotencyTTLSeconds`: an older record is ignored and overwritten, and
+///   the hash is purged of such records whenever it has doubled in size since the last purge.
+/// - **deleteAll** runs in batches of `deleteAllBatchSize` sessions, one script each, so no script
+///   blocks the server for long; a session created concurrently may or may not be deleted.
+/// - **Cluster:** not yet. `list` and `deleteAll` derive session keys from the index members inside
+///   their scripts, which a cluster layout (hash tags per index bucket) must replace.
+public final class RedisStateStore: StateStore {
+    /// Sessions deleted per `deleteAll` script, bounding how long one script runs.
+    static let deleteAllBatchSize = 500
+
+    /// Where commands go: a `RedisConnectionPool` in production.
+    let client: any RedisClient
+    /// Prepended to every key, e.g. `agentstate:`.
+    public let keyPrefix: String
+    /// Limits and defaults applied to every write.
+    public let configuration: StoreConfiguration
+    /// Called with the number of stale index entries a list removed (when above zero).
+    let onIndexPruned: @Sendable (Int) -> Void
+    /// Script SHA-1s by script name, filled by `SCRIPT LOAD`.
+    private let shas = Mutex<[String: [UInt8]]>([:])
+
+    /// Creates a store over a Redis client. Nothing is sent until the first operation;
+    /// call `loadScripts()` at startup to load the scripts (and to fail fast when Redis is down).
+    /// - Parameters:
+    ///   - client: where commands go, usually a `RedisConnectionPool`.
+    ///   - keyPrefix: prepended to every key (`--key-prefix`).
+    ///   - configuration: message cap, default TTL and idempotency-record lifetime.
+    ///   - onIndexPruned: told how many stale index entries each list removed; feeds
+    ///     `agentstate_index_pruned_total`. Called on the caller's task; keep it cheap.
+    public init(
+        client: any RedisClient, keyPrefix: String = "agentstate:", configuration: StoreConfiguration = .init(),
+        onIndexPruned: @escaping @Sendable (Int) -> Void = { _ in }
+    ) {
+        self.client = client
+        self.keyPrefix = keyPrefix
+        self.configuration = configuration
+        self.onIndexPruned = onIndexPruned
+    }
+
+    /// Loads every script with [`SCRIPT LOAD`](https://redis.io/docs/latest/commands/script-load/).
+    /// Call it at startup; the store also loads a script lazily and reloads it after `NOSCRIPT`
+    /// (a server restart or `SCRIPT FLUSH`).
+    /// - Throws: `StoreError.unavailable` when Redis cannot be reached, `StoreError.internalError`
+    ///   when it refuses a script.
+    public func loadScripts() async throws {
+        for script in RedisScripts.all {
+            _ = try await load(script)
+        }
+    }
+
+    /// Sends [`PING`](https://redis.io/docs/latest/commands/ping/).
+    /// - Throws: `StoreError.unavailable` when Redis does not answer.
+    public func ping() async throws {
+        do {
+            _ = try await client.send([Array("PING".utf8)])
+        } catch {
+            throw Self.storeError(error, operation: "ping")
+        }
+    }
+
+    // MARK: - Keys
+
+    /// `<prefix><agent>:<session>`, the session record.
+    func recordKey(_ key: SessionKey) -> [UInt8] {
+        Array("\(keyPrefix)\(key.agentID):\(key.sessionID)".utf8)
+    }
+
+    /// The four keys of a session's scripts: record, messages, idempotency, index.
+    func sessionKeys(_ key: SessionKey) -> [[UInt8]] {
+        let record = recordKey(key)
+        return [record, record + Array(":messages".utf8), record + Array(":idem".utf8), indexKey(key.agentID)]
+    }
+
+    /// `<prefix><agent>`, the agent's index.
+    func indexKey(_ agentID: String) -> [UInt8] {
+        Array("\(keyPrefix)\(agentID)".utf8)
+    }
+
+    /// `<prefix><agent>:`, what the list and deleteAll scripts prepend to a session ID.
+    func sessionKeyBase(_ agentID: String) -> [UInt8] {
+        Array("\(keyPrefix)\(agentID):".utf8)
+    }
+
+    // MARK: - Running scripts
+
+    /// Runs `script` with one `EVALSHA`, loading it first if needed and reloading it once on
+    /// `NOSCRIPT`.
+    /// - Returns: the script's reply.
+    /// - Throws: `StoreError.unavailable` or `StoreError.internalError`, mapped by `storeError`.
+    func run(_ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]]) async throws -> RESPValue {
+        do {
+            var sha = shas.withLock { $0[script.name] }
+            if sha == nil { sha = try await load(script) }
+            do {
+                return try await evalsha(sha!, keys: keys, arguments: arguments)
+            } catch let error as RedisError where error.code == "NOSCRIPT" {
+                let reloaded = try await load(script)
+                return try await evalsha(reloaded, keys: keys, arguments: arguments)
+            }
+        } catch {
+            throw Self.storeError(error, operation: script.name)
+        }
+    }
+
+    private func evalsha(_ sha: [UInt8], keys: [[UInt8]], arguments: [[UInt8]]) async throws -> RESPValue {
+        var command: [[UInt8]] = [Array("EVALSHA".utf8), sha, Array(String(keys.count).utf8)]
+        command.reserveCapacity(command.count + keys.count + arguments.count)
+        command += keys
+        command += arguments
+        return try await client.send(command)
+    }
+
+    /// `SCRIPT LOAD`s `script` and remembers its SHA-1.
+    private func load(_ script: RedisScript) async throws -> [UInt8] {
+        let reply: RESPValue
+        do {
+            reply = try await client.send([Array("SCRIPT".utf8), Array("LOAD".utf8), Array(script.source.utf8)])
+        } catch {
+            throw Self.storeError(error, operation: script.name)
+        }
+        guard let sha = reply.bytes, sha.count == 40 else {
+            throw StoreError.internalError(reason: "SCRIPT LOAD of \(script.name) answered \(reply)")
+        }
+        shas.withLock { $0[script.name] = sha }
+        return sha
+    }
+
+    /// Redis error codes that mean "try again later" rather than a bug.
+    static let unavailableCodes: Set<String> = ["LOADING", "BUSY", "OOM", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN"]
+
+    /// Maps anything thrown while talking to Redis to a `StoreError`: client failures (connect,
+    /// timeout, closed) and transient server states → `unavailable`; other error replies and
+    /// anything unexpected → `internalError`.
+    static func storeError(_ error: any Error, operation: String) -> StoreError {
+        switch error {
+        case let error as StoreError:
+            return error
+        case let error as RedisClientError:
+            return .unavailable(reason: "redis \(operation): \(error)")
+        case let error as RedisError where unavailableCodes.contains(error.code):
+            return .unavailable(reason: "redis \(operation): \(error.message)")
+        case let error as RedisError:
+            return .internalError(reason: "redis \(operation): \(error.message)")
+        default:
+            return .internalError(reason: "redis \(operation): \(error)")
+        }
+    }
+}
