@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import HTTPServer
+import RedisClient
 import Store
 import Synchronization
 import Telemetry
@@ -60,6 +61,8 @@ final class Service: Sendable {
     let server: HTTPServer
     let handler: APIHandler
     let store: any StateStore
+    /// The Redis connections, when the store is Redis; closed after the server has drained.
+    let redisPool: RedisConnectionPool?
 
     init(configuration: AppConfiguration, logger: Logger) throws {
         let box = ServerBox()
@@ -68,8 +71,9 @@ final class Service: Sendable {
         switch configuration.store {
         case .memory:
             store = InMemoryStateStore(configuration: storeConfiguration)
+            redisPool = nil
         case .redis:
-            store = try StoreFactory.redis(configuration: configuration, storeConfiguration: storeConfiguration, metrics: metrics, logger: logger)
+            (store, redisPool) = try StoreFactory.redis(configuration: configuration, storeConfiguration: storeConfiguration, metrics: metrics, logger: logger)
         }
         handler = APIHandler(configuration: configuration, store: store, metrics: metrics, logger: logger,
                              openAPIDocument: Array((OpenAPIDocument.yaml + "\n").utf8))
@@ -86,6 +90,7 @@ final class Service: Sendable {
     func shutdown(grace: Duration) async {
         handler.draining.store(true, ordering: .relaxed)
         await server.shutdown(grace: grace)
+        await redisPool?.close()
     }
 }
 

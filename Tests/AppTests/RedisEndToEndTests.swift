@@ -1,0 +1,123 @@
+import Foundation
+import RedisClient
+import TestSupport
+import Testing
+
+/// The real binary with `--store redis` against a real `redis-server` started by the harness.
+struct RedisEndToEndTests {
+    /// agentstate on a shared Redis, with a key prefix of its own.
+    private func redisService(_ extra: [String] = []) async throws -> AgentStateProcess {
+        let redis = try await RedisServerProcess.shared()
+        return try await AgentStateProcess(["--redis-url", redis.url, "--key-prefix", "e2e-\(UUID().uuidString):", "--log-level", "warning"] + extra)
+    }
+
+    @Test func fiftyConditionalWritersExactlyOneWins() async throws {
+        let server = try await redisService()
+        let path = "/agents/\(uniqueAgent())/sessions/race"
+        #expect(try await server.call("PUT", path, body: #"{"state":0}"#).status == 201)
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for writer in 0..<50 {
+                group.addTask { try await server.call("PUT", path, headers: [("If-Match", #""1""#)], body: #"{"state":\#(writer)}"#).status }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses.filter { $0 == 200 }.count == 1)
+        #expect(statuses.filter { $0 == 412 }.count == 49)
+    }
+
+    @Test func concurrentAppendsGetFiveHundredDenseSeqs() async throws {
+        let server = try await redisService()
+        let path = "/agents/\(uniqueAgent())/sessions/log/messages"
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<10 {
+                group.addTask {
+                    for message in 0..<50 {
+                        let response = try await server.call("POST", path, body: #"{"messages":["\#(writer)-\#(message)"]}"#)
+                        #expect(response.status == 201)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let page = try await server.call("GET", path + "?after=0&limit=1000")
+        let messages = try #require(page.json["messages"] as? [[String: Any]])
+        #expect(messages.compactMap { $0["seq"] as? Int } == Array(1...500))
+    }
+
+    @Test func oneMebibyteStateRoundTripsByteForByte() async throws {
+        let server = try await redisService(["--max-body-bytes", "2097152"])
+        var state = "["
+        var index = 0
+        while state.utf8.count < 1_048_576 - 40 {
+            state += "9007199254740993,0.1,\"\\u00e9\(index)\","
+            index += 1
+        }
+        state += "12345678901234567890]"
+        let path = "/agents/\(uniqueAgent())/sessions/big"
+        let saved = try await server.call("PUT", path, body: #"{"state":\#(state)}"#)
+        #expect(saved.status == 201)
+        #expect(saved.json["state_bytes"] as? Int == state.utf8.count)
+        let loaded = try await server.call("GET", path)
+        #expect(loaded.text.hasSuffix(#","state":\#(state)}"#))
+    }
+
+    @Test func redisGoingAwayGives503AndRecoversWithoutRestart() async throws {
+        let redis = try await RedisServerProcess()
+        let server = try await AgentStateProcess(["--redis-url", redis.url, "--log-level", "warning"])
+        let path = "/agents/\(uniqueAgent())/sessions/s"
+        #expect(try await server.call("PUT", path, body: #"{"state":1}"#).status == 201)
+        #expect(try await server.call("GET", "/readyz").status == 200)
+
+        await redis.stop()
+        let down = try await server.call("PUT", path, body: #"{"state":2}"#)
+        #expect(down.status == 503)
+        #expect(down.json["code"] as? String == "backend_unavailable")
+        #expect(down.header("Retry-After") != nil)
+        #expect(down.header("Content-Type") == "application/problem+json")
+        #expect(try await server.call("GET", path).status == 503)
+        let notReady = try await server.call("GET", "/readyz")
+        #expect(notReady.status == 503)
+        #expect(notReady.json["status"] as? String == "unavailable")
+        #expect(try await server.call("GET", "/healthz").status == 200, "liveness does not depend on Redis")
+
+        try await redis.restart()
+        let started = ContinuousClock.now
+        var recovered = false
+        while ContinuousClock.now - started < .seconds(5) {
+            let attempt = try await server.call("PUT", path, body: #"{"state":3}"#)
+            if attempt.status == 200 || attempt.status == 201 {
+                recovered = true
+                break
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(recovered, "requests succeed within 5 s of Redis coming back, without restarting agentstate")
+        #expect(try await server.call("GET", "/readyz").status == 200)
+        #expect(server.child.pollExit() == nil)
+    }
+
+    @Test func redisTimingOutMidRequestGives503AndNothingHalfWritten() async throws {
+        let redis = try await RedisServerProcess()
+        let server = try await AgentStateProcess(["--redis-url", redis.url, "--log-level", "error"])
+        let path = "/agents/\(uniqueAgent())/sessions/s"
+        #expect(try await server.call("PUT", path, body: #"{"state":"old"}"#).status == 201)
+        let admin = try await RedisConnection.connect(to: try RedisURL(parsing: redis.url))
+        defer { admin.close() }
+        _ = try await admin.send("CLIENT", "PAUSE", "3500")
+        let timedOut = try await server.call("PUT", path, body: #"{"state":"new","ttl_seconds":60}"#)
+        #expect(timedOut.status == 503)
+        #expect(timedOut.header("Retry-After") != nil)
+        try await Task.sleep(for: .seconds(2))
+        var loaded = try await server.call("GET", path)
+        for _ in 0..<50 where loaded.status != 200 {
+            try await Task.sleep(for: .milliseconds(100))
+            loaded = try await server.call("GET", path)
+        }
+        #expect(loaded.status == 200)
+        let version = loaded.json["version"] as? Int
+        let state = loaded.json["state"] as? String
+        // Atomic: either the write never happened or it happened whole.
+        #expect((version == 1 && state == "old" && loaded.json["ttl_seconds"] is NSNull)
+            || (version == 2 && state == "new" && loaded.json["ttl_seconds"] as? Int == 60))
+    }
+}
