@@ -27,6 +27,9 @@ final class HTTPConnection {
     var requestStartedAt: UInt64 = 0
     /// Set while the server drains: close after the current response.
     var closeAfterResponse = false
+    /// Set when the socket turned readable while the connection was not reading; read interest is
+    /// then dropped until the connection wants to read again.
+    var readSuppressed = false
     /// The epoll interest currently registered.
     var registeredEvents: UInt32
     /// Bytes dropped while lingering, bounded.
@@ -63,6 +66,11 @@ final class HTTPConnection {
                 readOnce(now: now)
             } else if events & cepoll_hup() != 0 {
                 close()
+            } else {
+                // Readable while a request is with the handler (pipelined bytes or a half-close):
+                // only now drop read interest, so level-triggered epoll does not spin.
+                readSuppressed = true
+                updateInterest()
             }
         }
     }
@@ -231,7 +239,10 @@ final class HTTPConnection {
     func updateInterest() {
         guard !state.isClosed else { return }
         var events: UInt32 = 0
-        if state.wantsRead { events |= cepoll_in() | cepoll_rdhup() }
+        // Read interest stays registered while a request is with the handler, unless the socket
+        // turned readable meanwhile: a client that waits for its response costs no epoll_ctl at all.
+        if state.wantsRead { readSuppressed = false }
+        if !readSuppressed { events |= cepoll_in() | cepoll_rdhup() }
         if outputOffset < output.count { events |= cepoll_out() }
         guard events != registeredEvents else { return }
         registeredEvents = events

@@ -20,8 +20,19 @@ final class ConnectionCore: Sendable {
         let deadline: ContinuousClock.Instant
     }
 
+    /// Who is writing to the socket. Exactly one writer at a time keeps commands in order.
+    private enum Writer {
+        /// Nobody: the next sender writes itself.
+        case none
+        /// A sender is writing; others append to `outbound` and it sends those too.
+        case caller
+        /// The I/O thread is finishing a write the socket could not take at once.
+        case ioThread
+    }
+
     private struct State {
         var outbound: [UInt8] = []
+        var writer = Writer.none
         var pending = FIFO<Pending>()
         /// Set once the connection is closing; every later command fails with it at once.
         var closeReason: RedisClientError?
@@ -31,6 +42,8 @@ final class ConnectionCore: Sendable {
     }
 
     private static let readChunk = 64 * 1024
+    /// Longest the I/O thread sleeps before checking command deadlines (a timeout fires at most this late).
+    private static let deadlineCheckMilliseconds: Int32 = 100
 
     private let fd: Int32
     private let wakeFD: Int32
@@ -65,21 +78,69 @@ final class ConnectionCore: Sendable {
     var isClosed: Bool { state.withLock { $0.closeReason != nil } }
 
     /// Queues one command and waits for its reply (error replies are returned, not thrown).
+    ///
+    /// When nobody is writing, the caller writes the command itself (and whatever other callers
+    /// queue meanwhile), so a command costs no wake-up of the I/O thread. Only when the socket is
+    /// full does the rest go to the I/O thread, which waits for it to drain.
     func send(_ arguments: [[UInt8]]) async throws -> RESPValue {
         try await withCheckedThrowingContinuation { continuation in
             let deadline = ContinuousClock.now + commandTimeout
-            let outcome: (wake: Bool, error: RedisClientError?) = state.withLock { state in
-                if let reason = state.closeReason { return (false, reason) }
-                let wasEmpty = state.outbound.isEmpty
+            let outcome: (batch: [UInt8]?, error: RedisClientError?) = state.withLock { state in
+                if let reason = state.closeReason { return (nil, reason) }
                 RESPEncoder.encode(arguments, into: &state.outbound)
                 state.pending.append(Pending(continuation: continuation, deadline: deadline))
-                return (wasEmpty, nil)
+                guard case .none = state.writer else { return (nil, nil) }
+                state.writer = .caller
+                var batch: [UInt8] = []
+                swap(&batch, &state.outbound)
+                return (batch, nil)
             }
             if let error = outcome.error {
                 continuation.resume(throwing: error)
-            } else if outcome.wake {
-                wake()
+            } else if let batch = outcome.batch {
+                writeAsCaller(batch)
             }
+        }
+    }
+
+    /// Sends `batch` and anything queued meanwhile, as the current writer, without blocking.
+    private func writeAsCaller(_ first: [UInt8]) {
+        var batch = first
+        while true {
+            var written = 0
+            let failure = flush(batch, from: &written)
+            let next: [UInt8]? = state.withLock { state in
+                if state.closeReason != nil {
+                    // Closing: the I/O thread fails every pending command; stop writing.
+                    state.writer = .none
+                    written = batch.count
+                    return nil
+                }
+                if failure != nil || written < batch.count {
+                    // Broken, or the socket is full: the I/O thread takes over what is left,
+                    // ahead of anything queued since.
+                    if failure == nil { state.outbound = Array(batch[written...]) + state.outbound }
+                    state.writer = .none
+                    return nil
+                }
+                guard !state.outbound.isEmpty else {
+                    state.writer = .none
+                    return nil
+                }
+                var more: [UInt8] = []
+                swap(&more, &state.outbound)
+                return more
+            }
+            if let failure {
+                close(reason: failure)
+                return
+            }
+            if written < batch.count {
+                wake()
+                return
+            }
+            guard let next else { return }
+            batch = next
         }
     }
 
@@ -122,12 +183,17 @@ extension ConnectionCore {
         defer { readBuffer.deallocate() }
 
         loop: while true {
-            // Take newly queued bytes once the previous batch is fully written.
+            // Once the previous batch is written, give up the writer role, and take over bytes a
+            // sender could not write (the socket was full) when no sender is writing.
             let (closing, headDeadline): (Bool, ContinuousClock.Instant?) = state.withLock { state in
-                if written == writing.count && !state.outbound.isEmpty {
-                    swap(&writing, &state.outbound)
-                    state.outbound.removeAll(keepingCapacity: state.outbound.capacity <= 1 << 20)
-                    written = 0
+                if written == writing.count {
+                    if case .ioThread = state.writer { state.writer = .none }
+                    if case .none = state.writer, !state.outbound.isEmpty {
+                        swap(&writing, &state.outbound)
+                        state.outbound.removeAll(keepingCapacity: state.outbound.capacity <= 1 << 20)
+                        written = 0
+                        state.writer = .ioThread
+                    }
                 }
                 return (state.closeReason != nil, state.pending.first?.deadline)
             }
@@ -138,13 +204,17 @@ extension ConnectionCore {
                     fail(error)
                     break loop
                 }
+                // Written whole: loop to release the writer role before sleeping in poll.
+                if written == writing.count { continue loop }
             }
 
             var descriptors = [
                 pollfd(fd: fd, events: Int16(POLLIN) | (written < writing.count ? Int16(POLLOUT) : 0), revents: 0),
                 pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
             ]
-            let timeout = headDeadline.map { Socket.milliseconds(until: $0) } ?? -1
+            // Senders do not wake this thread, so it looks at the oldest command's deadline at
+            // least every `deadlineCheckMilliseconds`.
+            let timeout = min(headDeadline.map { Socket.milliseconds(until: $0) } ?? Self.deadlineCheckMilliseconds, Self.deadlineCheckMilliseconds)
             let ready = poll(&descriptors, 2, timeout)
             if ready < 0 && errno != EINTR {
                 fail(.syscall(.connectionClosed, "poll()"))
@@ -263,7 +333,6 @@ extension ConnectionCore {
 
     /// Releases the socket and fails every command still waiting.
     private func terminate() {
-        Glibc.close(fd)
         let (pending, waiters, reason) = state.withLock { state in
             let reason = state.closeReason ?? RedisClientError(.connectionClosed, "connection closed")
             state.closeReason = reason
@@ -273,6 +342,17 @@ extension ConnectionCore {
             state.outbound = []
             return (state.pending.removeAll(), waiters, reason)
         }
+        // A sender may be inside a non-blocking send(2) on this socket; close only after it is out,
+        // so the descriptor number cannot be reused under it. (No new sender starts: closeReason is set.)
+        for _ in 0..<100_000 {
+            let callerWriting = state.withLock { state in
+                if case .caller = state.writer { return true }
+                return false
+            }
+            if !callerWriting { break }
+            usleep(50)
+        }
+        Glibc.close(fd)
         for entry in pending { entry.continuation.resume(throwing: reason) }
         for waiter in waiters { waiter.resume() }
     }
