@@ -58,4 +58,13 @@ struct MetricsTests {
         #expect(object["route"] as? String == "/agents/{agent_id}/sessions/{session_id}")
         #expect(!server.log().contains("secret-session"), "IDs appear in logs only at debug level")
     }
+
+    @Test func idsAreLoggedAtDebugLevel() async throws {
+        let server = try await AgentStateProcess(["--log-level", "debug"])
+        #expect(try await server.call("PUT", "/agents/debug-agent/sessions/debug-session", body: #"{"state":1}"#).status == 201)
+        try await Task.sleep(for: .milliseconds(100))
+        let line = try #require(server.log().split(separator: "\n").first { $0.contains(#""method":"PUT""#) })
+        #expect(line.contains(#""agent_id":"debug-agent""#))
+        #expect(line.contains(#""session_id":"debug-session""#))
+    }
 }

@@ -141,11 +141,17 @@ final class APIHandler: HTTPHandler {
         metrics.httpDuration.labels(method, routeLabel).observe(seconds)
         if logger.isEnabled(.info) {
             let bytesOut = head?.method == .HEAD ? 0 : response.body.count
-            logger.info("request", [
+            var metadata: [(String, LogValue)] = [
                 (LogKey.requestID, .string(requestID)), (LogKey.method, .string(method)), (LogKey.route, .string(routeLabel)),
                 (LogKey.status, .int(Int64(response.status))), (LogKey.durationMS, .double((seconds * 1e6).rounded() / 1e3)),
                 (LogKey.bytesIn, .int(Int64(bytesIn))), (LogKey.bytesOut, .int(Int64(bytesOut))),
-            ])
+            ]
+            // IDs only at debug level (DESIGN §6), and only once validated.
+            if logger.isEnabled(.debug), let head, let match = RouteMatch(path: head.path) {
+                if let agent = try? match.agentID() { metadata.append(("agent_id", .string(agent))) }
+                if let session = try? match.sessionID() { metadata.append(("session_id", .string(session))) }
+            }
+            logger.info("request", metadata)
         }
         return response
     }
