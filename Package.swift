@@ -17,7 +17,7 @@ let package = Package(
         // Metrics registry, Prometheus exposition, structured logger. Depends on nothing.
         .target(name: "Telemetry", swiftSettings: swiftSettings),
         // HTTP/1.1 server on POSIX sockets and epoll. Knows nothing about agents.
-        .target(name: "HTTPServer", dependencies: ["CEpoll"], swiftSettings: swiftSettings),
+        .target(name: "HTTPServer", dependencies: ["CEpoll", "Telemetry"], swiftSettings: swiftSettings),
         // RESP2 client: parser, connections, pool. Knows nothing about HTTP.
         .target(name: "RedisClient", dependencies: ["CEpoll"], swiftSettings: swiftSettings),
         // Domain types, the StateStore protocol and both backends.

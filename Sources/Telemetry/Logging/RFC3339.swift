@@ -64,8 +64,11 @@ public enum RFC3339 {
         return remainder < 0 ? (quotient - 1, remainder + divisor) : (quotient, remainder)
     }
 
+    /// The proleptic Gregorian date `daysSince1970` days after 1970-01-01 (negative: before it).
+    ///
     /// Howard Hinnant's `civil_from_days`: https://howardhinnant.github.io/date_algorithms.html#civil_from_days.
-    private static func civilDate(daysSince1970: Int64) -> (year: Int, month: Int, day: Int) {
+    /// Shared with the HTTP server's `Date` header.
+    public static func civilDate(daysSince1970: Int64) -> (year: Int, month: Int, day: Int) {
         let z = Int(daysSince1970) + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
