@@ -42,6 +42,10 @@ public enum AgentStateApp {
         let port: Int
         do {
             port = try service.server.start()
+        } catch let error as HTTPServerError where error.operation.hasPrefix("getaddrinfo") {
+            // An address that does not resolve is a configuration error, like any other bad value.
+            FileHandle.standardError.write(Data("agentstate: invalid value '\(configuration.host.prefix(64))' for --host: \(error.message)\n".utf8))
+            return 2
         } catch {
             logger.error("cannot listen", [("error", .string(String(describing: error)))])
             return 1

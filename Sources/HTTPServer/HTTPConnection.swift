@@ -206,7 +206,7 @@ final class HTTPConnection {
 
     /// Answers a protocol error and closes.
     private func fail(_ error: HTTPProtocolError, head: HTTPRequestHead?, now: UInt64) {
-        let response = core.handler.protocolError(error, head: head)
+        let response = core.handler.protocolError(error, head: head, receivedAtNanos: head?.receivedAtNanos ?? (requestStartedAt > 0 ? requestStartedAt : now))
         respond(response, head: head, keepAlive: false, now: now)
     }
 

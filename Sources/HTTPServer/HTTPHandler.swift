@@ -18,5 +18,7 @@ public protocol HTTPHandler: Sendable {
     /// - Parameters:
     ///   - error: What went wrong.
     ///   - head: The request head, or nil when the head was not parsed.
-    func protocolError(_ error: HTTPProtocolError, head: HTTPRequestHead?) -> HTTPResponse
+    ///   - receivedAtNanos: When the request's first byte arrived (monotonic, as `HTTPRequestHead.receivedAtNanos`),
+    ///     also when the head was not parsed, so the answer can be timed.
+    func protocolError(_ error: HTTPProtocolError, head: HTTPRequestHead?, receivedAtNanos: UInt64) -> HTTPResponse
 }

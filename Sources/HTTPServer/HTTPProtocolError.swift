@@ -1,6 +1,6 @@
 /// A request the server refuses at the protocol level; each case is answered and the connection closed.
 ///
-/// The handler renders the response through ``HTTPHandler/protocolError(_:head:)``;
+/// The handler renders the response through ``HTTPHandler/protocolError(_:head:receivedAtNanos:)``;
 /// ``status`` gives the conventional status code for each case.
 public enum HTTPProtocolError: Error, Sendable, Equatable {
     /// Bad syntax or framing (400): request line, header syntax, obs-fold, both `Content-Length` and

@@ -126,6 +126,11 @@ extension HTTPRequestParser {
             let (name, value) = try parseFieldLine(line)
             headers.add(name, value)
         }
+        // RFC 9112 §3.2: an HTTP/1.1 request needs exactly one Host; no request may carry two.
+        let hosts = headers.values("Host").count
+        if hosts > 1 || (version == .http1_1 && hosts == 0) {
+            throw .malformed(hosts == 0 ? "missing Host header" : "more than one Host header")
+        }
         return HTTPRequestHead(method: method, target: target, version: version, headers: headers)
     }
 
@@ -140,11 +145,16 @@ extension HTTPRequestParser {
         guard let secondSpace = rest.firstIndex(of: ASCII.space) else { throw .malformed("bad request line") }
         let targetBytes = rest[rest.startIndex..<secondSpace]
         let versionBytes = rest[(secondSpace + 1)...]
-        guard !targetBytes.isEmpty, targetBytes.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+        // Control characters and spaces are malformed; bytes above 0x7F are passed on, so the router
+        // can answer a raw non-ASCII ID with `invalid_id` like its percent-encoded form.
+        guard !targetBytes.isEmpty, targetBytes.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else {
             throw .malformed("bad request target")
         }
         let method = HTTPMethod(String(decoding: methodBytes, as: UTF8.self))
-        if targetBytes.first != ASCII.slash {
+        var target = targetBytes[...]
+        if let originForm = Self.originForm(ofAbsoluteForm: targetBytes) {
+            target = originForm
+        } else if targetBytes.first != ASCII.slash {
             guard targetBytes.count == 1, targetBytes.first == ASCII.star, method == .OPTIONS else {
                 throw .malformed("unsupported request target form")
             }
@@ -157,7 +167,26 @@ extension HTTPRequestParser {
         } else {
             throw .malformed("unsupported HTTP version")
         }
-        return (method, String(decoding: targetBytes, as: UTF8.self), version)
+        var path = String(decoding: target, as: UTF8.self)
+        if target.first != ASCII.slash && target.first != ASCII.star { path = "/" + path }  // "http://h" or "http://h?q"
+        return (method, path, version)
+    }
+
+    /// The path and query of an absolute-form target (`http://host:port/path?q`, RFC 9112 §3.2.2),
+    /// which a server must accept; nil for any other form.
+    static func originForm(ofAbsoluteForm target: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
+        let lowered = target.prefix(8).map { $0 | 0x20 }
+        let schemeLength: Int
+        if lowered.starts(with: "http://".utf8) {
+            schemeLength = 7
+        } else if lowered.starts(with: "https://".utf8) {
+            schemeLength = 8
+        } else {
+            return nil
+        }
+        let afterScheme = target.dropFirst(schemeLength)
+        guard let pathStart = afterScheme.firstIndex(where: { $0 == ASCII.slash || $0 == UInt8(ascii: "?") }) else { return [] }
+        return afterScheme[pathStart...]
     }
 
     /// Parses `field-name ":" OWS field-value OWS` (RFC 9112 §5), rejecting obs-fold and stray whitespace.

@@ -104,4 +104,40 @@ struct ErrorResponsesTests {
         let generated = try #require(replaced.header("X-Request-Id"))
         #expect(generated != "has space" && !generated.isEmpty)
     }
+
+    /// Findings of the contract audit, kept as regressions.
+    @Test func auditedEdgesOfTheRequestLine() async throws {
+        let server = try await service()
+        let (rawNonASCII, absolute, encodedLiteral, noHost) = try await onThread { [port = server.port] in
+            func raw(_ bytes: [UInt8]) throws -> RawHTTPClient.Response {
+                let client = try RawHTTPClient(host: "127.0.0.1", port: port)
+                defer { client.close() }
+                try client.send(bytes)
+                return try client.readResponse()
+            }
+            return (
+                try raw(Array("GET /agents/a/sessions/caf".utf8) + [0xC3, 0xA9] + Array(" HTTP/1.1\r\nHost: x\r\n\r\n".utf8)),
+                try raw(Array("GET http://127.0.0.1:\(port)/healthz HTTP/1.1\r\nHost: x\r\n\r\n".utf8)),
+                try raw(Array("GET /agents/a/%73essions HTTP/1.1\r\nHost: x\r\n\r\n".utf8)),
+                try raw(Array("GET /healthz HTTP/1.1\r\n\r\n".utf8))
+            )
+        }
+        #expect(rawNonASCII.status == 400 && rawNonASCII.json["code"] as? String == "invalid_id")
+        #expect(absolute.status == 200, "absolute-form targets are accepted (RFC 9112 §3.2.2)")
+        #expect(encodedLiteral.status == 200, "every segment is percent-decoded before matching")
+        #expect(noHost.status == 400, "HTTP/1.1 without Host is malformed (RFC 9112 §3.2)")
+    }
+
+    @Test func rejectedBodiesStillCountAsStoreOperations() async throws {
+        let server = try await AgentStateProcess(["--max-body-bytes", "100", "--log-level", "error"])
+        let series = #"agentstate_store_operations_total{operation="save",outcome="invalid"}"#
+        func count() async throws -> Double {
+            let text = try await server.call("GET", "/metrics").text
+            return text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last!) } ?? 0
+        }
+        let before = try await count()
+        let tooLarge = try await server.call("PUT", "/agents/a/sessions/s", body: #"{"state":"\#(String(repeating: "x", count: 200))"}"#)
+        #expect(tooLarge.status == 413)
+        #expect(try await count() == before + 1)
+    }
 }

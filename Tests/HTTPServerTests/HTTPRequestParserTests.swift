@@ -48,13 +48,13 @@ struct HTTPRequestParserTests {
     /// Valid requests with the method, target and body each should produce.
     static let valid: [(String, String, String, String)] = [
         ("GET /agents/a/sessions?limit=5 HTTP/1.1\r\nHost: x\r\n\r\n", "GET", "/agents/a/sessions?limit=5", ""),
-        ("PUT /s HTTP/1.1\r\nContent-Length: 11\r\nContent-Type: application/json\r\n\r\nhello world", "PUT", "/s", "hello world"),
+        ("PUT /s HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\nContent-Type: application/json\r\n\r\nhello world", "PUT", "/s", "hello world"),
         (
-            "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5;name=value\r\nhello\r\n6 ; ext\r\n world\r\n0\r\nX-Trailer: yes\r\n\r\n",
+            "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n5;name=value\r\nhello\r\n6 ; ext\r\n world\r\n0\r\nX-Trailer: yes\r\n\r\n",
             "POST", "/c", "hello world"
         ),
         ("\r\nGET / HTTP/1.0\r\n\r\n", "GET", "/", ""),
-        ("OPTIONS * HTTP/1.1\r\n\r\n", "OPTIONS", "*", ""),
+        ("OPTIONS * HTTP/1.1\r\nHost: t\r\n\r\n", "OPTIONS", "*", ""),
     ]
 
     @Test(arguments: valid.indices)
@@ -77,11 +77,23 @@ struct HTTPRequestParserTests {
     }
 
     @Test func splitsPathAndQuery() throws {
-        let request = try #require(try parseAll(Array("GET /a%2Fb?x=1&y=?2 HTTP/1.1\r\n\r\n".utf8)).first)
+        let request = try #require(try parseAll(Array("GET /a%2Fb?x=1&y=?2 HTTP/1.1\r\nHost: t\r\n\r\n".utf8)).first)
         #expect(request.head.path == "/a%2Fb")
         #expect(request.head.query == "x=1&y=?2")
-        let plain = try #require(try parseAll(Array("GET /a HTTP/1.1\r\n\r\n".utf8)).first)
+        let plain = try #require(try parseAll(Array("GET /a HTTP/1.1\r\nHost: t\r\n\r\n".utf8)).first)
         #expect(plain.head.query == nil)
+    }
+
+    @Test func absoluteFormTargetsBecomeOriginForm() throws {
+        for (target, path, query) in [("http://example.com/a/b?x=1", "/a/b", "x=1"), ("HTTPS://h:8080/", "/", nil), ("http://h", "/", nil), ("http://h?q", "/", "q")] {
+            let head = try #require(try parseAll(Array("GET \(target) HTTP/1.1\r\nHost: h\r\n\r\n".utf8)).first).head
+            #expect(head.path == path)
+            #expect(head.query == query)
+        }
+    }
+
+    @Test func httpOneZeroNeedsNoHost() throws {
+        #expect(try parseAll(Array("GET / HTTP/1.0\r\n\r\n".utf8)).count == 1)
     }
 
     @Test func keepsHeaderOrderAndTrimsValues() throws {
@@ -94,7 +106,7 @@ struct HTTPRequestParserTests {
     }
 
     @Test func parsesPipelinedRequestsInOrder() throws {
-        let text = "GET /1 HTTP/1.1\r\n\r\nPOST /2 HTTP/1.1\r\nContent-Length: 3\r\n\r\nabcGET /3 HTTP/1.1\r\n\r\n"
+        let text = "GET /1 HTTP/1.1\r\nHost: t\r\n\r\nPOST /2 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabcGET /3 HTTP/1.1\r\nHost: t\r\n\r\n"
         for pieces in [nil, Array(repeating: 1, count: text.utf8.count)] {
             let requests = try parseAll(Array(text.utf8), pieces: pieces)
             #expect(requests.map(\.head.target) == ["/1", "/2", "/3"])
@@ -112,34 +124,35 @@ struct HTTPRequestParserTests {
 
     /// Malformed inputs: each must throw `.malformed`.
     static let malformed: [String] = [
-        "GET / HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
-        "GET / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
-        "GET / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
-        "GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
-        "GET / HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
-        "GET / HTTP/1.1\r\nContent-Length: 1 2\r\n\r\n",
-        "GET / HTTP/1.1\r\nContent-Length:\r\n\r\n",
-        "GET / HTTP/1.1\r\nContent-Length: +5\r\n\r\n",
-        "GET / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
-        "GET / HTTP/1.1\r\nContent-Length: 3, 4\r\n\r\n",
-        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n",
-        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n\r\n",
-        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3x\r\nabc\r\n0\r\n\r\n",
-        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad trailer\r\n\r\n",
-        "GET / HTTP/1.1\r\nHost : x\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: abc\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1 2\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: t\r\nContent-Length:\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: +5\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 3, 4\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n",
+        "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3x\r\nabc\r\n0\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nbad trailer\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: t\r\nHost : x\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n",
         "GET / HTTP/1.1\r\nHost: a\u{01}b\r\n\r\n",
-        "GET / HTTP/1.1\r\nNoColon\r\n\r\n",
-        "GET / HTTP/1.1\r\n: empty\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: t\r\nNoColon\r\n\r\n",
+        "GET / HTTP/1.1\r\nHost: t\r\n: empty\r\n\r\n",
         "GET / HTTP/1.1\nHost: x\n\n",
         "GET / HTTP/1.1\r\nHost: x\rY\r\n\r\n",
-        "G(T / HTTP/1.1\r\n\r\n",
-        "GET  / HTTP/1.1\r\n\r\n",
+        "G(T / HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET  / HTTP/1.1\r\nHost: t\r\n\r\n",
         "GET / HTTP/1.1 \r\n\r\n",
-        "GET /a b HTTP/1.1\r\n\r\n",
-        "GET http://example.com/ HTTP/1.1\r\n\r\n",
-        "GET * HTTP/1.1\r\n\r\n",
+        "GET /a b HTTP/1.1\r\nHost: t\r\n\r\n",
+        "GET / HTTP/1.1\r\n\r\n",  // HTTP/1.1 without Host (RFC 9112 §3.2)
+        "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",  // two Hosts
+        "GET * HTTP/1.1\r\nHost: t\r\n\r\n",
         "GET / HTTP/2.0\r\n\r\n",
         "GET / HTTP/1.2\r\n\r\n",
         "GET / http/1.1\r\n\r\n",
@@ -159,20 +172,21 @@ struct HTTPRequestParserTests {
         let limits = HTTPRequestParser.Limits(maxRequestLineBytes: 64)
         let exact = "GET /" + String(repeating: "a", count: 64 - 14) + " HTTP/1.1"
         #expect(exact.utf8.count == 64)
-        #expect(parseError(exact + "\r\n\r\n", limits: limits) == nil)
-        #expect(parseError("GET /" + String(repeating: "a", count: 51) + " HTTP/1.1\r\n\r\n", limits: limits) == .uriTooLong)
+        #expect(parseError(exact + "\r\nHost: t\r\n\r\n", limits: limits) == nil)
+        #expect(parseError("GET /" + String(repeating: "a", count: 51) + " HTTP/1.1\r\nHost: t\r\n\r\n", limits: limits) == .uriTooLong)
         #expect(parseError("GET /" + String(repeating: "a", count: 200), limits: limits) == .uriTooLong)
     }
 
     @Test func rejectsOversizedHeaderSection() {
         let limits = HTTPRequestParser.Limits(maxHeaderBytes: 100)
-        let field = "X: " + String(repeating: "v", count: 100 - 5) + "\r\n"
-        #expect(field.utf8.count == 100)
-        #expect(parseError("GET / HTTP/1.1\r\n" + field + "\r\n", limits: limits) == nil)
-        #expect(parseError("GET / HTTP/1.1\r\nA: b\r\n" + field + "\r\n", limits: limits) == .headerTooLarge)
-        #expect(parseError("GET / HTTP/1.1\r\n" + String(repeating: "v", count: 300), limits: limits) == .headerTooLarge)
+        // The header section counts the Host line too: 9 bytes of "Host: t\r\n" plus this field make 100.
+        let field = "X: " + String(repeating: "v", count: 100 - 9 - 5) + "\r\n"
+        #expect(field.utf8.count == 100 - 9)
+        #expect(parseError("GET / HTTP/1.1\r\nHost: t\r\n" + field + "\r\n", limits: limits) == nil)
+        #expect(parseError("GET / HTTP/1.1\r\nHost: t\r\nA: b\r\n" + field + "\r\n", limits: limits) == .headerTooLarge)
+        #expect(parseError("GET / HTTP/1.1\r\nHost: t\r\n" + String(repeating: "v", count: 300), limits: limits) == .headerTooLarge)
         // A long request line does not count against the header limit.
-        let longLine = "GET /" + String(repeating: "p", count: 500) + " HTTP/1.1\r\n"
+        let longLine = "GET /" + String(repeating: "p", count: 500) + " HTTP/1.1\r\nHost: t\r\n"
         #expect(parseError(longLine + field + "\r\n", limits: limits) == nil)
     }
 
@@ -182,28 +196,28 @@ struct HTTPRequestParserTests {
         func request(_ size: Int) -> String {
             let body = String(repeating: "b", count: size)
             if chunked {
-                return "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nbbb\r\n\(String(size - 3, radix: 16))\r\n\(body.dropFirst(3))\r\n0\r\n\r\n"
+                return "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nbbb\r\n\(String(size - 3, radix: 16))\r\n\(body.dropFirst(3))\r\n0\r\n\r\n"
             }
-            return "POST / HTTP/1.1\r\nContent-Length: \(size)\r\n\r\n\(body)"
+            return "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: \(size)\r\n\r\n\(body)"
         }
         #expect(parseError(request(10), limits: limits) == nil)
         #expect(parseError(request(11), limits: limits) == .payloadTooLarge)
     }
 
     @Test func rejectsHugeContentLengthAndChunkSize() {
-        #expect(parseError("POST / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n") == .payloadTooLarge)
-        #expect(parseError("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffffff\r\n") == .payloadTooLarge)
+        #expect(parseError("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999999999999999999\r\n\r\n") == .payloadTooLarge)
+        #expect(parseError("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffffffff\r\n") == .payloadTooLarge)
     }
 
     @Test func rejectsOversizedTrailers() {
         let limits = HTTPRequestParser.Limits(maxHeaderBytes: 50)
         let trailer = "X-T: " + String(repeating: "t", count: 80) + "\r\n"
-        #expect(parseError("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + trailer + "\r\n", limits: limits) == .headerTooLarge)
+        #expect(parseError("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n" + trailer + "\r\n", limits: limits) == .headerTooLarge)
     }
 
     @Test func reportsFramingBeforeBody() throws {
         var parser = HTTPRequestParser(limits: .init(maxBodyBytes: 4))
-        parser.append(contentsOf: "PUT / HTTP/1.1\r\nContent-Length: 100\r\nExpect: 100-Continue\r\n\r\n".utf8)
+        parser.append(contentsOf: "PUT / HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\nExpect: 100-Continue\r\n\r\n".utf8)
         let parsed = try #require(try parser.parseHead())
         #expect(parsed.framing == .contentLength(100))
         #expect(parsed.head.expectsContinue)
@@ -212,10 +226,10 @@ struct HTTPRequestParserTests {
 
     @Test func discardsContentLengthBodyIncrementally() throws {
         var parser = HTTPRequestParser()
-        parser.append(contentsOf: "PUT / HTTP/1.1\r\nContent-Length: 6\r\n\r\nabc".utf8)
+        parser.append(contentsOf: "PUT / HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\nabc".utf8)
         _ = try #require(try parser.parseHead())
         #expect(try parser.discardBody() == false)
-        parser.append(contentsOf: "defGET /next HTTP/1.1\r\n\r\n".utf8)
+        parser.append(contentsOf: "defGET /next HTTP/1.1\r\nHost: t\r\n\r\n".utf8)
         #expect(try parser.discardBody() == true)
         parser.startNextRequest()
         #expect(try parser.parseRequest()?.head.target == "/next")
@@ -225,8 +239,8 @@ struct HTTPRequestParserTests {
         func head(_ text: String) throws -> HTTPRequestHead {
             try #require(try parseAll(Array(text.utf8)).first).head
         }
-        #expect(try head("GET / HTTP/1.1\r\n\r\n").wantsKeepAlive)
-        #expect(try !head("GET / HTTP/1.1\r\nConnection: Close\r\n\r\n").wantsKeepAlive)
+        #expect(try head("GET / HTTP/1.1\r\nHost: t\r\n\r\n").wantsKeepAlive)
+        #expect(try !head("GET / HTTP/1.1\r\nHost: t\r\nConnection: Close\r\n\r\n").wantsKeepAlive)
         #expect(try !head("GET / HTTP/1.0\r\n\r\n").wantsKeepAlive)
         #expect(try head("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").wantsKeepAlive)
         #expect(try !head("GET / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n").expectsContinue)
@@ -234,7 +248,7 @@ struct HTTPRequestParserTests {
 
     @Test func neverTrapsOnRandomInput() {
         var generator = SplitMix64(state: 7)
-        let alphabet = Array("GET / HTTP/1.1\r\n:; Content-Length: 0Transfer-Encoding: chunked\r\n0\r\n\u{00}\u{7F}\u{FF}".utf8)
+        let alphabet = Array("GET / HTTP/1.1\r\nHost: t\r\n:; Content-Length: 0Transfer-Encoding: chunked\r\n0\r\n\u{00}\u{7F}\u{FF}".utf8)
         for _ in 0..<500 {
             let length = Int.random(in: 0...200, using: &generator)
             let input = (0..<length).map { _ in alphabet.randomElement(using: &generator)! }

@@ -10,7 +10,7 @@ struct HTTPServerLimitsTests {
         try await withServer { _, port, handler in
             try await blocking {
                 let client = try connect(port)
-                let response = try client.request("PUT /big HTTP/1.1\r\nContent-Length: 1025\r\n\r\n")
+                let response = try client.request("PUT /big HTTP/1.1\r\nHost: t\r\nContent-Length: 1025\r\n\r\n")
                 #expect(response.status == 413)
                 #expect(response.header("X-Had-Head") == "yes")
                 #expect(response.header("Connection") == "close")
@@ -25,7 +25,7 @@ struct HTTPServerLimitsTests {
             try await blocking {
                 let client = try connect(port)
                 let body = String(repeating: "z", count: 1024)
-                let response = try client.request("PUT /max HTTP/1.1\r\nContent-Length: 1024\r\n\r\n" + body)
+                let response = try client.request("PUT /max HTTP/1.1\r\nHost: t\r\nContent-Length: 1024\r\n\r\n" + body)
                 #expect(response.status == 200)
                 #expect(response.body.count == "PUT /max|".utf8.count + 1024)
             }
@@ -38,7 +38,7 @@ struct HTTPServerLimitsTests {
                 let client = try connect(port)
                 let chunk = String(repeating: "c", count: 600)
                 let response = try client.request(
-                    "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n\(chunk)\r\n258\r\n\(chunk)\r\n0\r\n\r\n"
+                    "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n\(chunk)\r\n258\r\n\(chunk)\r\n0\r\n\r\n"
                 )
                 #expect(response.status == 413)
                 #expect(try client.readUntilClose().isEmpty)
@@ -48,13 +48,13 @@ struct HTTPServerLimitsTests {
 
     /// Requests over a limit or malformed, and the status each must get before the close.
     static let refused: [(String, Int)] = [
-        ("GET /" + String(repeating: "u", count: 300) + " HTTP/1.1\r\n\r\n", 414),
-        ("GET / HTTP/1.1\r\nX-Big: " + String(repeating: "h", count: 600) + "\r\n\r\n", 431),
-        ("GET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
-        ("GET / HTTP/1.1\r\nHost : x\r\n\r\n", 400),
+        ("GET /" + String(repeating: "u", count: 300) + " HTTP/1.1\r\nHost: t\r\n\r\n", 414),
+        ("GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + String(repeating: "h", count: 600) + "\r\n\r\n", 431),
+        ("GET / HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nHost: t\r\nHost : x\r\n\r\n", 400),
         ("GARBAGE\r\n\r\n", 400),
         ("GET / HTTP/3.0\r\n\r\n", 400),
-        ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nnothex\r\n", 400),
+        ("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nnothex\r\n", 400),
     ]
 
     @Test(arguments: refused.indices)
@@ -83,7 +83,7 @@ struct HTTPServerLimitsTests {
             try await Task.sleep(for: .milliseconds(100))
             try await blocking {
                 let client = try connect(port)
-                #expect(try client.request("GET /fine HTTP/1.1\r\n\r\n").text == "GET /fine|")
+                #expect(try client.request("GET /fine HTTP/1.1\r\nHost: t\r\n\r\n").text == "GET /fine|")
             }
             let response = try await stalled
             #expect(response.status == 408)
@@ -122,7 +122,7 @@ struct HTTPServerLimitsTests {
         try await withServer { _, port, handler in
             try await blocking {
                 let client = try connect(port)
-                try client.send("PUT /b HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+                try client.send("PUT /b HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
                 let response = try client.readResponse()
                 #expect(response.status == 408)
                 #expect(response.header("X-Had-Head") == "yes")
@@ -136,7 +136,7 @@ struct HTTPServerLimitsTests {
         try await withServer({ $0.keepAliveTimeout = .milliseconds(300) }) { server, port, _ in
             try await blocking {
                 let client = try connect(port)
-                #expect(try client.request("GET /a HTTP/1.1\r\n\r\n").status == 200)
+                #expect(try client.request("GET /a HTTP/1.1\r\nHost: t\r\n\r\n").status == 200)
                 #expect(try client.readUntilClose().isEmpty)
             }
             #expect(await eventually { server.openConnections == 0 })
@@ -148,10 +148,10 @@ struct HTTPServerLimitsTests {
             try await blocking {
                 let first = try connect(port)
                 let second = try connect(port)
-                #expect(try first.request("GET /1 HTTP/1.1\r\n\r\n").status == 200)
-                #expect(try second.request("GET /2 HTTP/1.1\r\n\r\n").status == 200)
+                #expect(try first.request("GET /1 HTTP/1.1\r\nHost: t\r\n\r\n").status == 200)
+                #expect(try second.request("GET /2 HTTP/1.1\r\nHost: t\r\n\r\n").status == 200)
                 let third = try connect(port)
-                try? third.send("GET /3 HTTP/1.1\r\n\r\n")
+                try? third.send("GET /3 HTTP/1.1\r\nHost: t\r\n\r\n")
                 #expect(third.isClosedByPeer())
                 first.close()
                 var polls = 0
@@ -161,8 +161,8 @@ struct HTTPServerLimitsTests {
                 }
                 #expect(server.openConnections == 1)
                 let fourth = try connect(port)
-                #expect(try fourth.request("GET /4 HTTP/1.1\r\n\r\n").status == 200)
-                #expect(try second.request("GET /2 HTTP/1.1\r\n\r\n").status == 200)
+                #expect(try fourth.request("GET /4 HTTP/1.1\r\nHost: t\r\n\r\n").status == 200)
+                #expect(try second.request("GET /2 HTTP/1.1\r\nHost: t\r\n\r\n").status == 200)
             }
         }
     }
@@ -171,14 +171,14 @@ struct HTTPServerLimitsTests {
         try await withServer { server, port, handler in
             try await blocking {
                 let client = try connect(port)
-                try client.send("GET /sleep?ms=150 HTTP/1.1\r\n\r\n")
+                try client.send("GET /sleep?ms=150 HTTP/1.1\r\nHost: t\r\n\r\n")
                 client.close()
             }
             #expect(await eventually { handler.handled.load(ordering: .relaxed) == 1 })
             try await Task.sleep(for: .milliseconds(250))
             try await blocking {
                 let client = try connect(port)
-                #expect(try client.request("GET /after HTTP/1.1\r\n\r\n").text == "GET /after|")
+                #expect(try client.request("GET /after HTTP/1.1\r\nHost: t\r\n\r\n").text == "GET /after|")
                 client.close()
             }
             #expect(await eventually { server.openConnections == 0 })
@@ -193,7 +193,7 @@ struct HTTPServerLimitsTests {
                     state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
                     return UInt8(truncatingIfNeeded: state >> 33)
                 }
-                let prefixes = ["", "GET / HTTP/1.1\r\n", "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"]
+                let prefixes = ["", "GET / HTTP/1.1\r\nHost: t\r\n", "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"]
                 for round in 0..<30 {
                     let client = try connect(port, timeout: .seconds(2))
                     let garbage = (0..<(50 + round * 7)).map { _ in next() }
@@ -201,7 +201,7 @@ struct HTTPServerLimitsTests {
                     _ = try? client.readUntilClose()
                 }
                 let client = try connect(port)
-                #expect(try client.request("GET /still-fine HTTP/1.1\r\n\r\n").text == "GET /still-fine|")
+                #expect(try client.request("GET /still-fine HTTP/1.1\r\nHost: t\r\n\r\n").text == "GET /still-fine|")
             }
         }
     }

@@ -18,7 +18,7 @@ struct HTTPServerLoadTests {
                 }
                 #expect(server.openConnections == 300)
                 for (index, client) in clients.enumerated() {
-                    #expect(try client.request("GET /c\(index) HTTP/1.1\r\n\r\n").text == "GET /c\(index)|")
+                    #expect(try client.request("GET /c\(index) HTTP/1.1\r\nHost: t\r\n\r\n").text == "GET /c\(index)|")
                 }
             }
         }
@@ -35,7 +35,7 @@ struct HTTPServerLoadTests {
                             for index in 0..<50 {
                                 let body = "w\(worker)-\(index)"
                                 let response = try client.request(
-                                    "POST /w HTTP/1.1\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
+                                    "POST /w HTTP/1.1\r\nHost: t\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
                                 )
                                 if response.text == "POST /w|\(body)" { good += 1 }
                             }
@@ -56,7 +56,7 @@ struct HTTPServerLoadTests {
             try await blocking {
                 let client = try connect(port)
                 let count = 8 << 20
-                try client.send("GET /big?n=\(count) HTTP/1.1\r\n\r\nGET /after HTTP/1.1\r\n\r\n")
+                try client.send("GET /big?n=\(count) HTTP/1.1\r\nHost: t\r\n\r\nGET /after HTTP/1.1\r\nHost: t\r\n\r\n")
                 Thread.sleep(forTimeInterval: 0.1)  // let the server fill the socket buffer first
                 let big = try client.readResponse()
                 #expect(big.body.count == count)

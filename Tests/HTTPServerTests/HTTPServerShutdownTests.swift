@@ -32,13 +32,13 @@ struct HTTPServerShutdownTests {
         // An idle keep-alive connection, closed at once by shutdown.
         async let idleClosed: Bool = blocking {
             let client = try connect(port)
-            _ = try client.request("GET /idle HTTP/1.1\r\n\r\n")
+            _ = try client.request("GET /idle HTTP/1.1\r\nHost: t\r\n\r\n")
             return (try? client.readUntilClose()) != nil
         }
         // A request in flight while shutdown starts.
         async let inFlight: RawHTTPClient.Response = blocking {
             let client = try connect(port)
-            let response = try client.request("GET /sleep?ms=600 HTTP/1.1\r\n\r\n")
+            let response = try client.request("GET /sleep?ms=600 HTTP/1.1\r\nHost: t\r\n\r\n")
             #expect(try client.readUntilClose().isEmpty)
             return response
         }
@@ -69,7 +69,7 @@ struct HTTPServerShutdownTests {
         let shutdownStarted = Flag()
         async let response: RawHTTPClient.Response = blocking {
             let client = try connect(port)
-            try client.send("PUT /slow-body HTTP/1.1\r\nContent-Length: 6\r\n\r\nabc")
+            try client.send("PUT /slow-body HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\nabc")
             headSent.set()
             #expect(shutdownStarted.wait())
             Thread.sleep(forTimeInterval: 0.1)
@@ -90,7 +90,7 @@ struct HTTPServerShutdownTests {
         let port = try server.start()
         async let stuck: Bool = blocking {
             let client = try connect(port)
-            try client.send("GET /sleep?ms=3000 HTTP/1.1\r\n\r\n")
+            try client.send("GET /sleep?ms=3000 HTTP/1.1\r\nHost: t\r\n\r\n")
             return (try? client.readUntilClose()) != nil
         }
         #expect(await eventually { handler.handled.load(ordering: .relaxed) == 1 })

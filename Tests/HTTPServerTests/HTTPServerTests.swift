@@ -15,9 +15,9 @@ struct HTTPServerTests {
                 #expect(first.text == "GET /one|")
                 #expect(first.header("Connection") == nil)
                 #expect(first.header("Date") != nil)
-                let second = try client.request("PUT /two HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello")
+                let second = try client.request("PUT /two HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello")
                 #expect(second.text == "PUT /two|hello")
-                #expect(second.header("X-Bytes-In") == String("PUT /two HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello".utf8.count))
+                #expect(second.header("X-Bytes-In") == String("PUT /two HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello".utf8.count))
             }
         }
     }
@@ -27,7 +27,7 @@ struct HTTPServerTests {
             try await blocking {
                 let client = try connect(port)
                 try client.send(
-                    "GET /sleep?ms=150 HTTP/1.1\r\n\r\nPOST /b HTTP/1.1\r\nContent-Length: 2\r\n\r\nhiGET /c HTTP/1.1\r\n\r\n"
+                    "GET /sleep?ms=150 HTTP/1.1\r\nHost: t\r\n\r\nPOST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhiGET /c HTTP/1.1\r\nHost: t\r\n\r\n"
                 )
                 let texts = try (0..<3).map { _ in try client.readResponse().text }
                 #expect(texts == ["GET /sleep?ms=150|", "POST /b|hi", "GET /c|"])
@@ -40,11 +40,11 @@ struct HTTPServerTests {
             try await blocking {
                 let client = try connect(port)
                 let response = try client.request(
-                    "POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nabcd\r\n3\r\nefg\r\n0\r\nT: v\r\n\r\n"
+                    "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nabcd\r\n3\r\nefg\r\n0\r\nT: v\r\n\r\n"
                 )
                 #expect(response.status == 200)
                 #expect(response.text == "POST /c|abcdefg")
-                #expect(try client.request("GET /after HTTP/1.1\r\n\r\n").text == "GET /after|")
+                #expect(try client.request("GET /after HTTP/1.1\r\nHost: t\r\n\r\n").text == "GET /after|")
             }
         }
     }
@@ -53,7 +53,7 @@ struct HTTPServerTests {
         try await withServer { _, port, _ in
             try await blocking {
                 let client = try connect(port)
-                try client.send("PUT /e HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+                try client.send("PUT /e HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
                 let interim = try client.readResponse()
                 #expect(interim.status == 100)
                 try client.send("body")
@@ -68,12 +68,12 @@ struct HTTPServerTests {
         try await withServer { _, port, _ in
             try await blocking {
                 let client = try connect(port)
-                let head = try client.request("HEAD /h HTTP/1.1\r\n\r\n", bodyless: true)
+                let head = try client.request("HEAD /h HTTP/1.1\r\nHost: t\r\n\r\n", bodyless: true)
                 #expect(head.status == 200)
                 #expect(head.header("Content-Length") == String("HEAD /h|".utf8.count))
                 #expect(head.body.isEmpty)
                 // Had a body been sent, it would be read as the next response's status line.
-                #expect(try client.request("GET /next HTTP/1.1\r\n\r\n").text == "GET /next|")
+                #expect(try client.request("GET /next HTTP/1.1\r\nHost: t\r\n\r\n").text == "GET /next|")
             }
         }
     }
@@ -83,15 +83,15 @@ struct HTTPServerTests {
         try await withServer { _, port, _ in
             try await blocking {
                 let client = try connect(port)
-                let response = try client.request("GET /status/\(status) HTTP/1.1\r\n\r\n")
+                let response = try client.request("GET /status/\(status) HTTP/1.1\r\nHost: t\r\n\r\n")
                 #expect(response.status == status)
                 #expect(response.header("Content-Length") == nil)
-                #expect(try client.request("GET /next HTTP/1.1\r\n\r\n").text == "GET /next|")
+                #expect(try client.request("GET /next HTTP/1.1\r\nHost: t\r\n\r\n").text == "GET /next|")
             }
         }
     }
 
-    @Test(arguments: ["GET /x HTTP/1.1\r\nConnection: close\r\n\r\n", "GET /close HTTP/1.1\r\n\r\n", "GET /x HTTP/1.0\r\n\r\n"])
+    @Test(arguments: ["GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", "GET /close HTTP/1.1\r\nHost: t\r\n\r\n", "GET /x HTTP/1.0\r\n\r\n"])
     func closesWhenAsked(request: String) async throws {
         try await withServer { _, port, _ in
             try await blocking {
@@ -123,7 +123,7 @@ struct HTTPServerTests {
         try await withServer({ $0.host = "::1" }) { _, port, _ in
             try await blocking {
                 let client = try connect(port, host: "::1")
-                #expect(try client.request("GET /v6 HTTP/1.1\r\n\r\n").text == "GET /v6|")
+                #expect(try client.request("GET /v6 HTTP/1.1\r\nHost: t\r\n\r\n").text == "GET /v6|")
             }
         }
     }
@@ -132,7 +132,7 @@ struct HTTPServerTests {
         try await withServer({ $0.host = "::" }) { _, port, _ in
             try await blocking {
                 let client = try connect(port, host: "127.0.0.1")
-                #expect(try client.request("GET /v4 HTTP/1.1\r\n\r\n").text == "GET /v4|")
+                #expect(try client.request("GET /v4 HTTP/1.1\r\nHost: t\r\n\r\n").text == "GET /v4|")
             }
         }
     }
@@ -141,23 +141,23 @@ struct HTTPServerTests {
         try await withServer { _, port, handler in
             try await blocking {
                 let client = try connect(port)
-                let plain = try client.request("GET /reject HTTP/1.1\r\n\r\n")
+                let plain = try client.request("GET /reject HTTP/1.1\r\nHost: t\r\n\r\n")
                 #expect(plain.status == 404)
                 #expect(plain.text == "rejected")
                 // A Content-Length body is read and dropped; the connection stays usable.
-                let withBody = try client.request("PUT /reject HTTP/1.1\r\nContent-Length: 5\r\n\r\nabcde")
+                let withBody = try client.request("PUT /reject HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nabcde")
                 #expect(withBody.status == 404)
                 #expect(withBody.header("Connection") == nil)
-                #expect(try client.request("GET /ok HTTP/1.1\r\n\r\n").text == "GET /ok|")
+                #expect(try client.request("GET /ok HTTP/1.1\r\nHost: t\r\n\r\n").text == "GET /ok|")
             }
             #expect(handler.handled.load(ordering: .relaxed) == 1)
         }
     }
 
     @Test(arguments: [
-        "PUT /reject HTTP/1.1\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
-        "PUT /reject HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
-        "PUT /reject HTTP/1.1\r\nContent-Length: 5000\r\n\r\n",
+        "PUT /reject HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+        "PUT /reject HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n",
+        "PUT /reject HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n",
     ])
     func preflightAnswerClosesWhenBodyCannotBeSkipped(request: String) async throws {
         try await withServer { _, port, _ in

@@ -35,7 +35,7 @@ final class TestHandler: HTTPHandler {
         return HTTPResponse(status: status, headers: headers, body: body)
     }
 
-    func protocolError(_ error: HTTPProtocolError, head: HTTPRequestHead?) -> HTTPResponse {
+    func protocolError(_ error: HTTPProtocolError, head: HTTPRequestHead?, receivedAtNanos: UInt64) -> HTTPResponse {
         var headers = HTTPHeaders()
         headers.add("X-Error", "\(error)")
         headers.add("X-Had-Head", head == nil ? "no" : "yes")

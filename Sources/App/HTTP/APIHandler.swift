@@ -32,9 +32,7 @@ final class APIHandler: HTTPHandler {
             return nil
         } catch {
             let route = RouteMatch(path: head.path)?.route
-            if let route, let operation = StoreOperation(route: route, method: head.method) {
-                metrics.storeOperations.labels(operation.rawValue, AppMetrics.outcome(forStatus: error.status)).increment()
-            }
+            countStoreOperation(route: route, method: head.method, status: error.status)
             let requestID = requestID(for: head)
             return finish(problem(error, requestID: requestID), requestID: requestID, head: head, route: route, bytesIn: 0)
         }
@@ -55,9 +53,7 @@ final class APIHandler: HTTPHandler {
             recordStore(context, status: response.status)
         } catch let error as APIError {
             response = problem(error, requestID: requestID)
-            if let route, let operation = StoreOperation(route: route, method: head.method) {
-                metrics.storeOperations.labels(operation.rawValue, AppMetrics.outcome(forStatus: error.status)).increment()
-            }
+            countStoreOperation(route: route, method: head.method, status: error.status)
         } catch {
             logger.error("unexpected error", [(LogKey.requestID, .string(requestID)), ("error", .string(String(describing: error)))])
             response = problem(.internalError, requestID: requestID)
@@ -65,7 +61,7 @@ final class APIHandler: HTTPHandler {
         return finish(response, requestID: requestID, head: head, route: route, bytesIn: request.bytesIn)
     }
 
-    func protocolError(_ error: HTTPProtocolError, head: HTTPRequestHead?) -> HTTPResponse {
+    func protocolError(_ error: HTTPProtocolError, head: HTTPRequestHead?, receivedAtNanos: UInt64) -> HTTPResponse {
         let apiError: APIError
         switch error {
         case .malformed(let reason): apiError = .invalidRequest("Malformed HTTP request: \(reason).")
@@ -75,8 +71,10 @@ final class APIHandler: HTTPHandler {
         case .requestTimeout: apiError = .requestTimeout
         }
         let route = head.flatMap { RouteMatch(path: $0.path)?.route }
+        if let head { countStoreOperation(route: route, method: head.method, status: apiError.status) }
         let requestID = head.map(requestID(for:)) ?? requestIDs.next()
-        return finish(problem(apiError, requestID: requestID), requestID: requestID, head: head, route: route, bytesIn: 0)
+        return finish(problem(apiError, requestID: requestID), requestID: requestID, head: head, route: route, bytesIn: 0,
+                      receivedAtNanos: receivedAtNanos)
     }
 
     // MARK: - Routing
@@ -130,13 +128,14 @@ final class APIHandler: HTTPHandler {
     }
 
     /// Stamps the request ID, records the HTTP metrics and writes the request log line.
-    private func finish(_ response: HTTPResponse, requestID: String, head: HTTPRequestHead?, route: Route?, bytesIn: Int) -> HTTPResponse {
+    private func finish(_ response: HTTPResponse, requestID: String, head: HTTPRequestHead?, route: Route?, bytesIn: Int,
+                        receivedAtNanos: UInt64? = nil) -> HTTPResponse {
         var response = response
         response.headers.set("X-Request-Id", requestID)
         let routeLabel = route?.template ?? "unmatched"
         let method = AppMetrics.methodLabel(head?.method.rawValue ?? "other")
         let now = DispatchTime.now().uptimeNanoseconds
-        let seconds = head.map { Double(now &- $0.receivedAtNanos) / 1e9 } ?? 0
+        let seconds = (receivedAtNanos ?? head?.receivedAtNanos).map { Double(now &- $0) / 1e9 } ?? 0
         metrics.httpRequests.labels(method, routeLabel, String(response.status)).increment()
         metrics.httpDuration.labels(method, routeLabel).observe(seconds)
         if logger.isEnabled(.info) {
@@ -158,8 +157,14 @@ final class APIHandler: HTTPHandler {
 
     private func recordStore(_ context: RequestContext, status: Int) {
         guard let operation = context.operation else { return }
-        metrics.storeOperations.labels(operation.rawValue, AppMetrics.outcome(forStatus: status)).increment()
+        countStoreOperation(route: context.match.route, method: context.head.method, status: status)
         if let seconds = context.storeSeconds { metrics.storeDuration.labels(operation.rawValue).observe(seconds) }
         if let bytes = context.payloadBytes { metrics.storePayload.labels(operation.rawValue).observe(Double(bytes)) }
+    }
+
+    /// Counts a request to a store route in `agentstate_store_operations_total`, whatever its outcome.
+    private func countStoreOperation(route: Route?, method: HTTPMethod, status: Int) {
+        guard let route, let operation = StoreOperation(route: route, method: method) else { return }
+        metrics.storeOperations.labels(operation.rawValue, AppMetrics.outcome(forStatus: status)).increment()
     }
 }

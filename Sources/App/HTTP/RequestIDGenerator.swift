@@ -1,6 +1,6 @@
 import Synchronization
 
-/// Generates request IDs: a random per-process prefix and a counter, e.g. `3f9a1c2e7b04-0000001a`.
+/// Generates request IDs: a random per-process prefix (12 hex digits) and a counter (at least 8), e.g. `3f9a1c2e7b04-0000001a`.
 ///
 /// Unique within the process and, by the 48-bit random prefix, across replicas, without a
 /// `getrandom` call per request.
@@ -10,7 +10,8 @@ final class RequestIDGenerator: Sendable {
 
     init() {
         var generator = SystemRandomNumberGenerator()
-        prefix = String(generator.next() & 0xFFFF_FFFF_FFFF, radix: 16)
+        let random = String(generator.next() & 0xFFFF_FFFF_FFFF, radix: 16)
+        prefix = String(repeating: "0", count: 12 - random.utf8.count) + random
     }
 
     /// The next request ID.

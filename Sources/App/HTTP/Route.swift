@@ -54,18 +54,25 @@ struct RouteMatch: Sendable {
             guard path.utf8.first == UInt8(ascii: "/"), path.utf8.last != UInt8(ascii: "/") else { return nil }
             let segments = path.utf8.dropFirst().split(separator: UInt8(ascii: "/"), maxSplits: 6, omittingEmptySubsequences: false)
             guard segments.count >= 3, segments.count <= 6,
-                  segments[0].elementsEqual("agents".utf8), segments[2].elementsEqual("sessions".utf8) else { return nil }
+                  RouteMatch.segment(segments[0], is: "agents"), RouteMatch.segment(segments[2], is: "sessions") else { return nil }
             let agent = Substring(segments[1])
             switch segments.count {
             case 3: self.init(route: .sessions, agentSegment: agent)
             case 4: self.init(route: .session, agentSegment: agent, sessionSegment: Substring(segments[3]))
-            case 5 where segments[4].elementsEqual("messages".utf8):
+            case 5 where RouteMatch.segment(segments[4], is: "messages"):
                 self.init(route: .messages, agentSegment: agent, sessionSegment: Substring(segments[3]))
-            case 6 where segments[4].elementsEqual("messages".utf8) && segments[5].elementsEqual("last".utf8):
+            case 6 where RouteMatch.segment(segments[4], is: "messages") && RouteMatch.segment(segments[5], is: "last"):
                 self.init(route: .lastMessage, agentSegment: agent, sessionSegment: Substring(segments[3]))
             default: return nil
             }
         }
+    }
+
+    /// Whether a path segment is the literal `word` once percent-decoded (`%73essions` is `sessions`).
+    private static func segment(_ segment: Substring.UTF8View.SubSequence, is word: StaticString) -> Bool {
+        let literal = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+        if !segment.contains(UInt8(ascii: "%")) { return segment.elementsEqual(literal) }
+        return PercentEncoding.decode(segment)?.elementsEqual(literal) ?? false
     }
 
     private init(route: Route, agentSegment: Substring? = nil, sessionSegment: Substring? = nil) {
