@@ -1,6 +1,7 @@
 # Multi-stage build: a static-stdlib release binary on a slim Debian base.
 # The service needs no files at run time (openapi.yaml is compiled in).
-FROM swift:6.1-bookworm AS build
+# The tests run with Swift 6.3; this file is not built by CI (the CI machines have no Docker engine).
+FROM swift:6.3-bookworm AS build
 WORKDIR /src
 COPY Package.swift ./
 COPY Sources ./Sources
