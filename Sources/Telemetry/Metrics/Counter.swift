@@ -25,8 +25,8 @@ public final class Counter: Sendable {
 
 /// A counter metric: every series sharing one name, `# HELP` and label names.
 ///
-/// Get a series with ``labels(_:)-(String...)`` once and keep the handle; the lookup takes this
-/// family's lock, recording on the handle takes none.
+/// Get a series with ``labels(_:)-(String...)`` once and keep the handle; the lookup takes one
+/// shard lock of the family, recording on the handle takes none.
 public final class CounterFamily: Sendable {
     let series: SeriesSet<Counter>
 

@@ -44,8 +44,8 @@ public final class Gauge: Sendable {
 
 /// A gauge metric: every series sharing one name, `# HELP` and label names.
 ///
-/// Get a series with ``labels(_:)-(String...)`` once and keep the handle; the lookup takes this
-/// family's lock, recording on the handle takes none.
+/// Get a series with ``labels(_:)-(String...)`` once and keep the handle; the lookup takes one
+/// shard lock of the family, recording on the handle takes none.
 public final class GaugeFamily: Sendable {
     let series: SeriesSet<Gauge>
 

@@ -61,8 +61,8 @@ public final class Histogram: Sendable {
 
 /// A histogram metric: every series sharing one name, `# HELP`, label names and buckets.
 ///
-/// Get a series with ``labels(_:)-(String...)`` once and keep the handle; the lookup takes this
-/// family's lock, observing on the handle takes only that series' lock.
+/// Get a series with ``labels(_:)-(String...)`` once and keep the handle; the lookup takes one
+/// shard lock of the family, observing on the handle takes only that series' lock.
 public final class HistogramFamily: Sendable {
     let series: SeriesSet<Histogram>
     /// Upper bounds without `+Inf`.
