@@ -39,16 +39,32 @@ extension InMemoryStateStore {
     public func list(agentID: String, limit: Int, cursor: ListCursor?) throws -> SessionPage {
         let now = now()
         return shard(for: agentID).state.withLock { state in
-            let sessions = state.liveSessions(of: agentID, now: now)
-            var order = sessions.compactMap { id, record -> (updatedAt: Int64, id: String)? in
-                if let cursor, !cursor.precedes(updatedAt: record.updatedAt, sessionID: id) { return nil }
-                return (record.updatedAt, id)
+            state.withAgent(agentID) { sessions in
+                // Start right after the cursor in the list-ordered index: O(log n + page).
+                var index = cursor.map { sessions.lowerBound(ListKey(updatedAt: $0.updatedAt, sessionID: $0.sessionID)) } ?? 0
+                if let cursor, index < sessions.order.count,
+                   sessions.order[index] == ListKey(updatedAt: cursor.updatedAt, sessionID: cursor.sessionID) {
+                    index += 1
+                }
+                var page: [SessionMetadata] = []
+                var next: ListCursor?
+                while index < sessions.order.count {
+                    let key = sessions.order[index]
+                    guard let record = sessions.records[key.sessionID], !record.isExpired(at: now) else {
+                        // Expired: drop it from both maps (by position, so the loop always advances).
+                        sessions.order.remove(at: index)
+                        sessions.records.removeValue(forKey: key.sessionID)
+                        continue
+                    }
+                    if page.count == max(limit, 0) {
+                        next = page.last.map { ListCursor(updatedAt: $0.updatedAt, sessionID: $0.sessionID) }
+                        break
+                    }
+                    page.append(record.metadata(for: SessionKey(agentID: agentID, sessionID: key.sessionID)))
+                    index += 1
+                }
+                return SessionPage(sessions: page, nextCursor: next)
             }
-            order.sort { $0.updatedAt != $1.updatedAt ? $0.updatedAt > $1.updatedAt : $0.id < $1.id }
-            let page = order.prefix(max(limit, 0))
-            let metadata = page.map { sessions[$0.id]!.metadata(for: SessionKey(agentID: agentID, sessionID: $0.id)) }
-            let next = order.count > page.count ? page.last.map { ListCursor(updatedAt: $0.updatedAt, sessionID: $0.id) } : nil
-            return SessionPage(sessions: metadata, nextCursor: next)
         }
     }
 
@@ -70,8 +86,8 @@ extension InMemoryStateStore {
     public func deleteAll(agentID: String) throws -> Int {
         let now = now()
         return shard(for: agentID).state.withLock { state in
-            let removed = state.agents.removeValue(forKey: agentID) ?? [:]
-            return removed.values.count { !$0.isExpired(at: now) }
+            let removed = state.agents.removeValue(forKey: agentID) ?? AgentSessions()
+            return removed.records.values.count { !$0.isExpired(at: now) }
         }
     }
 

@@ -10,34 +10,79 @@ extension InMemoryStateStore {
         let state = Mutex(ShardState())
     }
 
-    /// The sessions of one shard, by agent ID and then session ID.
+    /// A session's place in its agent's list: newest `updatedAt` first, ties by session ID ascending.
+    struct ListKey: Comparable {
+        var updatedAt: Int64
+        var sessionID: String
+
+        static func < (lhs: ListKey, rhs: ListKey) -> Bool {
+            lhs.updatedAt != rhs.updatedAt ? lhs.updatedAt > rhs.updatedAt : lhs.sessionID < rhs.sessionID
+        }
+    }
+
+    /// The sessions of one agent, with an index in list order so a page costs O(log n + page).
+    struct AgentSessions {
+        var records: [String: Record] = [:]
+        /// Every record's `ListKey`, sorted. Expired records stay until a list, a touch or the sweep drops them.
+        var order: [ListKey] = []
+
+        var isEmpty: Bool { records.isEmpty }
+
+        /// The index of the first key not ordered before `key`.
+        func lowerBound(_ key: ListKey) -> Int {
+            var low = 0, high = order.count
+            while low < high {
+                let middle = (low + high) / 2
+                if order[middle] < key { low = middle + 1 } else { high = middle }
+            }
+            return low
+        }
+
+        /// Moves a session's list position from `old` to `new` (either may be nil: created or removed).
+        mutating func reorder(from old: ListKey?, to new: ListKey?) {
+            guard old != new else { return }
+            if let old {
+                let index = lowerBound(old)
+                if index < order.count, order[index] == old { order.remove(at: index) }
+            }
+            if let new { order.insert(new, at: lowerBound(new)) }
+        }
+
+        /// Removes a session and its list entry.
+        mutating func remove(_ sessionID: String) {
+            guard let record = records.removeValue(forKey: sessionID) else { return }
+            reorder(from: ListKey(updatedAt: record.updatedAt, sessionID: sessionID), to: nil)
+        }
+    }
+
+    /// The sessions of one shard, by agent ID.
     struct ShardState {
-        var agents: [String: [String: Record]] = [:]
+        var agents: [String: AgentSessions] = [:]
 
         /// Runs `body` with the live record of `key` (nil when missing or expired) taken out of the
         /// maps, so that in-place changes never copy its state or log, and puts back whatever
-        /// `body` leaves (nothing when it sets nil). An expired record is dropped for good.
+        /// `body` leaves (nothing when it sets nil), keeping the list order in step. An expired
+        /// record is dropped for good.
         ///
         /// `body` must only change the record once it can no longer throw.
         mutating func withSession<R>(_ key: SessionKey, now: Int64, _ body: (inout Record?) throws -> R) rethrows -> R {
-            var sessions = agents.removeValue(forKey: key.agentID) ?? [:]
-            var record = sessions.removeValue(forKey: key.sessionID)
+            var sessions = agents.removeValue(forKey: key.agentID) ?? AgentSessions()
+            var record = sessions.records.removeValue(forKey: key.sessionID)
+            let before = record.map { ListKey(updatedAt: $0.updatedAt, sessionID: key.sessionID) }
             if let existing = record, existing.isExpired(at: now) { record = nil }
             defer {
-                if let record { sessions[key.sessionID] = record }
+                sessions.reorder(from: before, to: record.map { ListKey(updatedAt: $0.updatedAt, sessionID: key.sessionID) })
+                if let record { sessions.records[key.sessionID] = record }
                 if !sessions.isEmpty { agents[key.agentID] = sessions }
             }
             return try body(&record)
         }
 
-        /// The live sessions of an agent, dropping the expired ones from the shard on the way.
-        mutating func liveSessions(of agentID: String, now: Int64) -> [String: Record] {
-            guard var sessions = agents[agentID] else { return [:] }
-            if sessions.values.contains(where: { $0.isExpired(at: now) }) {
-                sessions = sessions.filter { !$0.value.isExpired(at: now) }
-                agents[agentID] = sessions.isEmpty ? nil : sessions
-            }
-            return sessions
+        /// Runs `body` with an agent's sessions taken out of the map (no copy), putting back what is left.
+        mutating func withAgent<R>(_ agentID: String, _ body: (inout AgentSessions) throws -> R) rethrows -> R {
+            var sessions = agents.removeValue(forKey: agentID) ?? AgentSessions()
+            defer { if !sessions.isEmpty { agents[agentID] = sessions } }
+            return try body(&sessions)
         }
 
         /// Removes expired sessions and stale idempotency records.
@@ -45,23 +90,23 @@ extension InMemoryStateStore {
         mutating func sweep(now: Int64) -> Int {
             var removed = 0
             for agentID in Array(agents.keys) {
-                guard var sessions = agents.removeValue(forKey: agentID) else { continue }
-                for sessionID in Array(sessions.keys) {
-                    if sessions[sessionID]!.isExpired(at: now) {
-                        sessions.removeValue(forKey: sessionID)
-                        removed += 1
-                    } else {
-                        sessions[sessionID]!.pruneIdempotency(now: now)
+                withAgent(agentID) { sessions in
+                    for sessionID in Array(sessions.records.keys) {
+                        if sessions.records[sessionID]!.isExpired(at: now) {
+                            sessions.remove(sessionID)
+                            removed += 1
+                        } else {
+                            sessions.records[sessionID]!.pruneIdempotency(now: now)
+                        }
                     }
                 }
-                if !sessions.isEmpty { agents[agentID] = sessions }
             }
             return removed
         }
 
         /// How many session records the shard holds, expired ones not yet swept included.
         var recordCount: Int {
-            agents.values.reduce(0) { $0 + $1.count }
+            agents.values.reduce(0) { $0 + $1.records.count }
         }
     }
 }

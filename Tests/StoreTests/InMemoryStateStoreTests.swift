@@ -140,4 +140,62 @@ struct InMemoryStateStoreTests {
         #expect(try store.deleteAll(agentID: "agent") == 2)
         #expect(store.storedSessionCount == 0)
     }
+
+    /// The list-ordered index stays in step with the records through random saves, appends, pops,
+    /// deletes, expiries and sweeps: paging through it always equals a brute-force sort.
+    @Test(arguments: [1, 2, 3])
+    func listIndexMatchesABruteForceSort(seed: UInt64) throws {
+        let clock = ManualClock()
+        let store = makeStore(clock)
+        var random = SplitMix64(seed: seed)
+        let agent = "prop"
+        for _ in 0..<600 {
+            let key = SessionKey(agentID: agent, sessionID: "s\(random.next() % 40)")
+            switch random.next() % 7 {
+            case 0, 1: _ = try store.save(key, state: Array("1".utf8), options: WriteOptions(ttl: random.next() % 3 == 0 ? .seconds(2) : .keep))
+            case 2: _ = try store.append(key, messages: [Array("1".utf8)], options: WriteOptions(), idempotency: nil)
+            case 3: _ = try? store.popMessage(key, precondition: .none)
+            case 4: _ = try? store.delete(key, precondition: .none)
+            case 5: clock.advance(milliseconds: Int64(random.next() % 700))
+            default: if random.next() % 4 == 0 { store.sweepExpired() }
+            }
+            if random.next() % 10 == 0 { try expectListMatchesSort(store, agent: agent, pageSize: Int(random.next() % 7) + 1) }
+        }
+        try expectListMatchesSort(store, agent: agent, pageSize: 5)
+    }
+
+    private func expectListMatchesSort(_ store: InMemoryStateStore, agent: String, pageSize: Int) throws {
+        var listed: [String] = []
+        var cursor: ListCursor?
+        for _ in 0..<100 {
+            let page = try store.list(agentID: agent, limit: pageSize, cursor: cursor)
+            #expect(page.sessions.count <= pageSize)
+            listed += page.sessions.map(\.sessionID)
+            cursor = page.nextCursor
+            if cursor == nil { break }
+        }
+        var expected: [(Int64, String)] = []
+        for index in 0..<40 {
+            if let session = try? store.load(SessionKey(agentID: agent, sessionID: "s\(index)")) {
+                expected.append((session.metadata.updatedAt, session.metadata.sessionID))
+            }
+        }
+        expected.sort { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 < $1.1 }
+        #expect(listed == expected.map(\.1))
+    }
+}
+
+/// A small seeded generator, so the randomized test replays exactly.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
 }
