@@ -254,6 +254,30 @@ def mib(kb):
     return None if kb in (None, "") else int(kb) / MIB
 
 
+def cpu_summary(before, after, time_text, generator, clk_tck):
+    """'wall=W <generator>=G <server>=S ... other=O' in CPU seconds over one measured run.
+
+    before/after are bench/run's cpu_ticks lines ("sys=T name=T ..."): sys is the machine's busy
+    ticks (all CPUs), the rest utime+stime of each watched server. time_text is bash's `time`
+    output "%R %U %S" for the load generator. "other" is everything else the machine did."""
+    b = dict(x.split("=", 1) for x in before.split() if "=" in x)
+    a = dict(x.split("=", 1) for x in after.split() if "=" in x)
+    wall, user, system = (float(x) for x in time_text.strip().splitlines()[-1].split()[:3])
+    gen = user + system
+    parts = [f"wall={wall:.3f}", f"{generator}={gen:.2f}"]
+    servers = 0.0
+    for k in a:
+        if k == "sys" or not a[k] or not b.get(k):
+            continue
+        v = (int(a[k]) - int(b[k])) / clk_tck
+        servers += v
+        parts.append(f"{k}={v:.2f}")
+    if a.get("sys") and b.get("sys"):
+        total = (int(a["sys"]) - int(b["sys"])) / clk_tck
+        parts.append(f"other={max(0.0, total - gen - servers):.2f}")
+    return " ".join(parts)
+
+
 def cpu_cell(meta, key):
     """'agentstate 78 % · redis-server 21 % · wrk 55 %' from meta cpu_<key> (CPU seconds)."""
     raw = meta.get(f"cpu_{key}")
@@ -266,9 +290,14 @@ def cpu_cell(meta, key):
         return ""
     if wall <= 0:
         return ""
+    attempts = vals.pop("attempts", "1")
     gens = [k for k in vals if k in ("wrk", "redis-benchmark")]
-    order = [k for k in vals if k not in gens] + gens
-    return " · ".join(f"{k} {100 * float(vals[k]) / wall:.0f} %" for k in order)
+    tail = ["other"] if "other" in vals else []
+    order = [k for k in vals if k not in gens and k not in tail] + gens + tail
+    cell = " · ".join(f"{k} {100 * float(vals[k]) / wall:.0f} %" for k in order)
+    if attempts != "1":
+        cell += f" (attempt {attempts})"
+    return cell
 
 
 def build_report(d, meta, r):
@@ -333,12 +362,21 @@ def build_report(d, meta, r):
         w(f"| {label} | baseline | {fmt_rps(e['rps'])} | {fmt_ms(e.get('p50_us'))} | {fmt_ms(e.get('p99_us'))} | "
           f"{e.get('errors', 0)} | {(reqs or 0):,} | {cpu} |")
     w("")
+    if meta.get("max_attempts", "1") == "1":
+        repeat_note = "Runs are not repeated in this mode."
+    else:
+        repeat_note = (f"A run during which it passed {meta.get('other_max', '?')} % of a core was measured again, "
+                       f"up to {meta.get('max_attempts', '?')} attempts in all (at most "
+                       f"{meta.get('retry_budget', '?')} repeats per bench/run; {meta.get('retries_used', '?')} "
+                       "were used), and the least disturbed attempt is shown; \"(attempt N)\" marks one that is "
+                       "not the first.")
     w("Errors are wrk's non-2xx/3xx responses plus socket errors (connect, read, write, timeout); "
       "for redis-benchmark and webdis also Redis's own error replies during the run "
       "(`total_error_replies` in `INFO stats`). p50/p99 of redis-benchmark are its own figures. "
       "CPU is each process's user+system time from /proc during the measured run, divided by its wall time; "
       "the servers share CPU 0 and the load generator has CPU 1 when pinned, so a server total near 100 % "
-      "means the server core was the limit.")
+      "means the server core was the limit. \"other\" is the CPU time every other process on the machine "
+      f"used meanwhile (busy time from /proc/stat minus ours): noise. " + repeat_note)
     w("")
 
     # ---- ratios
@@ -514,6 +552,14 @@ def main(argv):
             return 0
         print(f"{fmt_rps(e['rps'])} req/s  p50 {fmt_ms(e['p50_us'])}  p99 {fmt_ms(e['p99_us'])}  "
               f"errors {e['errors']}  ({e['requests']:,} requests)")
+        return 0
+    if len(argv) >= 7 and argv[1] == "cpu":
+        print(cpu_summary(argv[2], argv[3], read(argv[4]) or "", argv[5], int(argv[6])))
+        return 0
+    if len(argv) >= 3 and argv[1] == "cpu-other":
+        vals = dict(x.split("=", 1) for x in argv[2].split() if "=" in x)
+        wall = float(vals.get("wall", "0") or 0)
+        print(int(round(100 * float(vals.get("other", "0")) / wall)) if wall > 0 else 0)
         return 0
     if len(argv) >= 3 and argv[1] == "rb-rps":
         parsed = parse_redis_benchmark(read(argv[2]) or "")
