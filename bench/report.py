@@ -379,6 +379,94 @@ def build_report(d, meta, r):
       f"used meanwhile (busy time from /proc/stat minus ours): noise. " + repeat_note)
     w("")
 
+    # ---- CPU per request
+    w("## CPU time per request")
+    w("")
+    w("Each server's user+system CPU time during the measured run divided by the requests served: "
+      "how much work one request costs, which other processes on the machine disturb far less than "
+      "throughput or latency. For redis-benchmark SET and GET ran in one process, so their rows share a figure.")
+    w("")
+    w("| Scenario | Backend | agentstate µs/request | redis-server µs/request | total µs/request |")
+    w("|---|---|---:|---:|---:|")
+
+    def per_req(key, reqs):
+        raw = meta.get(f"cpu_{key}")
+        if not raw or not reqs:
+            return {}
+        vals = dict(x.split("=", 1) for x in raw.split() if "=" in x)
+        out = {}
+        for k, v in vals.items():
+            if k in ("wall", "attempts", "other", "wrk", "redis-benchmark"):
+                continue
+            try:
+                out[k] = float(v) * 1e6 / reqs
+            except ValueError:
+                pass
+        return out
+
+    def us(x):
+        return "—" if x is None else f"{x:.0f}"
+
+    for sid, label, *_ in SCENARIOS:
+        for b, bl in BACKENDS:
+            e = r.get(f"as-{b}-{sid}")
+            if e is None:
+                continue
+            c = per_req(f"as-{b}-{sid}", e.get("requests"))
+            if not c:
+                continue
+            w(f"| {label} | {bl} | {us(c.get('agentstate'))} | {us(c.get('redis-server'))} | {us(sum(c.values()))} |")
+    w("")
+    w("| Baseline | server µs/request |")
+    w("|---|---:|")
+    for key, label, server in (("nginx-1k", "nginx static 1 KiB", "nginx"), ("nginx-16k", "nginx static 16 KiB", "nginx"),
+                               ("webdis-get1k", "webdis GET 1 KiB", None), ("webdis-set1k", "webdis SET 1 KiB", None)):
+        e = r.get(key)
+        c = per_req(key, e.get("requests") if e else None)
+        if c:
+            detail = " + ".join(f"{k} {v:.0f}" for k, v in c.items())
+            w(f"| {label} | {sum(c.values()):.0f} ({detail}) |")
+    for size, label in (("1k", "redis-benchmark SET+GET 1 KiB"), ("16k", "redis-benchmark SET+GET 16 KiB")):
+        n = int(meta.get(f"rb-{size}_n", "0") or 0)
+        c = per_req(f"rb-{size}", 2 * n)
+        if c:
+            w(f"| {label} | {sum(c.values()):.1f} (redis-server) |")
+    n = int(meta.get("rb-evalsha_n", "0") or 0)
+    c = per_req("rb-evalsha", n)
+    if c:
+        w(f"| redis-benchmark EVALSHA SET+ZADD 1 KiB | {sum(c.values()):.1f} (redis-server) |")
+    w("")
+
+    # ---- Redis commands
+    rows = []
+    for sid, label, *_ in SCENARIOS:
+        stats = read(os.path.join(d, f"redis-as-redis-{sid}.txt"))
+        warm = parse_wrk(read(os.path.join(d, f"warm-as-redis-{sid}.txt")) or "")
+        if not stats or not warm or not warm.get("requests"):
+            continue
+        cmds = []
+        for name, calls, per_call in re.findall(r"^cmdstat_([a-z|_-]+):calls=([0-9]+),usec=[0-9]+,usec_per_call=([0-9.]+)",
+                                                stats, re.M):
+            if name in ("info", "config|resetstat", "config", "ping"):
+                continue
+            cmds.append((int(calls) / warm["requests"], name.upper(), float(per_call)))
+        cmds.sort(reverse=True)
+        rows.append((label, warm["requests"], cmds))
+    if rows:
+        w("## Redis commands per request (Redis backend)")
+        w("")
+        w("Counted by Redis (`INFO commandstats`, reset before each warm-up) over the warm-up run of each "
+          "scenario, divided by the requests wrk completed in it. Commands run inside a Lua script are counted "
+          "too, so an EVALSHA shows up together with the commands its script called. \"µs/call\" is Redis's own "
+          "time per call (for EVALSHA: the whole script).")
+        w("")
+        w("| Scenario | warm-up requests | commands per request (µs/call) |")
+        w("|---|---:|---|")
+        for label, n, cmds in rows:
+            w(f"| {label} | {n:,} | " + ", ".join(f"{name} {per:.2f} ({us_:.1f})" for per, name, us_ in cmds if per >= 0.005)
+              + " |")
+        w("")
+
     # ---- ratios
     w("## Ratios to the baselines")
     w("")
