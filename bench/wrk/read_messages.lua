@@ -1,0 +1,14 @@
+-- GET /agents/a<i>/sessions/<prefix><j>/messages?limit=<LIMIT> (the newest LIMIT messages).
+-- args: AGENTS SESSIONS PREFIX LIMIT
+dofile((debug.getinfo(1, "S").source:sub(2):match("(.*/)") or "./") .. "common.lua")
+
+function init(args)
+  bench.seed()
+  local agents, sessions, prefix = tonumber(args[1]), tonumber(args[2]), args[3]
+  local limit = tonumber(args[4])
+  for a = 0, agents - 1 do
+    for j = 0, sessions - 1 do
+      bench.add("GET", string.format("/agents/a%d/sessions/%s%d/messages?limit=%d", a, prefix, j, limit))
+    end
+  end
+end
