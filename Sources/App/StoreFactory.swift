@@ -4,9 +4,6 @@ import Telemetry
 
 /// Builds the configured `StateStore` backend.
 enum StoreFactory {
-    /// Redis connections per replica. Commands from many requests are pipelined over each.
-    static let redisConnectionCount = 4
-
     /// A `RedisStateStore` over a connection pool for the configured URL, and the pool to close
     /// at shutdown. Connecting happens in the background: a Redis that is down at startup makes
     /// `/readyz` answer 503 and requests 503 until it comes up.
@@ -19,7 +16,7 @@ enum StoreFactory {
             throw ConfigurationError(message: "agentstate: invalid value for --redis-url: \(error)")
         }
         var poolConfiguration = RedisConnectionPool.Configuration(url: url)
-        poolConfiguration.connectionCount = redisConnectionCount
+        poolConfiguration.connectionCount = configuration.redisConnections
         let pool = RedisConnectionPool(configuration: poolConfiguration, observer: RedisMetricsObserver(metrics: metrics))
         let store = RedisStateStore(client: pool, keyPrefix: configuration.keyPrefix, configuration: storeConfiguration) { pruned in
             metrics.indexPruned.increment(by: Int64(pruned))

@@ -97,7 +97,7 @@ struct ConfigurationTests {
     @Test(arguments: [
         ["--port", "70000"], ["--port", "x"], ["--store", "disk"], ["--bogus"], ["--max-ttl", "0"], ["--log-level", "loud"],
         ["--log-format", "xml"], ["--port"], ["--default-ttl", "100", "--max-ttl", "10"], ["--max-body-bytes", "-1"],
-        ["--redis-url", "http://x"],
+        ["--redis-url", "http://x"], ["--redis-connections", "0"],
     ])
     func invalidValuesFailWithOneLine(_ arguments: [String]) {
         do {
@@ -111,7 +111,7 @@ struct ConfigurationTests {
 
     @Test func helpListsEveryFlag() throws {
         #expect(try AppConfiguration.parse(arguments: ["--help"], environment: [:]) == .help)
-        for flag in ["--host", "--port", "--store", "--redis-url", "--key-prefix", "--default-ttl", "--max-ttl", "--max-body-bytes",
+        for flag in ["--host", "--port", "--store", "--redis-url", "--key-prefix", "--redis-connections", "--default-ttl", "--max-ttl", "--max-body-bytes",
                      "--max-messages", "--max-connections", "--shutdown-grace", "--log-level", "--log-format"] {
             #expect(AppConfiguration.helpText.contains(flag))
         }

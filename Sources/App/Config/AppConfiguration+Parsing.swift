@@ -42,6 +42,9 @@ extension AppConfiguration {
             guard value.utf8.count <= 128 else { throw invalid("--key-prefix", value, "must be at most 128 bytes") }
             config.keyPrefix = value
         },
+        Option(flag: "--redis-connections", valueName: "COUNT", help: "Redis connections per replica, each pipelining many requests' commands (default 1).") { config, value throws(ConfigurationError) in
+            config.redisConnections = Int(try integer("--redis-connections", value, in: 1...64))
+        },
         Option(flag: "--default-ttl", valueName: "SECONDS", help: "TTL of sessions created without ttl_seconds; 0 means none (default 0).") { config, value throws(ConfigurationError) in
             let seconds = try integer("--default-ttl", value, in: 0...Int64(Int32.max))
             config.defaultTTLSeconds = seconds == 0 ? nil : seconds
@@ -159,6 +162,7 @@ extension AppConfiguration {
         if let redisURL {
             metadata.append(("redis_url", .string((try? RedisURL(parsing: redisURL))?.description ?? "<invalid>")))
             metadata.append(("key_prefix", .string(keyPrefix)))
+            metadata.append(("redis_connections", .int(Int64(redisConnections))))
         }
         metadata += [
             ("default_ttl", .int(defaultTTLSeconds ?? 0)), ("max_ttl", .int(maxTTLSeconds)),

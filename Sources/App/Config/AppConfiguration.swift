@@ -14,6 +14,8 @@ public struct AppConfiguration: Sendable, Equatable {
     /// Only set when the store is Redis. Contains the password: never log it unredacted.
     public var redisURL: String?
     public var keyPrefix = "agentstate:"
+    /// Redis connections per replica; every connection pipelines the commands of many requests.
+    public var redisConnections = 1
     /// `nil` means sessions created without `ttl_seconds` never expire.
     public var defaultTTLSeconds: Int64?
     public var maxTTLSeconds: Int64 = 30 * 86_400
