@@ -116,7 +116,8 @@ enum RedisScripts {
 
         -- Stamps a mutation: version, updatedAt, policy and a restarted clock. Returns expiresAt.
         local function stamp(v, ttl, sl)
-          redis.call('HSET', S, 'v', str(v), 'u', str(now), 'sl', sl)
+          -- 'mc' mirrors the log's size so a plain HMGET of the record is a whole, atomic snapshot.
+          redis.call('HSET', S, 'v', str(v), 'u', str(now), 'sl', sl, 'mc', str(redis.call('ZCARD', M)))
           if not ttl then
             redis.call('HDEL', S, 't', 'e')
             return nil

@@ -17,6 +17,41 @@ extension RedisStateStore {
     /// sliding-TTL session.
     /// - Throws: `StoreError.sessionNotFound`, `StoreError.unavailable`.
     public func load(_ key: SessionKey) async throws -> Session {
+        // A read that needs no script is one plain HMGET: the record holds every field, the state
+        // and the message count ('mc'), so the reply is an atomic snapshot.
+        let reply: RESPValue
+        do {
+            reply = try await client.send([Array("HMGET".utf8), recordKey(key)] + Self.loadFields)
+        } catch {
+            throw Self.storeError(error, operation: "load")
+        }
+        guard let fields = reply.array, fields.count == Self.loadFields.count else {
+            throw StoreError.internalError(reason: "redis: malformed HMGET reply \(reply)")
+        }
+        guard let version = fields[0].int else { throw StoreError.sessionNotFound }
+        // A sliding session's read restarts its clock, a write: that takes the script. So does a
+        // record written before 'mc' existed.
+        guard fields[5].string != "1", let messageCount = fields[6].int else { return try await loadWithScript(key) }
+        let expiresAt = fields[3].int
+        // Redis drops the key a millisecond after its deadline; the contract counts the deadline itself.
+        if let expiresAt, expiresAt <= WallClock.milliseconds() { throw StoreError.sessionNotFound }
+        guard let createdAt = fields[1].int, let updatedAt = fields[2].int else {
+            throw StoreError.internalError(reason: "redis: session record without timestamps")
+        }
+        let state = fields[7].bytes
+        let metadata = SessionMetadata(
+            agentID: key.agentID, sessionID: key.sessionID, version: version, createdAt: createdAt, updatedAt: updatedAt,
+            expiresAt: expiresAt, ttlSeconds: fields[4].int, slidingTTL: false,
+            messageCount: Int(messageCount), stateBytes: state?.count ?? 0
+        )
+        return Session(metadata: metadata, state: state)
+    }
+
+    /// The record fields a plain load reads, in the order `load` decodes them.
+    static let loadFields: [[UInt8]] = ["v", "c", "u", "e", "t", "sl", "mc", "st"].map { Array($0.utf8) }
+
+    /// The scripted load: one `EVALSHA` that reads and restarts a sliding session's clock.
+    private func loadWithScript(_ key: SessionKey) async throws -> Session {
         let script = RedisScript.load
         let reply = try Reply(await run(script, keys: sessionKeys(key), arguments: []), script: script)
         try reply.check(cap: configuration.maxMessages)

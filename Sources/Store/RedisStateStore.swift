@@ -2,10 +2,14 @@ import RedisClient
 import Synchronization
 
 /// The production backend: sessions in Redis (standalone, 6.2 or later, or Valkey), shared by every
-/// replica of the service. Nothing is cached in process; every call is one round trip.
+/// replica of the service. Nothing is cached in process; every call is one round trip, except the
+/// load of a sliding-TTL session: its plain read finds the flag, then the script restarts the clock.
 ///
-/// Every operation is one [`EVALSHA`](https://redis.io/docs/latest/commands/evalsha/) of a Lua
-/// script (`RedisScripts`), so each is atomic: the precondition and idempotency checks, the write,
+/// Every operation but one is one [`EVALSHA`](https://redis.io/docs/latest/commands/evalsha/) of a
+/// Lua script (`RedisScripts`), so each is atomic; the exception is `load` of a session without a
+/// sliding TTL, a read that needs no script: one plain
+/// [`HMGET`](https://redis.io/docs/latest/commands/hmget/) of the record, an atomic snapshot.
+/// In every script the precondition and idempotency checks, the write,
 /// the version bump, the TTL on every key of the session, the index update and the index key's TTL
 /// happen together or not at all. Scripts check everything before their first write. Time comes
 /// from the server's [`TIME`](https://redis.io/docs/latest/commands/time/), so replicas agree.
@@ -24,9 +28,10 @@ import Synchronization
 /// Record fields (integers as decimal strings, times in ms since the Unix epoch):
 /// `v` version · `c` createdAt · `u` updatedAt · `e` expiresAt (absent: never expires) ·
 /// `t` TTL seconds (absent: none) · `sl` sliding TTL (`1`/`0`) · `n` next message seq ·
-/// `st` state bytes, verbatim (absent until a save sets it) · `ip` idempotency-hash size after
-/// its last pruning (absent until then). The message count is `ZCARD` of the messages key and
-/// `state_bytes` is [`HSTRLEN`](https://redis.io/docs/latest/commands/hstrlen/) of `st`.
+/// `st` state bytes, verbatim (absent until a save sets it) · `mc` message count, kept equal to
+/// `ZCARD` of the messages key by every mutation · `ip` idempotency-hash size after its last
+/// pruning (absent until then). `state_bytes` is
+/// [`HSTRLEN`](https://redis.io/docs/latest/commands/hstrlen/) of `st`.
 ///
 /// - **Messages:** seqs are never reused: `n` only grows, pop is
 ///   [`ZPOPMAX`](https://redis.io/docs/latest/commands/zpopmax/) and clear deletes the key. The most

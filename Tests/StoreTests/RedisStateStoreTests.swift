@@ -197,6 +197,29 @@ import TestSupport
         #expect(later == AppendResult(version: 2, firstSeq: 2, lastSeq: 2, messageCount: 2))
     }
 
+    /// 'mc' mirrors the log's size through every mutation, so a plain load reads a whole snapshot;
+    /// a record without it (written before it existed) still loads, through the script.
+    @Test func messageCountFieldFollowsTheLogAndOldRecordsStillLoad() async throws {
+        let fixture = try await RedisFixture.make()
+        let key = Fixtures.freshKey("mc")
+        let record = fixture.recordKey(key)
+        _ = try await fixture.store.append(key, messages: [Fixtures.json("1"), Fixtures.json("2"), Fixtures.json("3")], options: .init(), idempotency: nil)
+        #expect(try await fixture.hash(record)["mc"] == "3")
+        _ = try await fixture.store.popMessage(key, precondition: .none)
+        #expect(try await fixture.hash(record)["mc"] == "2")
+        _ = try await fixture.store.save(key, state: Fixtures.json("{}"), options: .init())
+        #expect(try await fixture.hash(record)["mc"] == "2")
+        _ = try await fixture.store.clearMessages(key, precondition: .none)
+        #expect(try await fixture.hash(record)["mc"] == "0")
+        _ = try await fixture.store.append(key, messages: [Fixtures.json("4")], options: .init(), idempotency: nil)
+        #expect(try await fixture.store.load(key).metadata.messageCount == 1)
+
+        try await fixture.send("HDEL", record, "mc")
+        let legacy = try await fixture.store.load(key)
+        #expect(legacy.metadata.messageCount == 1)
+        #expect(legacy.state == Fixtures.json("{}"))
+    }
+
     private func unpack(_ keys: [String]) -> (String, String, String, String) {
         (keys[0], keys[1], keys[2], keys[3])
     }
