@@ -35,7 +35,7 @@ let package = Package(
         .testTarget(name: "HTTPServerTests", dependencies: ["TestSupport", "HTTPServer"], swiftSettings: swiftSettings),
         .testTarget(name: "RedisClientTests", dependencies: ["TestSupport", "RedisClient"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["TestSupport", "Store", "RedisClient"], swiftSettings: swiftSettings),
-        .testTarget(name: "TelemetryTests", dependencies: ["Telemetry"], swiftSettings: swiftSettings),
+        .testTarget(name: "TelemetryTests", dependencies: ["TestSupport", "Telemetry"], swiftSettings: swiftSettings),
         .testTarget(name: "AppTests", dependencies: ["TestSupport", "App", "Store", "HTTPServer", "RedisClient", "Telemetry"], swiftSettings: swiftSettings),
     ],
     swiftLanguageModes: [.v6]

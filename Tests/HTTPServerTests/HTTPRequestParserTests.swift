@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import HTTPServer
 
 /// Feeds `input` to a fresh parser in pieces and collects every complete request.
@@ -32,17 +33,6 @@ private func parseError(_ input: String, limits: HTTPRequestParser.Limits = .ini
     }
 }
 
-/// A small deterministic generator so random splits are reproducible.
-private struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 struct HTTPRequestParserTests {
     /// Valid requests with the method, target and body each should produce.
@@ -61,7 +51,7 @@ struct HTTPRequestParserTests {
     func parsesWholeByteByByteAndInRandomSplits(index: Int) throws {
         let (text, method, target, body) = Self.valid[index]
         let input = Array(text.utf8)
-        var generator = SplitMix64(state: UInt64(index) + 42)
+        var generator = SplitMix64(seed: UInt64(index) + 42)
         var splits: [[Int]?] = [nil, Array(repeating: 1, count: input.count)]
         for _ in 0..<20 {
             splits.append((0..<input.count).map { _ in Int.random(in: 1...7, using: &generator) })
@@ -247,7 +237,7 @@ struct HTTPRequestParserTests {
     }
 
     @Test func neverTrapsOnRandomInput() {
-        var generator = SplitMix64(state: 7)
+        var generator = SplitMix64(seed: 7)
         let alphabet = Array("GET / HTTP/1.1\r\nHost: t\r\n:; Content-Length: 0Transfer-Encoding: chunked\r\n0\r\n\u{00}\u{7F}\u{FF}".utf8)
         for _ in 0..<500 {
             let length = Int.random(in: 0...200, using: &generator)
