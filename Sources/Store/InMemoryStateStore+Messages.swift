@@ -13,10 +13,7 @@ extension InMemoryStateStore {
                 guard recorded.bodyDigest == idempotency.bodyDigest else { throw StoreError.idempotencyKeyReused }
                 return recorded.result
             }
-            let current = record?.version
-            guard options.precondition.isSatisfied(currentVersion: current) else {
-                throw StoreError.preconditionFailed(currentVersion: current)
-            }
+            try options.precondition.check(currentVersion: record?.version)
             let limit = configuration.maxMessages
             guard messages.count <= limit - (record?.messages.count ?? 0) else {
                 throw StoreError.tooManyMessages(limit: limit)
@@ -77,10 +74,7 @@ extension InMemoryStateStore {
     ///   `StoreError.noMessages`.
     public func popMessage(_ key: SessionKey, precondition: Precondition) throws -> PopResult {
         try withSession(key) { record, now in
-            let current = record?.version
-            guard precondition.isSatisfied(currentVersion: current) else {
-                throw StoreError.preconditionFailed(currentVersion: current)
-            }
+            try precondition.check(currentVersion: record?.version)
             guard record != nil else { throw StoreError.sessionNotFound }
             guard let message = record!.messages.popLast() else { throw StoreError.noMessages }
             record!.recordMutation(now: now)
@@ -93,10 +87,7 @@ extension InMemoryStateStore {
     /// - Throws: `StoreError.preconditionFailed` (checked first), `StoreError.sessionNotFound`.
     public func clearMessages(_ key: SessionKey, precondition: Precondition) throws -> SessionMetadata {
         try withSession(key) { record, now in
-            let current = record?.version
-            guard precondition.isSatisfied(currentVersion: current) else {
-                throw StoreError.preconditionFailed(currentVersion: current)
-            }
+            try precondition.check(currentVersion: record?.version)
             guard record != nil else { throw StoreError.sessionNotFound }
             record!.messages = []
             record!.recordMutation(now: now)

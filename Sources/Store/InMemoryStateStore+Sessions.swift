@@ -3,10 +3,7 @@ extension InMemoryStateStore {
     /// - Throws: `StoreError.preconditionFailed` when `options.precondition` does not hold.
     public func save(_ key: SessionKey, state: [UInt8], options: WriteOptions) throws -> SaveResult {
         try withSession(key) { record, now in
-            let current = record?.version
-            guard options.precondition.isSatisfied(currentVersion: current) else {
-                throw StoreError.preconditionFailed(currentVersion: current)
-            }
+            try options.precondition.check(currentVersion: record?.version)
             let isNew = record == nil
             var updated = record ?? Record(now: now)
             record = nil  // `updated` is now the only reference: changes happen in place.
@@ -72,10 +69,7 @@ extension InMemoryStateStore {
     /// - Throws: `StoreError.preconditionFailed` (checked first), `StoreError.sessionNotFound`.
     public func delete(_ key: SessionKey, precondition: Precondition) throws {
         try withSession(key) { record, _ in
-            let current = record?.version
-            guard precondition.isSatisfied(currentVersion: current) else {
-                throw StoreError.preconditionFailed(currentVersion: current)
-            }
+            try precondition.check(currentVersion: record?.version)
             guard record != nil else { throw StoreError.sessionNotFound }
             record = nil
         }

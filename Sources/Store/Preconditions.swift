@@ -36,3 +36,13 @@ public enum Precondition: Sendable, Hashable {
         }
     }
 }
+
+extension Precondition {
+    /// Throws unless the precondition holds for a session at `currentVersion` (nil when missing).
+    /// - Throws: `StoreError.preconditionFailed` carrying `currentVersion`.
+    public func check(currentVersion: Int64?) throws(StoreError) {
+        guard isSatisfied(currentVersion: currentVersion) else {
+            throw StoreError.preconditionFailed(currentVersion: currentVersion)
+        }
+    }
+}
