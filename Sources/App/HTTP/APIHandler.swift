@@ -48,7 +48,7 @@ final class APIHandler: HTTPHandler {
         do {
             let resolved = try resolve(head)
             route = resolved.match.route
-            var context = RequestContext(request: request, requestID: requestID, match: resolved.match, operation: resolved.operation)
+            var context = RequestContext(request: request, requestID: requestID, resolved: resolved)
             response = try await dispatch(&context)
             recordStore(context, status: response.status)
         } catch let error as APIError {
@@ -81,17 +81,19 @@ final class APIHandler: HTTPHandler {
 
     /// Applies the checks that need no body, in DESIGN §7 order: route (404), method (405),
     /// IDs (400), Content-Type (415).
-    private func resolve(_ head: HTTPRequestHead) throws(APIError) -> (match: RouteMatch, operation: StoreOperation?) {
+    /// - Returns: the route with its decoded IDs (nil where the route has none) and store operation.
+    private func resolve(_ head: HTTPRequestHead) throws(APIError) -> ResolvedRoute {
         guard let match = RouteMatch(path: head.path) else { throw APIError.routeNotFound }
         guard match.route.allowedMethods.contains(head.method) else {
             throw APIError.methodNotAllowed(allow: match.route.allowHeader)
         }
-        if match.agentSegment != nil { _ = try match.agentID() }
-        if match.sessionSegment != nil { _ = try match.sessionID() }
+        let agentID = match.agentSegment == nil ? nil : try match.agentID()
+        let sessionID = match.sessionSegment == nil ? nil : try match.sessionID()
         if match.route.takesBody(head.method), !HeaderRules.isJSONMediaType(head.headers["Content-Type"]) {
             throw APIError.unsupportedMediaType
         }
-        return (match, StoreOperation(route: match.route, method: head.method))
+        return ResolvedRoute(match: match, agentID: agentID, sessionID: sessionID,
+                             operation: StoreOperation(route: match.route, method: head.method))
     }
 
     private func dispatch(_ context: inout RequestContext) async throws -> HTTPResponse {

@@ -56,12 +56,15 @@ enum HeaderRules {
         }
     }
 
+    /// The punctuation allowed in an RFC 9110 token.
+    private static let tokenPunctuation: Set<UInt8> = Set("!#$%&'*+-.^_`|~".utf8)
+
     private static func isTokenByte(_ byte: UInt8) -> Bool {
         switch byte {
         case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             return true
         default:
-            return Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
+            return tokenPunctuation.contains(byte)
         }
     }
 }

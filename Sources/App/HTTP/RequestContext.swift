@@ -2,29 +2,46 @@ import Dispatch
 import HTTPServer
 import Store
 
+/// A request's route after the checks that need no body, with its IDs decoded once.
+struct ResolvedRoute: Sendable {
+    var match: RouteMatch
+    /// The validated agent ID, when the route has one.
+    var agentID: String?
+    /// The validated session ID, when the route has one.
+    var sessionID: String?
+    var operation: StoreOperation?
+}
+
 /// One request on its way through the handler, with what the metrics need to know about it.
 struct RequestContext {
     let request: HTTPRequest
     let requestID: String
-    let match: RouteMatch
-    let operation: StoreOperation?
+    let resolved: ResolvedRoute
     /// Time spent inside the store, when it was called.
     var storeSeconds: Double?
     /// State or message bytes moved by the operation, when it moved any.
     var payloadBytes: Int?
 
-    init(request: HTTPRequest, requestID: String, match: RouteMatch, operation: StoreOperation?) {
+    init(request: HTTPRequest, requestID: String, resolved: ResolvedRoute) {
         self.request = request
         self.requestID = requestID
-        self.match = match
-        self.operation = operation
+        self.resolved = resolved
     }
 
     var head: HTTPRequestHead { request.head }
+    var match: RouteMatch { resolved.match }
+    var operation: StoreOperation? { resolved.operation }
 
-    /// The session key of the path (IDs were validated by `resolve`).
+    /// The agent ID of the path, decoded and validated by `resolve`.
+    func agentID() throws(APIError) -> String {
+        guard let agentID = resolved.agentID else { throw APIError.routeNotFound }
+        return agentID
+    }
+
+    /// The session key of the path, decoded and validated by `resolve`.
     func sessionKey() throws(APIError) -> SessionKey {
-        SessionKey(agentID: try match.agentID(), sessionID: try match.sessionID())
+        guard let sessionID = resolved.sessionID else { throw APIError.routeNotFound }
+        return SessionKey(agentID: try agentID(), sessionID: sessionID)
     }
 
     /// Runs one store call, timing it and turning `StoreError` into `APIError`.

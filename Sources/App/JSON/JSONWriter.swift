@@ -1,5 +1,7 @@
 /// Builds JSON response bodies directly as bytes, splicing stored raw JSON in unchanged.
 struct JSONWriter {
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+
     /// The bytes written so far.
     private(set) var bytes: [UInt8]
 
@@ -38,9 +40,8 @@ struct JSONWriter {
             case 0x09: raw("\\t")
             case 0..<0x20:
                 raw("\\u00")
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                bytes.append(hex[Int(byte >> 4)])
-                bytes.append(hex[Int(byte & 0xF)])
+                bytes.append(JSONWriter.hexDigits[Int(byte >> 4)])
+                bytes.append(JSONWriter.hexDigits[Int(byte & 0xF)])
             default: bytes.append(byte)
             }
         }

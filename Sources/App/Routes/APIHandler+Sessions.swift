@@ -63,7 +63,7 @@ extension APIHandler {
 
     /// `GET /agents/{a}/sessions?limit=&cursor=`.
     private func listSessions(_ context: inout RequestContext) async throws(APIError) -> HTTPResponse {
-        let agentID = try context.match.agentID()
+        let agentID = try context.agentID()
         let query = try QueryParameters(context.head.query)
         let limit = Int(try query.integer("limit", in: 1...1000, default: 50) ?? 50)
         var cursor: ListCursor?
@@ -78,7 +78,7 @@ extension APIHandler {
 
     /// `DELETE /agents/{a}/sessions`: 200 `{"deleted": n}`.
     private func deleteAllSessions(_ context: inout RequestContext) async throws(APIError) -> HTTPResponse {
-        let agentID = try context.match.agentID()
+        let agentID = try context.agentID()
         let store = self.store
         let count = try await context.store { try await store.deleteAll(agentID: agentID) }
         return json(200, Array("{\"deleted\":\(count)}".utf8))
