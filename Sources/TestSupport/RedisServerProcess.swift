@@ -106,7 +106,7 @@ public final class RedisServerProcess: Sendable {
         process.withLock { $0 = child }
 
         for _ in 0..<200 {
-            if Self.answersPing(port: port) { return }
+            if try await onDedicatedThread({ [port] in Self.answersPing(port: port) }) { return }
             if child.pollExit() != nil { break }
             try await Task.sleep(for: .milliseconds(25))
         }

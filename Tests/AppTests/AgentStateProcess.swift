@@ -23,7 +23,7 @@ final class AgentStateProcess: Sendable {
         child = try ChildProcess(path: executable, arguments: ["--host", "127.0.0.1", "--port", String(port)] + arguments,
                                  outputPath: logPath, environment: environment)
         for _ in 0..<300 {
-            if let response = try? await onThread({ [port] in try TestHTTP.call(port: port, "GET", "/healthz") }), response.status == 200 { return }
+            if let response = try? await onDedicatedThread({ [port] in try TestHTTP.call(port: port, "GET", "/healthz") }), response.status == 200 { return }
             if child.pollExit() != nil { break }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -44,7 +44,7 @@ final class AgentStateProcess: Sendable {
     /// One request on a fresh connection.
     func call(_ method: String, _ path: String, headers: [(String, String)] = [], body: String? = nil) async throws -> RawHTTPClient.Response {
         let port = self.port
-        return try await onThread { try TestHTTP.call(port: port, method, path, headers: headers, body: body) }
+        return try await onDedicatedThread { try TestHTTP.call(port: port, method, path, headers: headers, body: body) }
     }
 }
 
@@ -64,23 +64,11 @@ enum TestHTTP {
         return text
     }
 
-    /// One request on a fresh blocking connection. Call it through `onThread`.
+    /// One request on a fresh blocking connection. Call it through `onDedicatedThread`.
     static func call(port: Int, _ method: String, _ path: String, headers: [(String, String)] = [], body: String? = nil) throws -> RawHTTPClient.Response {
         let client = try RawHTTPClient(host: "127.0.0.1", port: port)
         defer { client.close() }
         return try client.request(request(method, path, headers: headers, body: body), bodyless: method == "HEAD")
-    }
-}
-
-/// Runs blocking work (socket I/O) on a dedicated thread, so the cooperative pool, which has only
-/// as many threads as cores, is never blocked by a test waiting for the server.
-func onThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            continuation.resume(with: Result { try work() })
-        }
-        thread.stackSize = 1 << 20
-        thread.start()
     }
 }
 

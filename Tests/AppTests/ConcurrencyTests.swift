@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Concurrent writers over HTTP.
+@Suite(.offCooperativePool)
 struct ConcurrencyTests {
     @Test func onlyOneConditionalWriterWins() async throws {
         let server = try await service()

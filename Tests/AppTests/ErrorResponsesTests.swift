@@ -3,6 +3,7 @@ import TestSupport
 import Testing
 
 /// Every error code of the contract, answered as problem+json with the request ID.
+@Suite(.offCooperativePool)
 struct ErrorResponsesTests {
     struct Case: Sendable, CustomTestStringConvertible {
         var method: String
@@ -54,7 +55,7 @@ struct ErrorResponsesTests {
 
     @Test func oversizedBodyIsRefusedBeforeItIsSent() async throws {
         let server = try await service()
-        let response = try await onThread { [port = server.port] in
+        let response = try await onDedicatedThread { [port = server.port] in
             let client = try RawHTTPClient(host: "127.0.0.1", port: port)
             defer { client.close() }
             return try client.request("PUT /agents/a/sessions/s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1048577\r\n\r\n")
@@ -84,7 +85,7 @@ struct ErrorResponsesTests {
 
     @Test func malformedRequestGets400ThenClose() async throws {
         let server = try await service()
-        let (response, closed) = try await onThread { [port = server.port] in
+        let (response, closed) = try await onDedicatedThread { [port = server.port] in
             let client = try RawHTTPClient(host: "127.0.0.1", port: port)
             defer { client.close() }
             let response = try client.request("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n")
@@ -108,7 +109,7 @@ struct ErrorResponsesTests {
     /// Findings of the contract audit, kept as regressions.
     @Test func auditedEdgesOfTheRequestLine() async throws {
         let server = try await service()
-        let (rawNonASCII, absolute, encodedLiteral, noHost) = try await onThread { [port = server.port] in
+        let (rawNonASCII, absolute, encodedLiteral, noHost) = try await onDedicatedThread { [port = server.port] in
             func raw(_ bytes: [UInt8]) throws -> RawHTTPClient.Response {
                 let client = try RawHTTPClient(host: "127.0.0.1", port: port)
                 defer { client.close() }

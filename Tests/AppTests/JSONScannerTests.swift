@@ -1,6 +1,8 @@
 import Testing
+import TestSupport
 @testable import App
 
+@Suite(.offCooperativePool)
 struct JSONScannerTests {
     private func members(_ text: String) throws -> [JSONScanner.Member]? {
         try JSONScanner.topLevelMembers(of: Array(text.utf8))

@@ -3,6 +3,7 @@ import TestSupport
 import Testing
 
 /// Process lifecycle: configuration errors, slow clients, graceful shutdown.
+@Suite(.offCooperativePool)
 struct LifecycleTests {
     @Test(arguments: [["--port", "abc"], ["--store", "disk"], ["--nope"], ["--max-ttl", "0"]])
     func invalidConfigurationExitsTwoWithOneLine(_ arguments: [String]) async throws {
@@ -19,7 +20,7 @@ struct LifecycleTests {
 
     @Test func stalledClientIsDroppedWhileOthersAreServed() async throws {
         let server = try await service()
-        let (served, closed, waited) = try await onThread { [port = server.port] in
+        let (served, closed, waited) = try await onDedicatedThread { [port = server.port] in
             let stalled = try RawHTTPClient(host: "127.0.0.1", port: port, timeout: .seconds(15))
             defer { stalled.close() }
             try stalled.send("GET /healthz HTTP/1.1\r\nHost: x\r\n")  // never finishes its headers
@@ -36,7 +37,7 @@ struct LifecycleTests {
     @Test func sigtermLetsTheInFlightRequestFinishAndExitsZero() async throws {
         let server = try await AgentStateProcess(["--shutdown-grace", "10"])
         let body = #"{"state":{"done":true}}"#
-        let (refused, response) = try await onThread { [port = server.port, child = server.child] in
+        let (refused, response) = try await onDedicatedThread { [port = server.port, child = server.child] in
             let client = try RawHTTPClient(host: "127.0.0.1", port: port, timeout: .seconds(10))
             defer { client.close() }
             try client.send("PUT /agents/a/sessions/inflight HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body.prefix(5))")

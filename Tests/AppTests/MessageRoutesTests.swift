@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The message routes over real sockets.
+@Suite(.offCooperativePool)
 struct MessageRoutesTests {
     @Test func appendReadPopClear() async throws {
         let server = try await service()

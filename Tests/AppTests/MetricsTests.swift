@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `/metrics` counts exactly, and never carries IDs.
+@Suite(.offCooperativePool)
 struct MetricsTests {
     /// The value of one series in an exposition, or 0 when it is absent.
     private func value(_ exposition: String, _ series: String) -> Double {

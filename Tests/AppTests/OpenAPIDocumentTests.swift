@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import App
 
+@Suite(.offCooperativePool)
 struct OpenAPIDocumentTests {
     /// The copy compiled into the binary must be the committed `openapi.yaml` (run scripts/embed-openapi).
     @Test func embeddedCopyMatchesTheFile() throws {

@@ -3,11 +3,12 @@ import TestSupport
 import Testing
 
 /// HTTP/1.1 behaviour through the whole stack: keep-alive, pipelining, chunked, 100-continue.
+@Suite(.offCooperativePool)
 struct ProtocolTests {
     @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
         let server = try await service()
         let path = "/agents/\(uniqueAgent())/sessions/p"
-        let responses = try await onThread { [port = server.port] in
+        let responses = try await onDedicatedThread { [port = server.port] in
             let client = try RawHTTPClient(host: "127.0.0.1", port: port)
             defer { client.close() }
             try client.send(TestHTTP.request("PUT", path, body: #"{"state":"one"}"#)
@@ -21,7 +22,7 @@ struct ProtocolTests {
     @Test func chunkedBodyAndContinue() async throws {
         let server = try await service()
         let path = "/agents/\(uniqueAgent())/sessions/c"
-        let (interim, final, loaded) = try await onThread { [port = server.port] in
+        let (interim, final, loaded) = try await onDedicatedThread { [port = server.port] in
             let client = try RawHTTPClient(host: "127.0.0.1", port: port)
             defer { client.close() }
             try client.send("PUT \(path) HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n")
@@ -38,7 +39,7 @@ struct ProtocolTests {
 
     @Test func http10ClosesUnlessKeepAlive() async throws {
         let server = try await service()
-        let (plain, closed, kept, open) = try await onThread { [port = server.port] in
+        let (plain, closed, kept, open) = try await onDedicatedThread { [port = server.port] in
             let first = try RawHTTPClient(host: "127.0.0.1", port: port)
             defer { first.close() }
             let plain = try first.request("GET /healthz HTTP/1.0\r\n\r\n")

@@ -1,7 +1,9 @@
 import Store
 import Testing
+import TestSupport
 @testable import App
 
+@Suite(.offCooperativePool)
 struct RequestBodyTests {
     private func save(_ text: String, maxTTL: Int64 = 2_592_000) throws(APIError) -> SaveBody {
         try SaveBody(Array(text.utf8), maxTTL: maxTTL)
@@ -63,6 +65,7 @@ struct RequestBodyTests {
     }
 }
 
+@Suite(.offCooperativePool)
 struct ConfigurationTests {
     private func parse(_ arguments: [String], _ environment: [String: String] = [:]) throws(ConfigurationError) -> AppConfiguration {
         guard case .serve(let config) = try AppConfiguration.parse(arguments: arguments, environment: environment) else {

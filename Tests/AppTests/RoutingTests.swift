@@ -1,6 +1,8 @@
 import Testing
+import TestSupport
 @testable import App
 
+@Suite(.offCooperativePool)
 struct RoutingTests {
     @Test(arguments: [
         ("/healthz", Route.healthz), ("/readyz", .readyz), ("/metrics", .metrics), ("/openapi.yaml", .openapi),
@@ -35,6 +37,7 @@ struct RoutingTests {
     }
 }
 
+@Suite(.offCooperativePool)
 struct HeaderRulesTests {
     @Test(arguments: [nil, "application/json", "Application/JSON; charset=utf-8", "application/problem+json", "text/vnd.x+json ; q=1"])
     func jsonMediaTypes(_ value: String?) {
@@ -77,6 +80,7 @@ struct HeaderRulesTests {
     }
 }
 
+@Suite(.offCooperativePool)
 struct QueryParametersTests {
     @Test func parsesAndDecodes() throws {
         let query = try QueryParameters("limit=5&cursor=12-a%7Eb&flag")

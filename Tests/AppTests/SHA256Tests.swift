@@ -1,6 +1,8 @@
 import Testing
+import TestSupport
 @testable import App
 
+@Suite(.offCooperativePool)
 struct SHA256Tests {
     /// NIST FIPS 180-4 example vectors.
     @Test(arguments: [

@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The session routes, driven over real sockets against the real binary.
+@Suite(.offCooperativePool)
 struct SessionRoutesTests {
     @Test func createReplaceLoadDelete() async throws {
         let server = try await service()

@@ -1,7 +1,9 @@
 import Testing
+import TestSupport
 @testable import HTTPServer
 
 /// The `Date` header (RFC 9110 §5.6.7 IMF-fixdate).
+@Suite(.offCooperativePool)
 struct HTTPDateTests {
     @Test(arguments: [
         (784_111_777, "Sun, 06 Nov 1994 08:49:37 GMT"),

@@ -34,6 +34,7 @@ private func parseError(_ input: String, limits: HTTPRequestParser.Limits = .ini
 }
 
 
+@Suite(.offCooperativePool)
 struct HTTPRequestParserTests {
     /// Valid requests with the method, target and body each should produce.
     static let valid: [(String, String, String, String)] = [

@@ -4,11 +4,11 @@ import Testing
 import TestSupport
 
 /// Limits, malformed input and timeouts over real sockets.
-@Suite(.serialized)
+@Suite(.serialized, .offCooperativePool)
 struct HTTPServerLimitsTests {
     @Test func refusesLargeContentLengthBeforeTheBodyIsSent() async throws {
         try await withServer { _, port, handler in
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port)
                 let response = try client.request("PUT /big HTTP/1.1\r\nHost: t\r\nContent-Length: 1025\r\n\r\n")
                 #expect(response.status == 413)
@@ -22,7 +22,7 @@ struct HTTPServerLimitsTests {
 
     @Test func acceptsBodyExactlyAtTheLimit() async throws {
         try await withServer { _, port, _ in
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port)
                 let body = String(repeating: "z", count: 1024)
                 let response = try client.request("PUT /max HTTP/1.1\r\nHost: t\r\nContent-Length: 1024\r\n\r\n" + body)
@@ -34,7 +34,7 @@ struct HTTPServerLimitsTests {
 
     @Test func refusesChunkedBodyOverTheLimit() async throws {
         try await withServer { _, port, _ in
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port)
                 let chunk = String(repeating: "c", count: 600)
                 let response = try client.request(
@@ -61,7 +61,7 @@ struct HTTPServerLimitsTests {
     func answersThenCloses(index: Int) async throws {
         let (request, status) = Self.refused[index]
         try await withServer { _, port, _ in
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port)
                 let response = try client.request(request)
                 #expect(response.status == status)
@@ -73,7 +73,7 @@ struct HTTPServerLimitsTests {
 
     @Test func timesOutStalledHeadersWhileServingOthers() async throws {
         try await withServer { _, port, _ in
-            async let stalled: RawHTTPClient.Response = blocking {
+            async let stalled: RawHTTPClient.Response = onDedicatedThread {
                 let client = try connect(port)
                 try client.send("GET /stalled HTTP/1.1\r\nHost: x\r\n")
                 let response = try client.readResponse()
@@ -81,7 +81,7 @@ struct HTTPServerLimitsTests {
                 return response
             }
             try await Task.sleep(for: .milliseconds(100))
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port)
                 #expect(try client.request("GET /fine HTTP/1.1\r\nHost: t\r\n\r\n").text == "GET /fine|")
             }
@@ -93,7 +93,7 @@ struct HTTPServerLimitsTests {
 
     @Test func dropsByteAtATimeSlowlorisAtTheDeadline() async throws {
         try await withServer { _, port, _ in
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port, timeout: .seconds(2))
                 let request = Array("GET /slow HTTP/1.1\r\nHost: example\r\nX-Pad: padding\r\n\r\n".utf8)
                 var sent = 0
@@ -120,7 +120,7 @@ struct HTTPServerLimitsTests {
 
     @Test func timesOutStalledBody() async throws {
         try await withServer { _, port, handler in
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port)
                 try client.send("PUT /b HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
                 let response = try client.readResponse()
@@ -134,7 +134,7 @@ struct HTTPServerLimitsTests {
 
     @Test func closesIdleKeepAliveConnections() async throws {
         try await withServer({ $0.keepAliveTimeout = .milliseconds(300) }) { server, port, _ in
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port)
                 #expect(try client.request("GET /a HTTP/1.1\r\nHost: t\r\n\r\n").status == 200)
                 #expect(try client.readUntilClose().isEmpty)
@@ -145,7 +145,7 @@ struct HTTPServerLimitsTests {
 
     @Test func closesConnectionsPastTheLimit() async throws {
         try await withServer({ $0.maxConnections = 2 }) { server, port, _ in
-            try await blocking {
+            try await onDedicatedThread {
                 let first = try connect(port)
                 let second = try connect(port)
                 #expect(try first.request("GET /1 HTTP/1.1\r\nHost: t\r\n\r\n").status == 200)
@@ -169,14 +169,14 @@ struct HTTPServerLimitsTests {
 
     @Test func survivesClientThatLeavesBeforeItsResponse() async throws {
         try await withServer { server, port, handler in
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port)
                 try client.send("GET /sleep?ms=150 HTTP/1.1\r\nHost: t\r\n\r\n")
                 client.close()
             }
             #expect(await eventually { handler.handled.load(ordering: .relaxed) == 1 })
             try await Task.sleep(for: .milliseconds(250))
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port)
                 #expect(try client.request("GET /after HTTP/1.1\r\nHost: t\r\n\r\n").text == "GET /after|")
                 client.close()
@@ -187,7 +187,7 @@ struct HTTPServerLimitsTests {
 
     @Test func survivesRandomGarbage() async throws {
         try await withServer { _, port, _ in
-            try await blocking {
+            try await onDedicatedThread {
                 var state: UInt64 = 0x1234_5678
                 func next() -> UInt8 {
                     state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407

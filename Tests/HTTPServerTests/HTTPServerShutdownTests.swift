@@ -22,7 +22,7 @@ final class Flag: Sendable {
 }
 
 /// Graceful shutdown and start-up errors.
-@Suite(.serialized)
+@Suite(.serialized, .offCooperativePool)
 struct HTTPServerShutdownTests {
     @Test func finishesInFlightRequestsAndRefusesNewConnections() async throws {
         let handler = TestHandler()
@@ -30,13 +30,13 @@ struct HTTPServerShutdownTests {
         let port = try server.start()
 
         // An idle keep-alive connection, closed at once by shutdown.
-        async let idleClosed: Bool = blocking {
+        async let idleClosed: Bool = onDedicatedThread {
             let client = try connect(port)
             _ = try client.request("GET /idle HTTP/1.1\r\nHost: t\r\n\r\n")
             return (try? client.readUntilClose()) != nil
         }
         // A request in flight while shutdown starts.
-        async let inFlight: RawHTTPClient.Response = blocking {
+        async let inFlight: RawHTTPClient.Response = onDedicatedThread {
             let client = try connect(port)
             let response = try client.request("GET /sleep?ms=600 HTTP/1.1\r\nHost: t\r\n\r\n")
             #expect(try client.readUntilClose().isEmpty)
@@ -45,7 +45,7 @@ struct HTTPServerShutdownTests {
         #expect(await eventually { handler.handled.load(ordering: .relaxed) == 2 })
 
         async let shutdown: Void = server.shutdown(grace: .seconds(5))
-        let refused = try await blocking { () -> Bool in
+        let refused = try await onDedicatedThread { () -> Bool in
             for _ in 0..<200 {
                 if (try? connect(port, timeout: .milliseconds(200))) == nil { return true }
                 Thread.sleep(forTimeInterval: 0.01)
@@ -63,11 +63,15 @@ struct HTTPServerShutdownTests {
     }
 
     @Test func finishesRequestWhoseBodyIsStillArriving() async throws {
-        let server = HTTPServer(configuration: testConfiguration(), handler: TestHandler())
+        // The body's gap spans the start of shutdown: give it seconds, not the harness's 400 ms, so a
+        // busy machine cannot turn it into a 408.
+        var configuration = testConfiguration()
+        configuration.bodyIdleTimeout = .seconds(5)
+        let server = HTTPServer(configuration: configuration, handler: TestHandler())
         let port = try server.start()
         let headSent = Flag()
         let shutdownStarted = Flag()
-        async let response: RawHTTPClient.Response = blocking {
+        async let response: RawHTTPClient.Response = onDedicatedThread {
             let client = try connect(port)
             try client.send("PUT /slow-body HTTP/1.1\r\nHost: t\r\nContent-Length: 6\r\n\r\nabc")
             headSent.set()
@@ -88,7 +92,7 @@ struct HTTPServerShutdownTests {
         let handler = TestHandler()
         let server = HTTPServer(configuration: testConfiguration(), handler: handler)
         let port = try server.start()
-        async let stuck: Bool = blocking {
+        async let stuck: Bool = onDedicatedThread {
             let client = try connect(port)
             try client.send("GET /sleep?ms=3000 HTTP/1.1\r\nHost: t\r\n\r\n")
             return (try? client.readUntilClose()) != nil

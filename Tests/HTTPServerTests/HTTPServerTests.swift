@@ -4,11 +4,11 @@ import Testing
 import TestSupport
 
 /// End-to-end behaviour over real sockets: keep-alive, pipelining, bodies, HEAD, HTTP/1.0, IPv6, preflight.
-@Suite(.serialized)
+@Suite(.serialized, .offCooperativePool)
 struct HTTPServerTests {
     @Test func servesTwoRequestsOnOneKeepAliveConnection() async throws {
         try await withServer { _, port, _ in
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port)
                 let first = try client.request("GET /one HTTP/1.1\r\nHost: x\r\n\r\n")
                 #expect(first.status == 200)
@@ -24,7 +24,7 @@ struct HTTPServerTests {
 
     @Test func answersPipelinedRequestsInOrder() async throws {
         try await withServer { _, port, _ in
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port)
                 try client.send(
                     "GET /sleep?ms=150 HTTP/1.1\r\nHost: t\r\n\r\nPOST /b HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhiGET /c HTTP/1.1\r\nHost: t\r\n\r\n"
@@ -37,7 +37,7 @@ struct HTTPServerTests {
 
     @Test func decodesChunkedBodies() async throws {
         try await withServer { _, port, _ in
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port)
                 let response = try client.request(
                     "POST /c HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n4;x=y\r\nabcd\r\n3\r\nefg\r\n0\r\nT: v\r\n\r\n"
@@ -51,7 +51,7 @@ struct HTTPServerTests {
 
     @Test func sendsContinueBeforeReadingTheBody() async throws {
         try await withServer { _, port, _ in
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port)
                 try client.send("PUT /e HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
                 let interim = try client.readResponse()
@@ -66,7 +66,7 @@ struct HTTPServerTests {
 
     @Test func answersHeadWithLengthButNoBody() async throws {
         try await withServer { _, port, _ in
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port)
                 let head = try client.request("HEAD /h HTTP/1.1\r\nHost: t\r\n\r\n", bodyless: true)
                 #expect(head.status == 200)
@@ -81,7 +81,7 @@ struct HTTPServerTests {
     @Test(arguments: [204, 304])
     func neverSendsBodyOrLengthFor(status: Int) async throws {
         try await withServer { _, port, _ in
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port)
                 let response = try client.request("GET /status/\(status) HTTP/1.1\r\nHost: t\r\n\r\n")
                 #expect(response.status == status)
@@ -94,7 +94,7 @@ struct HTTPServerTests {
     @Test(arguments: ["GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n", "GET /close HTTP/1.1\r\nHost: t\r\n\r\n", "GET /x HTTP/1.0\r\n\r\n"])
     func closesWhenAsked(request: String) async throws {
         try await withServer { _, port, _ in
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port)
                 let response = try client.request(request)
                 #expect(response.status == 200)
@@ -106,7 +106,7 @@ struct HTTPServerTests {
 
     @Test func keepsHTTP10AliveWhenAsked() async throws {
         try await withServer { _, port, _ in
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port)
                 let first = try client.request("GET /a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
                 #expect(first.header("Connection") == "keep-alive")
@@ -121,7 +121,7 @@ struct HTTPServerTests {
             .contains("00000000000000000000000000000001") ?? false
         try #require(hasIPv6Loopback, "kernel has no IPv6 loopback (::1 missing from /proc/net/if_inet6)")
         try await withServer({ $0.host = "::1" }) { _, port, _ in
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port, host: "::1")
                 #expect(try client.request("GET /v6 HTTP/1.1\r\nHost: t\r\n\r\n").text == "GET /v6|")
             }
@@ -130,7 +130,7 @@ struct HTTPServerTests {
 
     @Test func dualStackListenerAcceptsIPv4() async throws {
         try await withServer({ $0.host = "::" }) { _, port, _ in
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port, host: "127.0.0.1")
                 #expect(try client.request("GET /v4 HTTP/1.1\r\nHost: t\r\n\r\n").text == "GET /v4|")
             }
@@ -139,7 +139,7 @@ struct HTTPServerTests {
 
     @Test func preflightAnswersWithoutBodyAndKeepsConnection() async throws {
         try await withServer { _, port, handler in
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port)
                 let plain = try client.request("GET /reject HTTP/1.1\r\nHost: t\r\n\r\n")
                 #expect(plain.status == 404)
@@ -161,7 +161,7 @@ struct HTTPServerTests {
     ])
     func preflightAnswerClosesWhenBodyCannotBeSkipped(request: String) async throws {
         try await withServer { _, port, _ in
-            try await blocking {
+            try await onDedicatedThread {
                 let client = try connect(port)
                 let response = try client.request(request)
                 #expect(response.status == 404)

@@ -2,17 +2,6 @@ import Foundation
 import HTTPServer
 import TestSupport
 
-/// Runs `body` on a fresh thread and awaits it, so blocking socket calls never occupy the
-/// (small) cooperative pool that the server's handler tasks need.
-func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            continuation.resume(with: Result { try body() })
-        }
-        thread.start()
-    }
-}
-
 /// The configuration used by end-to-end tests: loopback, ephemeral port, small limits, short timeouts.
 func testConfiguration(host: String = "127.0.0.1") -> HTTPServer.Configuration {
     var configuration = HTTPServer.Configuration()

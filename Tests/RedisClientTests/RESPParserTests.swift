@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import RedisClient
 
 /// Parses all values currently available.
@@ -15,6 +16,7 @@ private func parseOne(_ text: String) throws -> RESPValue? {
     return try parser.next()
 }
 
+@Suite(.offCooperativePool)
 struct RESPParserTests {
     @Test(arguments: [
         ("+OK\r\n", RESPValue.simpleString("OK")),
@@ -168,6 +170,7 @@ struct RESPParserTests {
     }
 }
 
+@Suite(.offCooperativePool)
 struct RESPEncoderTests {
     @Test func encodesACommandAsAnArrayOfBulkStrings() {
         var buffer: [UInt8] = []
@@ -195,6 +198,7 @@ struct RESPEncoderTests {
     }
 }
 
+@Suite(.offCooperativePool)
 struct RESPParserRobustnessTests {
     @Test func everyTruncationOfValidInputIsIncompleteNotAnError() throws {
         var wire: [UInt8] = []

@@ -2,6 +2,7 @@ import Testing
 import TestSupport
 @testable import RedisClient
 
+@Suite(.offCooperativePool)
 struct RedisAuthTests {
     static let password = "s3cret-p@ss"
     static let aclPassword = "alice-Pw-42"

@@ -2,6 +2,7 @@ import Testing
 import TestSupport
 @testable import RedisClient
 
+@Suite(.offCooperativePool)
 struct RedisConnectionPoolTests {
     private static func configuration(_ url: RedisURL, count: Int = 2) -> RedisConnectionPool.Configuration {
         var configuration = RedisConnectionPool.Configuration(url: url)

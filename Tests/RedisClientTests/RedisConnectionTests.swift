@@ -2,6 +2,7 @@ import Testing
 import TestSupport
 @testable import RedisClient
 
+@Suite(.offCooperativePool)
 struct RedisConnectionTests {
     @Test func setGetRoundTripIsBinarySafe() async throws {
         let server = try await RedisServerProcess.shared()

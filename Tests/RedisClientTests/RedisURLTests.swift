@@ -1,6 +1,8 @@
 import Testing
+import TestSupport
 @testable import RedisClient
 
+@Suite(.offCooperativePool)
 struct RedisURLTests {
     @Test(arguments: [
         ("redis://localhost", RedisURL(host: "localhost")),

@@ -3,6 +3,7 @@ import Testing
 import TestSupport
 
 /// `InMemoryStateStore` specifics, on an injected clock: exact expiry instants and the sweep.
+@Suite(.offCooperativePool)
 struct InMemoryStateStoreTests {
     /// A store on `clock` with the background sweeper off, so tests decide when sweeps happen.
     private func makeStore(_ clock: ManualClock, configuration: StoreConfiguration = .init()) -> InMemoryStateStore {

@@ -5,7 +5,7 @@ import TestSupport
 
 /// `RedisStateStore` when Redis forgets its scripts, goes away, or answers with errors. Each test
 /// that disturbs the server gets a private `RedisServerProcess`, so the shared one stays clean.
-@Suite struct RedisStateStoreFailureTests {
+@Suite(.offCooperativePool) struct RedisStateStoreFailureTests {
     @Test func reloadsScriptsAfterScriptFlush() async throws {
         let server = try await RedisServerProcess()
         let pool = try Self.pool(server)

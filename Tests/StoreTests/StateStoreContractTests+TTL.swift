@@ -2,7 +2,8 @@ import Store
 import Testing
 
 /// TTL policy (keep / persist / seconds / default), restarts on writes, sliding reads, and expiry.
-/// Only the last two tests sleep, with `ttl_seconds` 1 and bounded polling.
+/// The last two tests let time pass through `TestTime`: a manual clock on the memory backend, real
+/// sleeps with seconds of slack on Redis.
 extension StateStoreContractTests {
     @Test(arguments: StoreBackend.allCases)
     func ttlKeepPersistAndSecondsOnEveryWrite(_ backend: StoreBackend) async throws {
@@ -96,7 +97,7 @@ extension StateStoreContractTests {
 
     @Test(arguments: StoreBackend.allCases)
     func expiredSessionIsGoneEverywhere(_ backend: StoreBackend) async throws {
-        let store = try await makeStore(backend)
+        let (store, time) = try await makeTimedStore(backend)
         let agent = Fixtures.agentID()
         let mortal = Fixtures.key(agent, "mortal")
         let immortal = Fixtures.key(agent, "immortal")
@@ -106,8 +107,9 @@ extension StateStoreContractTests {
         _ = try await store.save(immortal, state: Fixtures.json("{}"), options: .init())
         #expect(try await Fixtures.listAll(agent, in: store).count == 2)
 
-        let expired = try await Fixtures.eventually { try await Fixtures.isGone(mortal, in: store) }
-        #expect(expired, "a 1 s session was still there after 3 s")
+        try await time.pass(.seconds(1))
+        let expired = try await Fixtures.eventually(within: .seconds(10)) { try await Fixtures.isGone(mortal, in: store) }
+        #expect(expired, "a 1 s session was still there 11 s later")
 
         #expect(try await Fixtures.listAll(agent, in: store).map(\.sessionID) == ["immortal"])
         await #expect(throws: StoreError.sessionNotFound) { try await store.readMessages(mortal, limit: 10, after: nil) }
@@ -125,26 +127,27 @@ extension StateStoreContractTests {
 
     @Test(arguments: StoreBackend.allCases)
     func slidingTTLExtendsOnReadsButNotOnList(_ backend: StoreBackend) async throws {
-        let store = try await makeStore(backend)
+        let (store, time) = try await makeTimedStore(backend)
         let agent = Fixtures.agentID()
         let sliding = Fixtures.key(agent, "sliding")
         let fixed = Fixtures.key(agent, "fixed")
-        _ = try await store.append(sliding, messages: [Fixtures.json("1")], options: .init(ttl: .seconds(1), slidingTTL: true), idempotency: nil)
-        _ = try await store.save(fixed, state: Fixtures.json("{}"), options: .init(ttl: .seconds(1)))
+        _ = try await store.append(sliding, messages: [Fixtures.json("1")], options: .init(ttl: .seconds(3), slidingTTL: true), idempotency: nil)
+        _ = try await store.save(fixed, state: Fixtures.json("{}"), options: .init(ttl: .seconds(3)))
         let fixedExpiry = try await store.load(fixed).metadata.expiresAt
 
-        // Read every 250 ms for 1.5 s: the sliding session outlives its TTL, the fixed one does not.
-        for round in 0..<6 {
-            try await Task.sleep(for: .milliseconds(250))
-            let before = Fixtures.now()
+        // Read every 500 ms for 4.5 s: the sliding session outlives its 3 s TTL, the fixed one does not.
+        // On Redis's real clock a read may come 2.5 s late before the sliding session could expire.
+        for round in 0..<9 {
+            try await time.pass(.milliseconds(500))
+            let before = time.now()
             if round.isMultiple(of: 2) {
                 let loaded = try await store.load(sliding)
-                Fixtures.expectExpiry(loaded.metadata.expiresAt, ttlSeconds: 1, between: before, and: Fixtures.now())
+                Fixtures.expectExpiry(loaded.metadata.expiresAt, ttlSeconds: 3, between: before, and: time.now())
                 #expect(loaded.metadata.version == 1, "a read is not a mutation")
             } else {
                 _ = try await store.readMessages(sliding, limit: 10, after: nil)
                 let listed = try await Fixtures.listAll(agent, in: store).first { $0.sessionID == "sliding" }
-                Fixtures.expectExpiry(listed?.expiresAt, ttlSeconds: 1, between: before, and: Fixtures.now())
+                Fixtures.expectExpiry(listed?.expiresAt, ttlSeconds: 3, between: before, and: time.now())
             }
             if let stillThere = try? await store.load(fixed) {
                 #expect(stillThere.metadata.expiresAt == fixedExpiry, "loading a non-sliding session never extends it")
@@ -155,9 +158,10 @@ extension StateStoreContractTests {
 
         // Listing alone does not keep it alive, and does not move expiresAt.
         let listedExpiry = try await Fixtures.listAll(agent, in: store).first?.expiresAt
-        try await Task.sleep(for: .milliseconds(100))
+        try await time.pass(.milliseconds(100))
         #expect(try await Fixtures.listAll(agent, in: store).first?.expiresAt == listedExpiry)
-        let expired = try await Fixtures.eventually {
+        try await time.pass(.seconds(3))
+        let expired = try await Fixtures.eventually(within: .seconds(10)) {
             try await Fixtures.listAll(agent, in: store).isEmpty
         }
         #expect(expired, "listing kept a sliding session alive")

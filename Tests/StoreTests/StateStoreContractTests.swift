@@ -1,10 +1,11 @@
 import Store
 import Testing
+import TestSupport
 
 /// The behaviour every `StateStore` backend must share (DESIGN §3, §4, §7), run once per
 /// `StoreBackend`. Tests use the real clock and a fresh agent ID each, so they hold on a shared
 /// backend too. Topics live in `StateStoreContractTests+*.swift`.
-@Suite struct StateStoreContractTests {
+@Suite(.offCooperativePool) struct StateStoreContractTests {
     @Test(arguments: StoreBackend.allCases)
     func versionStartsAtOneAndGrowsByOne(_ backend: StoreBackend) async throws {
         let store = try await makeStore(backend)

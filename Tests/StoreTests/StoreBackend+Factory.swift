@@ -32,6 +32,39 @@ func makeStore(_ backend: StoreBackend, configuration: StoreConfiguration = .ini
     }
 }
 
+/// Time as a TTL test moves it, per backend.
+///
+/// The memory backend runs on a ``ManualClock`` that `pass` advances, so its TTL tests never sleep and
+/// cannot be made late by a busy machine. Redis stamps sessions with its own `TIME`, which cannot be
+/// injected, so there `pass` really sleeps; tests written against `TestTime` pick TTLs that leave
+/// seconds of slack for reads that arrive late.
+struct TestTime: Sendable {
+    /// Milliseconds since the epoch on the backend's clock.
+    let now: @Sendable () -> Int64
+    /// Lets at least `duration` pass on the backend's clock.
+    let pass: @Sendable (Duration) async throws -> Void
+}
+
+/// Makes a fresh store of `backend`, with the `TestTime` that moves its clock.
+/// - Throws: whatever setting up the backend throws; a missing backend must fail, never skip.
+func makeTimedStore(
+    _ backend: StoreBackend, configuration: StoreConfiguration = .init()
+) async throws -> (store: any StateStore, time: TestTime) {
+    switch backend {
+    case .memory:
+        let clock = ManualClock(start: WallClock.milliseconds())
+        let store = InMemoryStateStore(configuration: configuration, sweepInterval: nil, now: { clock.now() })
+        let time = TestTime(now: { clock.now() }, pass: { duration in
+            let (seconds, attoseconds) = duration.components
+            clock.advance(milliseconds: seconds * 1_000 + attoseconds / 1_000_000_000_000_000)
+        })
+        return (store, time)
+    case .redis:
+        let time = TestTime(now: { WallClock.milliseconds() }, pass: { try await Task.sleep(for: $0) })
+        return (try await makeRedisStore(configuration: configuration), time)
+    }
+}
+
 /// A `RedisStateStore` over the shared test pool, with a key prefix of its own (`test:<uuid>:`)
 /// and its scripts loaded.
 /// - Throws: `RedisServerProcess.Failure` (with the install hint) when `redis-server` is missing.

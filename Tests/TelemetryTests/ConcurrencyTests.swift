@@ -1,6 +1,8 @@
 import Testing
+import TestSupport
 @testable import Telemetry
 
+@Suite(.offCooperativePool)
 struct ConcurrencyTests {
     static let tasks = 8
     static let iterations = 10_000

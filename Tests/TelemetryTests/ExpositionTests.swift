@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Telemetry
 
+@Suite(.offCooperativePool)
 struct ExpositionTests {
     @Test func counterWithLabels() {
         let registry = MetricsRegistry()

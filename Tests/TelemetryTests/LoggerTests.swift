@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import Testing
+import TestSupport
 @testable import Telemetry
 
 /// Collects the lines a logger writes.
@@ -10,6 +11,7 @@ final class LineCollector: Sendable {
     func sink(_ line: String) { storage.withLock { $0.append(line) } }
 }
 
+@Suite(.offCooperativePool)
 struct LoggerTests {
     /// 2026-11-22T10:00:00.123Z
     static let fixedTime: Int64 = 1_795_341_600_123

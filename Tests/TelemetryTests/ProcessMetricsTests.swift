@@ -1,7 +1,9 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import Telemetry
 
+@Suite(.offCooperativePool)
 struct ProcessMetricsTests {
     @Test func valuesAreSane() throws {
         let sample = try #require(ProcessMetrics.current())

@@ -3,6 +3,7 @@ import Testing
 import TestSupport
 @testable import Telemetry
 
+@Suite(.offCooperativePool)
 struct RFC3339Tests {
     /// Seconds-precision reference (integral seconds are exact in a `Double`).
     static func referenceSeconds(_ milliseconds: Int64) -> String {
