@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import Testing
 import TestSupport
 
@@ -29,5 +30,26 @@ struct OffCooperativePoolTests {
     @Test(arguments: [1, 2])
     func everyCaseOfAParameterizedTestToo(_ value: Int) {
         #expect(Self.currentQueueLabel().hasPrefix("everyCaseOfAParameterizedTestToo"), "case \(value)")
+    }
+}
+
+/// Guards the rule above for suites added later: every suite in `Tests/` declares the trait.
+@Suite(.offCooperativePool)
+struct EverySuiteIsOffThePoolTests {
+    @Test func everySuiteDeclarationCarriesTheTrait() throws {
+        let tests = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        let files = try #require(FileManager.default.enumerator(at: tests, includingPropertiesForKeys: nil))
+            .compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" }
+        #expect(files.count > 20, "found the test sources under \(tests.path)")
+        var suites = 0
+        for file in files {
+            let lines = try String(contentsOf: file, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+            for (index, line) in lines.enumerated() where line.contains("struct ") && line.hasSuffix("Tests {") {
+                suites += 1
+                let attributes = line.contains("@Suite") ? line : (index > 0 ? lines[index - 1] : "")
+                #expect(attributes.contains(".offCooperativePool"), "\(file.lastPathComponent): \(line)")
+            }
+        }
+        #expect(suites >= 39)
     }
 }
