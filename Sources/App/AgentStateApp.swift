@@ -23,6 +23,9 @@ public enum AgentStateApp {
             case .version:
                 print("agentstate \(version)")
                 return 0
+            case .token(let request):
+                print(TokenGenerator.output(for: request), terminator: "")
+                return 0
             case .serve(let parsed):
                 configuration = parsed
             }
@@ -32,9 +35,16 @@ public enum AgentStateApp {
         }
 
         let logger = Logger(level: configuration.logLevel, format: configuration.logFormat)
+        let authenticator: Authenticator
+        do {
+            authenticator = try loadAuthenticator(configuration, logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data((error.message + "\n").utf8))
+            return 2
+        }
         let service: Service
         do {
-            service = try Service(configuration: configuration, logger: logger)
+            service = try Service(configuration: configuration, logger: logger, authenticator: authenticator)
         } catch {
             logger.error("startup failed", [("error", .string(String(describing: error)))])
             return 1
@@ -52,11 +62,75 @@ public enum AgentStateApp {
         }
         logger.info("started", [("version", .string(version)), ("listen_port", .int(Int64(port)))] + configuration.logMetadata)
 
+        let reloader = TokenReloader(authenticator: authenticator, logger: logger)
+        defer { reloader.cancel() }
         let signal = await ShutdownSignal.wait()
         logger.info("shutting down", [("signal", .string(signal)), ("grace_seconds", .int(Int64(configuration.shutdownGraceSeconds)))])
         await service.shutdown(grace: .seconds(configuration.shutdownGraceSeconds))
         logger.info("stopped")
         return 0
+    }
+}
+
+extension AgentStateApp {
+    /// Reads the tokens file and the metrics token file, warning about files others can read.
+    /// - Throws: `ConfigurationError` (exit 2) for an unreadable file or a tokens file that does not parse.
+    static func loadAuthenticator(_ configuration: AppConfiguration, logger: Logger) throws(ConfigurationError) -> Authenticator {
+        var tokens: [AccessToken] = []
+        if let path = configuration.authTokensFile {
+            let file = try SecretFile(path: path, flag: "--auth-tokens-file")
+            do {
+                tokens = try TokenFile.parse(file.content)
+            } catch {
+                throw ConfigurationError(message: "agentstate: invalid --auth-tokens-file '\(path)': \(error)")
+            }
+            warnIfReadableByOthers(file, logger: logger)
+        }
+        var metricsToken: String?
+        if let path = configuration.metricsTokenFile {
+            let file = try SecretFile(path: path, flag: "--metrics-token-file")
+            guard Authenticator.bearerToken("Bearer " + file.content) == file.content[...] else {
+                throw ConfigurationError(message: "agentstate: --metrics-token-file '\(path)' must hold one token of visible ASCII characters")
+            }
+            metricsToken = file.content
+            warnIfReadableByOthers(file, logger: logger)
+        }
+        return Authenticator(tokensPath: configuration.authTokensFile, tokens: tokens, metricsToken: metricsToken)
+    }
+
+    private static func warnIfReadableByOthers(_ file: SecretFile, logger: Logger) {
+        guard file.isReadableByOthers else { return }
+        logger.warning("secret file is readable by other users; chmod o-r it", [("path", .string(file.path))])
+    }
+}
+
+/// Reloads the tokens file on SIGHUP; a file that does not parse keeps the old tokens.
+final class TokenReloader {
+    private let source: any DispatchSourceSignal
+
+    init(authenticator: Authenticator, logger: Logger) {
+        signal(SIGHUP, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "agentstate.sighup"))
+        source.setEventHandler {
+            guard let path = authenticator.tokensPath else {
+                logger.info("SIGHUP: no --auth-tokens-file to reload")
+                return
+            }
+            do {
+                let count = try authenticator.reload()
+                logger.info("tokens reloaded", [("path", .string(path)), ("tokens", .int(Int64(count)))])
+            } catch let error as TokenFile.ParseError {
+                logger.error("tokens file rejected; the old tokens stay in force",
+                             [("path", .string(path)), ("line", .int(Int64(error.line))), ("error", .string(error.reason))])
+            } catch {
+                logger.error("tokens file rejected; the old tokens stay in force", [("path", .string(path)), ("error", .string(String(describing: error)))])
+            }
+        }
+        source.resume()
+    }
+
+    func cancel() {
+        source.cancel()
     }
 }
 
@@ -68,7 +142,7 @@ final class Service: Sendable {
     /// The Redis connections, when the store is Redis; closed after the server has drained.
     let redisPool: RedisConnectionPool?
 
-    init(configuration: AppConfiguration, logger: Logger) throws {
+    init(configuration: AppConfiguration, logger: Logger, authenticator: Authenticator = .disabled) throws {
         let box = ServerBox()
         let metrics = AppMetrics(version: AgentStateApp.version) { box.server.withLock { $0?.openConnections ?? 0 } }
         let storeConfiguration = StoreConfiguration(maxMessages: configuration.maxMessages, defaultTTLSeconds: configuration.defaultTTLSeconds)
@@ -80,7 +154,7 @@ final class Service: Sendable {
             (store, redisPool) = try StoreFactory.redis(configuration: configuration, storeConfiguration: storeConfiguration, metrics: metrics, logger: logger)
         }
         handler = APIHandler(configuration: configuration, store: store, metrics: metrics, logger: logger,
-                             openAPIDocument: Array((OpenAPIDocument.yaml + "\n").utf8))
+                             openAPIDocument: Array((OpenAPIDocument.yaml + "\n").utf8), authenticator: authenticator)
         var serverConfiguration = HTTPServer.Configuration()
         serverConfiguration.host = configuration.host
         serverConfiguration.port = configuration.port

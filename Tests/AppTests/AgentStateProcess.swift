@@ -13,8 +13,7 @@ final class AgentStateProcess: Sendable {
 
     /// Starts the binary with `arguments` (plus host and port) and waits until `/healthz` answers.
     init(_ arguments: [String] = [], environment: [String: String]? = nil) async throws {
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("agentstate").path
+        let executable = Self.executable
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw ChildProcess.Failure(description: "\(executable) is missing: run 'swift build --build-tests' first")
         }
@@ -45,6 +44,24 @@ final class AgentStateProcess: Sendable {
     func call(_ method: String, _ path: String, headers: [(String, String)] = [], body: String? = nil) async throws -> RawHTTPClient.Response {
         let port = self.port
         return try await onDedicatedThread { try TestHTTP.call(port: port, method, path, headers: headers, body: body) }
+    }
+}
+
+extension AgentStateProcess {
+    /// The binary beside the test bundle.
+    static var executable: String {
+        URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+            .deletingLastPathComponent().appendingPathComponent("agentstate").path
+    }
+
+    /// Runs the binary to completion (at most 10 s) with `arguments`, e.g. a bad configuration.
+    /// - Returns: The exit status and everything it printed on stdout and stderr.
+    static func run(_ arguments: [String]) async throws -> (status: Int32?, output: String) {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("agentstate-run-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: output) }
+        let child = try ChildProcess(path: executable, arguments: arguments, outputPath: output)
+        let status = await child.waitForExit(timeout: .seconds(10))
+        return (status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
     }
 }
 

@@ -7,13 +7,8 @@ import Testing
 struct LifecycleTests {
     @Test(arguments: [["--port", "abc"], ["--store", "disk"], ["--nope"], ["--max-ttl", "0"]])
     func invalidConfigurationExitsTwoWithOneLine(_ arguments: [String]) async throws {
-        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-            .deletingLastPathComponent().appendingPathComponent("agentstate").path
-        let output = FileManager.default.temporaryDirectory.appendingPathComponent("agentstate-config-\(UUID().uuidString)").path
-        defer { try? FileManager.default.removeItem(atPath: output) }
-        let child = try ChildProcess(path: executable, arguments: arguments, outputPath: output)
-        #expect(await child.waitForExit(timeout: .seconds(10)) == 2)
-        let text = try String(contentsOfFile: output, encoding: .utf8)
+        let (status, text) = try await AgentStateProcess.run(arguments)
+        #expect(status == 2)
         #expect(text.split(separator: "\n").count == 1)
         #expect(text.hasPrefix("agentstate: "))
     }

@@ -64,6 +64,14 @@ extension AppConfiguration {
         Option(flag: "--shutdown-grace", valueName: "SECONDS", help: "How long in-flight requests may take after SIGTERM/SIGINT (default 25).") { config, value throws(ConfigurationError) in
             config.shutdownGraceSeconds = Int(try integer("--shutdown-grace", value, in: 0...3600))
         },
+        Option(flag: "--auth-tokens-file", valueName: "PATH", help: "Bearer tokens (name, SHA-256 digest, read|write, agent patterns) required on the API routes; reloaded on SIGHUP (default: none, no auth).") { config, value throws(ConfigurationError) in
+            guard !value.isEmpty else { throw invalid("--auth-tokens-file", value, "must not be empty") }
+            config.authTokensFile = value
+        },
+        Option(flag: "--metrics-token-file", valueName: "PATH", help: "File holding the bearer token that /metrics then requires (default: none, /metrics open).") { config, value throws(ConfigurationError) in
+            guard !value.isEmpty else { throw invalid("--metrics-token-file", value, "must not be empty") }
+            config.metricsTokenFile = value
+        },
         Option(flag: "--log-level", valueName: "LEVEL", help: "debug, info, warning or error (default info). Request lines are logged at info.") { config, value throws(ConfigurationError) in
             guard let level = Logger.Level(rawValue: value) else { throw invalid("--log-level", value, "must be debug, info, warning or error") }
             config.logLevel = level
@@ -80,6 +88,7 @@ extension AppConfiguration {
     ///   - environment: the process environment.
     /// - Throws: `ConfigurationError` with a one-line message for anything invalid.
     public static func parse(arguments: [String], environment: [String: String]) throws(ConfigurationError) -> LaunchCommand {
+        if arguments.first == "token" { return try parseToken(Array(arguments.dropFirst())) }
         var fromFlags: [String: String] = [:]
         var index = 0
         while index < arguments.count {
@@ -124,6 +133,35 @@ extension AppConfiguration {
         return .serve(config)
     }
 
+    /// `agentstate token [--name NAME] [--access read|write] [--agents PATTERNS]`.
+    private static func parseToken(_ arguments: [String]) throws(ConfigurationError) -> LaunchCommand {
+        var request = TokenRequest()
+        var index = 0
+        while index < arguments.count {
+            let flag = arguments[index]
+            if flag == "--help" || flag == "-h" { return .help }
+            guard ["--name", "--access", "--agents"].contains(flag) else {
+                throw ConfigurationError(message: "agentstate token: unknown option '\(flag.prefix(64))' (see --help)")
+            }
+            guard index + 1 < arguments.count else { throw ConfigurationError(message: "agentstate token: option \(flag) needs a value") }
+            let value = arguments[index + 1]
+            index += 2
+            switch flag {
+            case "--name": request.name = value
+            case "--access": request.access = value
+            default: request.agents = value
+            }
+        }
+        // The line it prints must be one the tokens file accepts.
+        let probe = "\(request.name) \(String(repeating: "0", count: 64)) \(request.access) \(request.agents)"
+        do {
+            _ = try TokenFile.parse(probe)
+        } catch {
+            throw ConfigurationError(message: "agentstate token: \(error.reason)")
+        }
+        return .token(request)
+    }
+
     /// The `--help` text.
     public static var helpText: String {
         var lines = [
@@ -139,6 +177,10 @@ extension AppConfiguration {
             lines.append("      \(option.help) [env: \(environment)]")
         }
         lines.append("  --help      Print this help and exit.")
+        lines.append("")
+        lines.append("Usage: agentstate token [--name NAME] [--access read|write] [--agents PATTERN[,PATTERN...]]")
+        lines.append("  Prints a new random 256-bit bearer token and the --auth-tokens-file line for it")
+        lines.append("  (defaults: --name client --access write --agents '*').")
         lines.append("  --version   Print the version and exit.")
         return lines.joined(separator: "\n") + "\n"
     }
@@ -168,6 +210,7 @@ extension AppConfiguration {
             ("default_ttl", .int(defaultTTLSeconds ?? 0)), ("max_ttl", .int(maxTTLSeconds)),
             ("max_body_bytes", .int(Int64(maxBodyBytes))), ("max_messages", .int(Int64(maxMessages))),
             ("max_connections", .int(Int64(maxConnections))), ("shutdown_grace", .int(Int64(shutdownGraceSeconds))),
+            ("auth", .string(authTokensFile == nil ? "off" : "bearer")), ("metrics_auth", .string(metricsTokenFile == nil ? "off" : "bearer")),
             ("log_level", .string(logLevel.rawValue)), ("log_format", .string(logFormat.rawValue)),
         ]
         return metadata

@@ -23,10 +23,21 @@ public struct AppConfiguration: Sendable, Equatable {
     public var maxMessages = 10_000
     public var maxConnections = 10_000
     public var shutdownGraceSeconds = 25
+    /// The tokens file that turns on bearer-token auth of the API routes (DESIGN §9), or nil.
+    public var authTokensFile: String?
+    /// The file holding the token `/metrics` requires, or nil for an open `/metrics`.
+    public var metricsTokenFile: String?
     public var logLevel: Logger.Level = .info
     public var logFormat: Logger.Format = .json
 
     public init() {}
+}
+
+/// What `agentstate token` was asked for: the tokens-file line's name, access and agent patterns.
+public struct TokenRequest: Sendable, Equatable {
+    public var name = "client"
+    public var access = "write"
+    public var agents = "*"
 }
 
 /// Why the configuration is invalid; printed as one line before exiting with status 2.
@@ -38,6 +49,8 @@ public struct ConfigurationError: Error, Sendable, Equatable, CustomStringConver
 /// What the command line asks for.
 public enum LaunchCommand: Sendable, Equatable {
     case serve(AppConfiguration)
+    /// `agentstate token`: print a new random token and its tokens-file line.
+    case token(TokenRequest)
     case help
     case version
 }

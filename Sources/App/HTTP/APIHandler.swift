@@ -11,16 +11,19 @@ final class APIHandler: HTTPHandler {
     let store: any StateStore
     let metrics: AppMetrics
     let logger: Logger
+    let authenticator: Authenticator
     let requestIDs = RequestIDGenerator()
     /// Set once shutdown starts: `/readyz` answers 503 from then on.
     let draining = Atomic<Bool>(false)
     let openAPIDocument: [UInt8]
 
-    init(configuration: AppConfiguration, store: any StateStore, metrics: AppMetrics, logger: Logger, openAPIDocument: [UInt8]) {
+    init(configuration: AppConfiguration, store: any StateStore, metrics: AppMetrics, logger: Logger, openAPIDocument: [UInt8],
+         authenticator: Authenticator = .disabled) {
         self.configuration = configuration
         self.store = store
         self.metrics = metrics
         self.logger = logger
+        self.authenticator = authenticator
         self.openAPIDocument = openAPIDocument
     }
 
@@ -44,10 +47,12 @@ final class APIHandler: HTTPHandler {
         let head = request.head
         let requestID = requestID(for: head)
         var route: Route?
+        var tokenName: String?
         var response: HTTPResponse
         do {
             let resolved = try resolve(head)
             route = resolved.match.route
+            tokenName = resolved.tokenName
             var context = RequestContext(request: request, requestID: requestID, resolved: resolved)
             response = try await dispatch(&context)
             recordStore(context, status: response.status)
@@ -58,7 +63,7 @@ final class APIHandler: HTTPHandler {
             logger.error("unexpected error", [(LogKey.requestID, .string(requestID)), ("error", .string(String(describing: error)))])
             response = problem(.internalError, requestID: requestID)
         }
-        return finish(response, requestID: requestID, head: head, route: route, bytesIn: request.bytesIn)
+        return finish(response, requestID: requestID, head: head, route: route, bytesIn: request.bytesIn, tokenName: tokenName)
     }
 
     func protocolError(_ error: HTTPProtocolError, head: HTTPRequestHead?, receivedAtNanos: UInt64) -> HTTPResponse {
@@ -79,21 +84,36 @@ final class APIHandler: HTTPHandler {
 
     // MARK: - Routing
 
-    /// Applies the checks that need no body, in DESIGN §7 order: route (404), method (405),
-    /// IDs (400), Content-Type (415).
+    /// Applies the checks that need no body, in DESIGN §7 and §9 order: route (404), method (405),
+    /// auth (401, 403), IDs (400), Content-Type (415).
     /// - Returns: the route with its decoded IDs (nil where the route has none) and store operation.
     private func resolve(_ head: HTTPRequestHead) throws(APIError) -> ResolvedRoute {
         guard let match = RouteMatch(path: head.path) else { throw APIError.routeNotFound }
         guard match.route.allowedMethods.contains(head.method) else {
             throw APIError.methodNotAllowed(allow: match.route.allowHeader)
         }
+        let tokenName = try authorize(head, match)
         let agentID = match.agentSegment == nil ? nil : try match.agentID()
         let sessionID = match.sessionSegment == nil ? nil : try match.sessionID()
         if match.route.takesBody(head.method), !HeaderRules.isJSONMediaType(head.headers["Content-Type"]) {
             throw APIError.unsupportedMediaType
         }
         return ResolvedRoute(match: match, agentID: agentID, sessionID: sessionID,
-                             operation: StoreOperation(route: match.route, method: head.method))
+                             operation: StoreOperation(route: match.route, method: head.method), tokenName: tokenName)
+    }
+
+    /// The bearer-token check; counts each refusal in `agentstate_auth_failures_total`.
+    /// - Returns: The name of the token that allowed the request, if one was needed.
+    private func authorize(_ head: HTTPRequestHead, _ match: RouteMatch) throws(APIError) -> String? {
+        let decision = authenticator.decide(route: match.route, method: head.method, agentSegment: match.agentSegment,
+                                            authorization: head.headers["Authorization"])
+        switch decision {
+        case .allowed(let tokenName):
+            return tokenName
+        case .refused(let reason):
+            metrics.authFailures.labels(reason.rawValue).increment()
+            throw reason == .forbidden ? APIError.forbidden : APIError.unauthorized
+        }
     }
 
     private func dispatch(_ context: inout RequestContext) async throws -> HTTPResponse {
@@ -131,7 +151,7 @@ final class APIHandler: HTTPHandler {
 
     /// Stamps the request ID, records the HTTP metrics and writes the request log line.
     private func finish(_ response: HTTPResponse, requestID: String, head: HTTPRequestHead?, route: Route?, bytesIn: Int,
-                        receivedAtNanos: UInt64? = nil) -> HTTPResponse {
+                        receivedAtNanos: UInt64? = nil, tokenName: String? = nil) -> HTTPResponse {
         var response = response
         response.headers.set("X-Request-Id", requestID)
         let routeLabel = route?.template ?? "unmatched"
@@ -147,6 +167,7 @@ final class APIHandler: HTTPHandler {
                 (LogKey.status, .int(Int64(response.status))), (LogKey.durationMS, .double((seconds * 1e6).rounded() / 1e3)),
                 (LogKey.bytesIn, .int(Int64(bytesIn))), (LogKey.bytesOut, .int(Int64(bytesOut))),
             ]
+            if let tokenName { metadata.append((LogKey.tokenName, .string(tokenName))) }
             // IDs only at debug level (DESIGN §6), and only once validated.
             if logger.isEnabled(.debug), let head, let match = RouteMatch(path: head.path) {
                 if let agent = try? match.agentID() { metadata.append(("agent_id", .string(agent))) }

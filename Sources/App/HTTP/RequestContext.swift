@@ -10,6 +10,8 @@ struct ResolvedRoute: Sendable {
     /// The validated session ID, when the route has one.
     var sessionID: String?
     var operation: StoreOperation?
+    /// The name of the bearer token that authorized the request, when auth is on.
+    var tokenName: String?
 }
 
 /// One request on its way through the handler, with what the metrics need to know about it.

@@ -20,4 +20,6 @@ public enum LogKey {
     public static let bytesIn = "bytes_in"
     /// Response body bytes sent.
     public static let bytesOut = "bytes_out"
+    /// The name of the bearer token that authorized a request (never the token).
+    public static let tokenName = "token_name"
 }
