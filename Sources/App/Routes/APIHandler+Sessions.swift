@@ -14,6 +14,8 @@ extension APIHandler {
         case (.messages, .POST): return try await appendMessages(&context)
         case (.messages, .GET), (.messages, .HEAD): return try await readMessages(&context)
         case (.messages, .DELETE): return try await clearMessages(&context)
+        case (.messages, .PUT): return try await replaceMessages(&context)
+        case (.message, .DELETE): return try await deleteMessage(&context)
         case (.lastMessage, .DELETE): return try await popMessage(&context)
         default: throw APIError.methodNotAllowed(allow: context.match.route.allowHeader)
         }
