@@ -13,9 +13,19 @@ struct RoutingTests {
     }
 
     @Test(arguments: ["/", "/agents", "/agents/a", "/agents/a/sessions/", "/agents/a/sessions/s/", "/agents/a/other/s",
-                      "/agents/a/sessions/s/messages/first", "/agents/a/sessions/s/messages/last/x", "/healthz/", "healthz"])
+                      "/agents/a/sessions/s/messages/last/x", "/agents/a/sessions/s/messages/1/x", "/healthz/", "healthz"])
     func unknownPathsDoNotMatch(_ path: String) {
         #expect(RouteMatch(path: path) == nil)
+    }
+
+    @Test func messageSeqSegmentsMatchAndAreValidatedLater() throws {
+        let match = try #require(RouteMatch(path: "/agents/a/sessions/s/messages/42"))
+        #expect(match.route == .message)
+        #expect(try match.seq() == 42)
+        #expect(RouteMatch(path: "/agents/a/sessions/s/messages/last")?.route == .lastMessage)
+        for bad in ["first", "0", "-1", "1.0", "99999999999999999999"] {
+            #expect(throws: APIError.self) { try RouteMatch(path: "/agents/a/sessions/s/messages/\(bad)")!.seq() }
+        }
     }
 
     @Test(arguments: ["a", "A9", "support-bot", "user.42", "x~y@z_w-v", String(repeating: "a", count: 128), "a%2Db"])
