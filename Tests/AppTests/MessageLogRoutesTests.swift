@@ -61,6 +61,12 @@ struct MessageLogRoutesTests {
             #expect(response.header("Content-Type") == "application/problem+json")
         }
         #expect(try await server.call("GET", path + "/1").header("Allow") == "DELETE")
+        // A malformed If-Match / If-None-Match is 400, not a silent mismatch (openapi.yaml gives the pattern).
+        for (name, value, method) in [("If-Match", "", "DELETE"), ("If-Match", "ma5'", "DELETE"), ("If-None-Match", "3", "GET")] {
+            let response = try await server.call(method, path + "?before=2", headers: [(name, value)])
+            #expect(response.status == 400, "\(name): \(value)")
+            #expect(response.json["code"] as? String == "invalid_request")
+        }
         let unsupported = try await server.call("PUT", path, headers: [("Content-Type", "text/plain")], body: #"{"messages":[]}"#)
         #expect(unsupported.status == 415)
         // Nothing was written by any of them.

@@ -56,14 +56,20 @@ struct HeaderRulesTests {
         #expect(!HeaderRules.isJSONMediaType(value))
     }
 
-    @Test func entityTags() {
-        #expect(HeaderRules.entityTags([], allowWeak: false) == nil)
-        #expect(HeaderRules.entityTags(["*"], allowWeak: false) == .any)
-        #expect(HeaderRules.entityTags([#""3", "4""#], allowWeak: false) == .versions([3, 4]))
-        #expect(HeaderRules.entityTags([#"W/"3""#], allowWeak: false) == .versions([]))
-        #expect(HeaderRules.entityTags([#"W/"3""#], allowWeak: true) == .versions([3]))
-        #expect(HeaderRules.entityTags(["garbage", #""x""#], allowWeak: true) == .versions([]))
-        #expect(HeaderRules.entityTags([#""1""#, #""2""#], allowWeak: false) == .versions([1, 2]))
+    @Test func entityTags() throws {
+        let parse = { (values: [String], weak: Bool) throws(APIError) in try HeaderRules.entityTags(values, allowWeak: weak, header: "If-Match") }
+        #expect(try parse([], false) == nil)
+        #expect(try parse(["*"], false) == .any)
+        #expect(try parse([#""3", "4""#], false) == .versions([3, 4]))
+        #expect(try parse([#""3","4" ,  "5""#], false) == .versions([3, 4, 5]))
+        #expect(try parse([#"W/"3""#], false) == .versions([]))
+        #expect(try parse([#"W/"3""#], true) == .versions([3]))
+        #expect(try parse([#""x""#, #""""#], true) == .versions([]), "well-formed tags that are no version never match")
+        #expect(try parse([#""1""#, #""2""#], false) == .versions([1, 2]))
+        // Anything the openapi.yaml pattern refuses is 400.
+        for bad in ["", "garbage", "3", #""3"#, #""3","#, #"* , "3""#, #""a b""#, "W/", #"w/"3""#, "\"3\"\t,\"4\""] {
+            #expect(throws: APIError.self, "\(bad)") { try parse([bad], false) }
+        }
     }
 
     @Test func idempotencyKeys() {
