@@ -145,7 +145,10 @@ final class Service: Sendable {
     init(configuration: AppConfiguration, logger: Logger, authenticator: Authenticator = .disabled) throws {
         let box = ServerBox()
         let metrics = AppMetrics(version: AgentStateApp.version) { box.server.withLock { $0?.openConnections ?? 0 } }
-        let storeConfiguration = StoreConfiguration(maxMessages: configuration.maxMessages, defaultTTLSeconds: configuration.defaultTTLSeconds)
+        let storeConfiguration = StoreConfiguration(
+            maxMessages: configuration.maxMessages, defaultTTLSeconds: configuration.defaultTTLSeconds,
+            maxSessionBytes: configuration.maxSessionBytes
+        )
         switch configuration.store {
         case .memory:
             store = InMemoryStateStore(configuration: storeConfiguration)

@@ -14,8 +14,12 @@ extension InMemoryStateStore {
         var slidingTTL = false
         /// The raw JSON state, nil until a save sets it.
         var state: [UInt8]?
-        /// The log in ascending `seq`. Only ever appended to, popped from the end, or cleared.
+        /// The log in ascending `seq`. Appended to at the end; removed from anywhere.
         var messages: [Message] = []
+        /// Sum of the messages' byte lengths, kept by every mutation of `messages`.
+        var messageBytes = 0
+        /// Message keys to their messages' seqs; a key leaves with its message.
+        var keys: [String: Int64] = [:]
         /// The `seq` the next appended message gets; never rolled back.
         var nextSeq: Int64 = 1
         /// Successful appends by `Idempotency-Key`.
@@ -77,8 +81,23 @@ extension InMemoryStateStore {
                 agentID: key.agentID, sessionID: key.sessionID, version: version,
                 createdAt: createdAt, updatedAt: updatedAt, expiresAt: expiresAt,
                 ttlSeconds: ttlSeconds, slidingTTL: slidingTTL,
-                messageCount: messages.count, stateBytes: state?.count ?? 0
+                messageCount: messages.count, stateBytes: state?.count ?? 0, messageBytes: messageBytes
             )
+        }
+
+        /// Removes the messages in `range` of the log, freeing their keys and bytes.
+        mutating func removeMessages(_ range: Range<Int>) {
+            for message in messages[range] {
+                messageBytes -= message.data.count
+                if let key = message.key { keys.removeValue(forKey: key) }
+            }
+            messages.removeSubrange(range)
+        }
+
+        /// The index of the message with `seq`, or nil (binary search).
+        func index(ofSeq seq: Int64) -> Int? {
+            let index = InMemoryStateStore.firstIndex(in: messages, afterSeq: seq - 1)
+            return index < messages.count && messages[index].seq == seq ? index : nil
         }
 
         /// `now + seconds * 1000`, saturating instead of trapping on absurd inputs.

@@ -4,6 +4,9 @@ extension InMemoryStateStore {
     public func save(_ key: SessionKey, state: [UInt8], options: WriteOptions) throws -> SaveResult {
         try withSession(key) { record, now in
             try options.precondition.check(currentVersion: record?.version)
+            guard state.count + (record?.messageBytes ?? 0) <= configuration.maxSessionBytes else {
+                throw StoreError.sessionTooLarge(limit: configuration.maxSessionBytes)
+            }
             let isNew = record == nil
             var updated = record ?? Record(now: now)
             record = nil  // `updated` is now the only reference: changes happen in place.

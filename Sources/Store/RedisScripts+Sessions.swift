@@ -1,14 +1,16 @@
 extension RedisScript {
-    /// `save`. KEYS: record, messages, idempotency, index.
-    /// ARGV: precondition mode, tags, ttl mode, ttl seconds, sliding, default ttl, state, session ID.
-    /// Reply: `{'OK', created (0/1), meta}` or `{'PF', version|nil}`.
+    /// `save`. KEYS: record, messages, idempotency, index, keys.
+    /// ARGV: precondition mode, tags, ttl mode, ttl seconds, sliding, default ttl, state, session ID,
+    /// session byte cap.
+    /// Reply: `{'OK', created (0/1), meta}`, `{'PF', version|nil}` or `{'TL'}`.
     static let save = RedisScript(name: "save", source: RedisScripts.compose(RedisScripts.common, RedisScripts.session, #"""
         local v = current()
         if not holds(ARGV[1], ARGV[2], v) then return failed(v) end
+        if #ARGV[7] + (v and mbytes() or 0) > tonumber(ARGV[9]) then return {'TL'} end
         local ttl, sl = policy(v ~= nil, ARGV[3], ARGV[4], ARGV[5], ARGV[6])
         local created = 0
         if not v then
-          redis.call('DEL', M, I)
+          redis.call('DEL', M, I, K)
           redis.call('HSET', S, 'c', str(now), 'n', '1')
           created = 1
         end
@@ -20,20 +22,20 @@ extension RedisScript {
         """#))
 
     /// `load`: one round trip that reads and, for a sliding session, restarts the clock.
-    /// KEYS: record, messages, idempotency, index. Reply: `{'OK', meta, state|nil}` or `{'NF'}`.
+    /// KEYS: record, messages, idempotency, index, keys. Reply: `{'OK', meta, state|nil}` or `{'NF'}`.
     static let load = RedisScript(name: "load", source: RedisScripts.compose(RedisScripts.common, RedisScripts.session, #"""
         if not current() then return {'NF'} end
         slide()
         return {'OK', meta(), redis.call('HGET', S, 'st')}
         """#))
 
-    /// `delete`. KEYS: record, messages, idempotency, index. ARGV: precondition mode, tags, session ID.
+    /// `delete`. KEYS: record, messages, idempotency, index, keys. ARGV: precondition mode, tags, session ID.
     /// Reply: `{'OK'}`, `{'PF', version|nil}` or `{'NF'}`.
     static let delete = RedisScript(name: "delete", source: RedisScripts.compose(RedisScripts.common, RedisScripts.session, #"""
         local v = current()
         if not holds(ARGV[1], ARGV[2], v) then return failed(v) end
         if not v then return {'NF'} end
-        redis.call('DEL', S, M, I)
+        redis.call('DEL', S, M, I, K)
         redis.call('ZREM', X, ARGV[3])
         return {'OK'}
         """#))
@@ -79,16 +81,16 @@ extension RedisScript {
           local stale = {}
           for _, sid in ipairs(ids) do
             local S = base .. sid
-            local f = redis.call('HMGET', S, 'v', 'c', 'u', 'e', 't', 'sl')
+            local f = redis.call('HMGET', S, 'v', 'c', 'u', 'e', 't', 'sl', 'mb')
             if not f[1] or expired(f[4]) then
-              if f[1] then redis.call('DEL', S, S .. ':messages', S .. ':idem') end
+              if f[1] then redis.call('DEL', S, S .. ':messages', S .. ':idem', S .. ':keys') end
               stale[#stale + 1] = sid
             elseif #page < limit then
               page[#page + 1] = {sid, {
                 tonumber(f[1]), tonumber(f[2]), tonumber(f[3]),
                 f[4] and tonumber(f[4]) or -1, f[5] and tonumber(f[5]) or -1,
                 f[6] == '1' and 1 or 0,
-                redis.call('ZCARD', S .. ':messages'), redis.call('HSTRLEN', S, 'st')
+                redis.call('ZCARD', S .. ':messages'), redis.call('HSTRLEN', S, 'st'), tonumber(f[7] or '0')
               }}
             else
               more = 1
@@ -116,7 +118,7 @@ extension RedisScript {
           local S = base .. sid
           local f = redis.call('HMGET', S, 'v', 'e')
           if f[1] and not expired(f[2]) then live = live + 1 end
-          redis.call('DEL', S, S .. ':messages', S .. ':idem')
+          redis.call('DEL', S, S .. ':messages', S .. ':idem', S .. ':keys')
         end
         if #ids > 0 then redis.call('ZREM', X, unpack(ids)) end
         return {live, redis.call('ZCARD', X)}

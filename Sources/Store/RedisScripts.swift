@@ -9,10 +9,12 @@
 /// Replies are arrays whose first element is a status string:
 /// `OK` (success), `PF` (precondition failed; the current version or nil follows),
 /// `NF` (session not found), `NM` (no messages), `TM` (too many messages),
-/// `IR` (idempotency key reused), `RP` (idempotent replay; the recorded result follows).
+/// `IR` (idempotency key reused), `RP` (idempotent replay; the recorded result follows),
+/// `TL` (session too large), `KC` (message key conflict), `MN` (no such message).
 ///
-/// Values are binary-safe: state and message bytes are only stored, concatenated and returned,
-/// never passed to Lua string functions. IDs are compared byte by byte, never with Lua's `<`,
+/// Values are binary-safe: state and message bytes are only stored, concatenated, measured and
+/// returned; of a messages-key member only the `<seq>:` or `<seq>#<key length>:<key>` prefix is
+/// ever matched by a Lua pattern (anchored, so it never scans the message itself). IDs are compared byte by byte, never with Lua's `<`,
 /// which uses the server's collation locale.
 enum RedisScripts {
     /// Shared by every script: `now` in milliseconds from the server's
@@ -46,9 +48,9 @@ enum RedisScripts {
         end
         """#
 
-    /// Shared by the scripts of one session: `KEYS = [record, messages, idempotency, index]`.
+    /// Shared by the scripts of one session: `KEYS = [record, messages, idempotency, index, keys]`.
     static let session = #"""
-        local S, M, I, X = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+        local S, M, I, X, K = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 
         -- The current version (a decimal string), or nil when the session is missing. A record
         -- found expired at its very instant is deleted with its other keys first.
@@ -56,7 +58,7 @@ enum RedisScripts {
           local f = redis.call('HMGET', S, 'v', 'e')
           if not f[1] then return nil end
           if expired(f[2]) then
-            redis.call('DEL', S, M, I)
+            redis.call('DEL', S, M, I, K)
             return nil
           end
           return f[1]
@@ -130,7 +132,7 @@ enum RedisScripts {
         -- Gives every existing key of the session the expiry `e` (nil: persistent). Keys that do
         -- not exist are skipped by Redis; writes therefore come before this call.
         local function expire(e)
-          for _, key in ipairs({S, M, I}) do
+          for _, key in ipairs({S, M, I, K}) do
             if e then redis.call('PEXPIREAT', key, str(e)) else redis.call('PERSIST', key) end
           end
         end
@@ -143,15 +145,81 @@ enum RedisScripts {
         end
 
         -- The session's metadata: version, created, updated, expires (-1: never), ttl (-1: none),
-        -- sliding (0/1), message count, state bytes (0 when never set).
+        -- sliding (0/1), message count, state bytes (0 when never set), message bytes.
         local function meta()
-          local f = redis.call('HMGET', S, 'v', 'c', 'u', 'e', 't', 'sl')
+          local f = redis.call('HMGET', S, 'v', 'c', 'u', 'e', 't', 'sl', 'mb')
           return {
             tonumber(f[1]), tonumber(f[2]), tonumber(f[3]),
             f[4] and tonumber(f[4]) or -1, f[5] and tonumber(f[5]) or -1,
             f[6] == '1' and 1 or 0,
-            redis.call('ZCARD', M), redis.call('HSTRLEN', S, 'st')
+            redis.call('ZCARD', M), redis.call('HSTRLEN', S, 'st'), tonumber(f[7] or '0')
           }
+        end
+
+        -- The message bytes the record counts ('mb', kept by every script; 0 when absent).
+        local function mbytes() return tonumber(redis.call('HGET', S, 'mb') or '0') end
+
+        -- A messages-key member's seq (a string), key (nil when none) and data length. Members
+        -- are '<seq>:<data>', or '<seq>#<key length>:<key><data>' for a message with a key.
+        local function parse(member)
+          local _, e, seq = string.find(member, '^(%d+):')
+          if seq then return seq, nil, #member - e end
+          local _, e2, seq2, klen = string.find(member, '^(%d+)#(%d+):')
+          klen = tonumber(klen)
+          return seq2, string.sub(member, e2 + 1, e2 + klen), #member - e2 - klen
+        end
+
+        -- Whether the n keys at ARGV[base + 1 ..] ('' for none) are distinct and, when
+        -- `existing`, absent from the session's key hash.
+        local function keys_ok(base, n, existing)
+          local seen = {}
+          for j = 1, n do
+            local k = ARGV[base + j]
+            if k ~= '' then
+              if seen[k] or (existing and redis.call('HEXISTS', K, k) == 1) then return false end
+              seen[k] = true
+            end
+          end
+          return true
+        end
+
+        -- The total length of the n messages at ARGV[base + 1 ..].
+        local function size(base, n)
+          local bytes = 0
+          for j = 1, n do bytes = bytes + #ARGV[base + j] end
+          return bytes
+        end
+
+        -- Adds the n messages at ARGV[mbase + 1 ..] with seqs from `first`, and their keys from
+        -- ARGV[kbase + 1 ..] when `kbase` is set, in chunks that stay far below Lua's limit on
+        -- unpacked values.
+        local function add(first, n, mbase, kbase)
+          local i = 1
+          while i <= n do
+            local args, fields = {}, {}
+            for j = i, math.min(n, i + 499) do
+              local seq = str(first + j - 1)
+              local k = kbase and ARGV[kbase + j] or ''
+              args[#args + 1] = seq
+              if k ~= '' then
+                args[#args + 1] = seq .. '#' .. str(#k) .. ':' .. k .. ARGV[mbase + j]
+                fields[#fields + 1] = k
+                fields[#fields + 1] = seq
+              else
+                args[#args + 1] = seq .. ':' .. ARGV[mbase + j]
+              end
+            end
+            redis.call('ZADD', M, unpack(args))
+            if #fields > 0 then redis.call('HSET', K, unpack(fields)) end
+            i = i + 500
+          end
+        end
+
+        -- Deletes the given message keys from the key hash, in chunks.
+        local function free(keys)
+          for i = 1, #keys, 500 do
+            redis.call('HDEL', K, unpack(keys, i, math.min(#keys, i + 499)))
+          end
         end
 
         -- A read of a sliding session restarts its clock (on every key and the index TTL).
@@ -171,7 +239,10 @@ enum RedisScripts {
     }
 
     /// Every script, in the order `RedisStateStore.loadScripts()` loads them.
-    static let all: [RedisScript] = [.save, .load, .delete, .list, .deleteAll, .append, .readMessages, .pop, .clear]
+    static let all: [RedisScript] = [
+        .save, .load, .delete, .list, .deleteAll, .append, .readMessages, .pop, .clear,
+        .messageByKey, .replace, .trim, .deleteMessage,
+    ]
 }
 
 /// One Lua script of `RedisStateStore`, identified by name; its SHA-1 comes from

@@ -69,13 +69,16 @@ extension RedisStateStore {
         }
 
         /// Throws the `StoreError` a refusal stands for; returns for `OK` (and `RP`).
-        func check(cap: Int) throws(StoreError) {
+        func check(_ configuration: StoreConfiguration) throws(StoreError) {
             switch status {
             case "OK", "RP": return
             case "PF": throw StoreError.preconditionFailed(currentVersion: values.first?.int)
             case "NF": throw StoreError.sessionNotFound
             case "NM": throw StoreError.noMessages
-            case "TM": throw StoreError.tooManyMessages(limit: cap)
+            case "MN": throw StoreError.messageNotFound
+            case "KC": throw StoreError.keyConflict
+            case "TL": throw StoreError.sessionTooLarge(limit: configuration.maxSessionBytes)
+            case "TM": throw StoreError.tooManyMessages(limit: configuration.maxMessages)
             case "IR": throw StoreError.idempotencyKeyReused
             default: throw malformed
             }
@@ -83,25 +86,44 @@ extension RedisStateStore {
     }
 
     /// Decodes the scripts' metadata array: version, created, updated, expires (-1: never),
-    /// ttl (-1: none), sliding (0/1), message count, state bytes.
+    /// ttl (-1: none), sliding (0/1), message count, state bytes, message bytes.
     static func metadata(_ value: RESPValue, key: SessionKey) throws(StoreError) -> SessionMetadata {
-        guard let fields = value.array?.compactMap(\.int), fields.count == 8 else {
+        guard let fields = value.array?.compactMap(\.int), fields.count == 9 else {
             throw StoreError.internalError(reason: "redis: malformed session metadata \(value)")
         }
         return SessionMetadata(
             agentID: key.agentID, sessionID: key.sessionID, version: fields[0],
             createdAt: fields[1], updatedAt: fields[2],
             expiresAt: fields[3] < 0 ? nil : fields[3], ttlSeconds: fields[4] < 0 ? nil : fields[4],
-            slidingTTL: fields[5] == 1, messageCount: Int(fields[6]), stateBytes: Int(fields[7])
+            slidingTTL: fields[5] == 1, messageCount: Int(fields[6]), stateBytes: Int(fields[7]),
+            messageBytes: Int(fields[8])
         )
     }
 
-    /// Decodes a messages-key member, `<seq>:<raw bytes>`.
+    /// Decodes a messages-key member, `<seq>:<raw bytes>` or `<seq>#<key length>:<key><raw bytes>`.
     static func message(_ value: RESPValue) throws(StoreError) -> Message {
-        guard let member = value.bytes, let colon = member.firstIndex(of: UInt8(ascii: ":")),
-              let seq = Int64(String(decoding: member[..<colon], as: UTF8.self)) else {
-            throw StoreError.internalError(reason: "redis: malformed message member")
+        let malformed = StoreError.internalError(reason: "redis: malformed message member")
+        guard let member = value.bytes else { throw malformed }
+        func number(_ from: Int) -> (value: Int64, end: Int)? {
+            var index = from
+            var result: Int64 = 0
+            while index < member.count, member[index] >= 0x30, member[index] <= 0x39, index - from < 19 {
+                result = result * 10 + Int64(member[index] - 0x30)
+                index += 1
+            }
+            return index > from && index < member.count ? (result, index) : nil
         }
-        return Message(seq: seq, data: Array(member[(colon + 1)...]))
+        guard let (seq, end) = number(0) else { throw malformed }
+        if member[end] == UInt8(ascii: ":") { return Message(seq: seq, data: Array(member[(end + 1)...])) }
+        guard member[end] == UInt8(ascii: "#"), let (length, colon) = number(end + 1), member[colon] == UInt8(ascii: ":"),
+              colon + 1 + Int(length) <= member.count else { throw malformed }
+        let keyEnd = colon + 1 + Int(length)
+        return Message(seq: seq, data: Array(member[keyEnd...]), key: String(decoding: member[(colon + 1)..<keyEnd], as: UTF8.self))
+    }
+
+    /// Message keys as script arguments: `'1'` plus one key per message (`''` for none), or `'0'`.
+    static func arguments(keys: [String?]?) -> (flag: [UInt8], keys: [[UInt8]]) {
+        guard let keys else { return (argument("0"), []) }
+        return (argument("1"), keys.map { $0.map(argument) ?? [] })
     }
 }

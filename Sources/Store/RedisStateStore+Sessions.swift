@@ -6,9 +6,9 @@ extension RedisStateStore {
     public func save(_ key: SessionKey, state: [UInt8], options: WriteOptions) async throws -> SaveResult {
         let script = RedisScript.save
         let arguments = Self.arguments(options.precondition) + arguments(options)
-            + [state, Self.argument(key.sessionID)]
+            + [state, Self.argument(key.sessionID), Self.argument(String(configuration.maxSessionBytes))]
         let reply = try Reply(await run(script, keys: sessionKeys(key), arguments: arguments), script: script)
-        try reply.check(cap: configuration.maxMessages)
+        try reply.check(configuration)
         guard reply.values.count == 2 else { throw reply.malformed }
         return SaveResult(metadata: try Self.metadata(reply.values[1], key: key), created: try reply.int(0) == 1)
     }
@@ -42,19 +42,19 @@ extension RedisStateStore {
         let metadata = SessionMetadata(
             agentID: key.agentID, sessionID: key.sessionID, version: version, createdAt: createdAt, updatedAt: updatedAt,
             expiresAt: expiresAt, ttlSeconds: fields[4].int, slidingTTL: false,
-            messageCount: Int(messageCount), stateBytes: state?.count ?? 0
+            messageCount: Int(messageCount), stateBytes: state?.count ?? 0, messageBytes: Int(fields[8].int ?? 0)
         )
         return Session(metadata: metadata, state: state)
     }
 
     /// The record fields a plain load reads, in the order `load` decodes them.
-    static let loadFields: [[UInt8]] = ["v", "c", "u", "e", "t", "sl", "mc", "st"].map { Array($0.utf8) }
+    static let loadFields: [[UInt8]] = ["v", "c", "u", "e", "t", "sl", "mc", "st", "mb"].map { Array($0.utf8) }
 
     /// The scripted load: one `EVALSHA` that reads and restarts a sliding session's clock.
     private func loadWithScript(_ key: SessionKey) async throws -> Session {
         let script = RedisScript.load
         let reply = try Reply(await run(script, keys: sessionKeys(key), arguments: []), script: script)
-        try reply.check(cap: configuration.maxMessages)
+        try reply.check(configuration)
         guard reply.values.count == 2 else { throw reply.malformed }
         return Session(metadata: try Self.metadata(reply.values[0], key: key), state: reply.values[1].bytes)
     }
@@ -74,7 +74,7 @@ extension RedisStateStore {
             cursor.map { Self.argument($0.sessionID) } ?? [],
         ]
         let reply = try Reply(await run(script, keys: [indexKey(agentID)], arguments: arguments), script: script)
-        try reply.check(cap: configuration.maxMessages)
+        try reply.check(configuration)
         guard reply.values.count == 3, let entries = reply.values[2].array else { throw reply.malformed }
         let pruned = try reply.int(0)
         if pruned > 0 { onIndexPruned(Int(pruned)) }
@@ -93,7 +93,7 @@ extension RedisStateStore {
         let script = RedisScript.delete
         let arguments = Self.arguments(precondition) + [Self.argument(key.sessionID)]
         let reply = try Reply(await run(script, keys: sessionKeys(key), arguments: arguments), script: script)
-        try reply.check(cap: configuration.maxMessages)
+        try reply.check(configuration)
     }
 
     /// Deletes every session in the agent's index with all their keys, then the index, in batches

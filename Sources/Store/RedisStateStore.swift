@@ -21,7 +21,8 @@ import Synchronization
 /// | Key | Type | Content |
 /// |---|---|---|
 /// | `<prefix><agent>:<session>` | hash | the session record (fields below) |
-/// | `<prefix><agent>:<session>:messages` | sorted set | the log: score = seq, member = `<seq>:<raw message bytes>` |
+/// | `<prefix><agent>:<session>:messages` | sorted set | the log: score = seq, member = `<seq>:<raw message bytes>`, or `<seq>#<key length>:<key><raw message bytes>` for a message with a key |
+/// | `<prefix><agent>:<session>:keys` | hash | message keys: field = key, value = its message's seq |
 /// | `<prefix><agent>:<session>:idem` | hash | idempotency records: field = `Idempotency-Key`, value = `<created ms>\|<version>\|<first seq>\|<last seq>\|<message count>\|<body digest>` |
 /// | `<prefix><agent>` | sorted set | the agent's index: member = session ID, score = −`updatedAt` ms |
 ///
@@ -29,7 +30,9 @@ import Synchronization
 /// `v` version · `c` createdAt · `u` updatedAt · `e` expiresAt (absent: never expires) ·
 /// `t` TTL seconds (absent: none) · `sl` sliding TTL (`1`/`0`) · `n` next message seq ·
 /// `st` state bytes, verbatim (absent until a save sets it) · `mc` message count, kept equal to
-/// `ZCARD` of the messages key by every mutation · `ip` idempotency-hash size after its last
+/// `ZCARD` of the messages key by every mutation · `mb` message bytes, the sum of the stored
+/// messages' lengths, kept by every script that adds or removes messages (never recomputed by a
+/// scan; a record written before v1.1 counts from 0) · `ip` idempotency-hash size after its last
 /// pruning (absent until then). `state_bytes` is
 /// [`HSTRLEN`](https://redis.io/docs/latest/commands/hstrlen/) of `st`.
 ///
@@ -41,7 +44,7 @@ import Synchronization
 ///   the cursor in O(log n) and costs O(page); entries whose record is gone are removed as a list
 ///   passes them and reported through `onIndexPruned`.
 /// - **TTL:** every write sets [`PEXPIREAT`](https://redis.io/docs/latest/commands/pexpireat/)
-///   `expiresAt` on every existing key of the session (record, messages, idempotency), or
+///   `expiresAt` on every existing key of the session (record, messages, idempotency, keys), or
 ///   [`PERSIST`](https://redis.io/docs/latest/commands/persist/) when it never expires, so they
 ///   expire together; a read of a sliding session does the same. A record whose `e` has passed is
 ///   treated as missing (and deleted) even in the millisecond before Redis drops it.
@@ -117,10 +120,13 @@ public final class RedisStateStore: StateStore {
         Array("\(keyPrefix)\(key.agentID):\(key.sessionID)".utf8)
     }
 
-    /// The four keys of a session's scripts: record, messages, idempotency, index.
+    /// The five keys of a session's scripts: record, messages, idempotency, index, message keys.
     func sessionKeys(_ key: SessionKey) -> [[UInt8]] {
         let record = recordKey(key)
-        return [record, record + Array(":messages".utf8), record + Array(":idem".utf8), indexKey(key.agentID)]
+        return [
+            record, record + Array(":messages".utf8), record + Array(":idem".utf8), indexKey(key.agentID),
+            record + Array(":keys".utf8),
+        ]
     }
 
     /// `<prefix><agent>`, the agent's index.

@@ -22,11 +22,14 @@ public struct SessionMetadata: Sendable, Equatable {
     public var messageCount: Int
     /// Size in bytes of the stored state, 0 when it was never set.
     public var stateBytes: Int
+    /// Sum of the stored messages' byte lengths (each as the JSON bytes it was sent as).
+    public var messageBytes: Int
 
     /// Creates metadata from its fields.
     public init(
         agentID: String, sessionID: String, version: Int64, createdAt: Int64, updatedAt: Int64,
-        expiresAt: Int64?, ttlSeconds: Int64?, slidingTTL: Bool, messageCount: Int, stateBytes: Int
+        expiresAt: Int64?, ttlSeconds: Int64?, slidingTTL: Bool, messageCount: Int, stateBytes: Int,
+        messageBytes: Int = 0
     ) {
         self.agentID = agentID
         self.sessionID = sessionID
@@ -38,6 +41,7 @@ public struct SessionMetadata: Sendable, Equatable {
         self.slidingTTL = slidingTTL
         self.messageCount = messageCount
         self.stateBytes = stateBytes
+        self.messageBytes = messageBytes
     }
 }
 

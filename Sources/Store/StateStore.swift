@@ -31,16 +31,44 @@ public protocol StateStore: Sendable {
     /// With an idempotency token, a retry with the same key and body returns the first result and
     /// appends nothing; the same key with another body throws `idempotencyKeyReused`. The key is
     /// checked before the precondition.
-    /// - Parameter messages: 1–1000 raw JSON values, validated by the caller.
-    /// - Throws: `preconditionFailed`, `tooManyMessages`, `idempotencyKeyReused`, `unavailable`.
-    func append(_ key: SessionKey, messages: [[UInt8]], options: WriteOptions, idempotency: IdempotencyToken?) async throws -> AppendResult
+    /// Order of checks: idempotency key, precondition, message cap, size cap, message keys.
+    /// - Parameters:
+    ///   - messages: 1–1000 raw JSON values, validated by the caller.
+    ///   - keys: nil, or one key (or nil) per message; keys are 1–128 visible ASCII, validated by
+    ///     the caller, and must be new to the session and distinct within the request.
+    /// - Throws: `preconditionFailed`, `tooManyMessages`, `sessionTooLarge`, `keyConflict`,
+    ///   `idempotencyKeyReused`, `unavailable`.
+    func append(
+        _ key: SessionKey, messages: [[UInt8]], keys: [String?]?, options: WriteOptions, idempotency: IdempotencyToken?
+    ) async throws -> AppendResult
 
     /// Reads messages in ascending `seq`. A read: restarts the clock of a sliding-TTL session.
     /// - Parameters:
     ///   - limit: 1–1000, validated by the caller.
-    ///   - after: nil for the most recent `limit` messages; else the first `limit` with `seq > after`.
+    ///   - query: the most recent `limit`, the first `limit` after a seq, or the newest `limit` before one.
     /// - Throws: `sessionNotFound`, `unavailable`.
-    func readMessages(_ key: SessionKey, limit: Int, after: Int64?) async throws -> MessagePage
+    func readMessages(_ key: SessionKey, limit: Int, query: MessageQuery) async throws -> MessagePage
+
+    /// Reads the one message that has `messageKey`, as a page of one (`nextAfter`/`nextBefore` nil).
+    /// A read: restarts the clock of a sliding-TTL session.
+    /// - Throws: `sessionNotFound`, `messageNotFound`, `unavailable`.
+    func message(_ key: SessionKey, withKey messageKey: String) async throws -> MessagePage
+
+    /// Replaces the whole log in one atomic step, creating the session (state nil) if missing.
+    /// New messages continue the `seq` sequence; the old log's keys go with it.
+    /// - Parameters:
+    ///   - messages: 0–1000 raw JSON values, validated by the caller.
+    ///   - keys: as for `append`, but they conflict only within the request.
+    /// - Throws: `preconditionFailed`, `tooManyMessages`, `sessionTooLarge`, `keyConflict`, `unavailable`.
+    func replaceMessages(_ key: SessionKey, messages: [[UInt8]], keys: [String?]?, options: WriteOptions) async throws -> ReplaceResult
+
+    /// Removes every message with `seq < before`. A trim that removes nothing changes nothing.
+    /// - Throws: `preconditionFailed` (checked first), `sessionNotFound`, `unavailable`.
+    func trimMessages(_ key: SessionKey, before: Int64, precondition: Precondition) async throws -> TrimResult
+
+    /// Removes and returns the message with `seq`.
+    /// - Throws: `preconditionFailed` (checked first), `sessionNotFound`, `messageNotFound`, `unavailable`.
+    func deleteMessage(_ key: SessionKey, seq: Int64, precondition: Precondition) async throws -> PopResult
 
     /// Removes and returns the newest message.
     /// - Throws: `sessionNotFound`, `noMessages`, `preconditionFailed` (checked first), `unavailable`.
@@ -54,4 +82,18 @@ public protocol StateStore: Sendable {
     /// Answers when the backend is reachable.
     /// - Throws: `unavailable`.
     func ping() async throws
+}
+
+extension StateStore {
+    /// Appends messages without keys; see `append(_:messages:keys:options:idempotency:)`.
+    public func append(
+        _ key: SessionKey, messages: [[UInt8]], options: WriteOptions, idempotency: IdempotencyToken?
+    ) async throws -> AppendResult {
+        try await append(key, messages: messages, keys: nil, options: options, idempotency: idempotency)
+    }
+
+    /// The v1 read forms: nil for the most recent `limit`, else the first `limit` after `after`.
+    public func readMessages(_ key: SessionKey, limit: Int, after: Int64?) async throws -> MessagePage {
+        try await readMessages(key, limit: limit, query: after.map(MessageQuery.after) ?? .recent)
+    }
 }

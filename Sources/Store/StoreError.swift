@@ -8,6 +8,14 @@ public enum StoreError: Error, Sendable, Equatable {
     case preconditionFailed(currentVersion: Int64?)
     /// The append would take the log past the cap; nothing was appended. → 409 `too_many_messages`
     case tooManyMessages(limit: Int)
+    /// No message has that `seq` or key. → 404 `not_found`
+    case messageNotFound
+    /// A message key is already present in the session or repeated in the request; nothing was
+    /// written. → 409 `key_conflict`
+    case keyConflict
+    /// The write would take the session's state plus message bytes past the cap; nothing was
+    /// written. → 409 `session_too_large`
+    case sessionTooLarge(limit: Int)
     /// The `Idempotency-Key` was used before with a different body. → 422 `idempotency_key_reused`
     case idempotencyKeyReused
     /// The backend is unreachable or timed out; nothing was written. → 503 `backend_unavailable`

@@ -47,11 +47,20 @@ public struct StoreConfiguration: Sendable, Hashable {
     public var defaultTTLSeconds: Int64?
     /// Idempotency records live as long as their session, and at most this long.
     public var idempotencyTTLSeconds: Int64
+    /// A session's state bytes plus message bytes stay at or below this (`--max-session-bytes`).
+    public var maxSessionBytes: Int
+
+    /// The default `--max-session-bytes`: 64 MiB.
+    public static let defaultMaxSessionBytes = 64 << 20
 
     /// Creates a configuration; the defaults match the documented flag defaults.
-    public init(maxMessages: Int = 10_000, defaultTTLSeconds: Int64? = nil, idempotencyTTLSeconds: Int64 = 86_400) {
+    public init(
+        maxMessages: Int = 100_000, defaultTTLSeconds: Int64? = nil, idempotencyTTLSeconds: Int64 = 86_400,
+        maxSessionBytes: Int = StoreConfiguration.defaultMaxSessionBytes
+    ) {
         self.maxMessages = maxMessages
         self.defaultTTLSeconds = defaultTTLSeconds
         self.idempotencyTTLSeconds = idempotencyTTLSeconds
+        self.maxSessionBytes = maxSessionBytes
     }
 }

@@ -24,7 +24,7 @@ struct ErrorResponsesTests {
         Case(method: "PUT", path: "/agents/a/sessions/s", body: #"{"state":"#, status: 400, code: "invalid_json"),
         Case(method: "PUT", path: "/agents/a/sessions/s", body: #"{"nostate":1}"#, status: 400, code: "invalid_request"),
         Case(method: "PUT", path: "/agents/a/sessions/s", body: "[1]", status: 400, code: "invalid_request"),
-        Case(method: "PUT", path: "/agents/a/sessions/s", body: #"{"state":1,"ttl_seconds":1.0}"#, status: 400, code: "invalid_request"),
+        Case(method: "PUT", path: "/agents/a/sessions/s", body: #"{"state":1,"ttl_seconds":1.5}"#, status: 400, code: "invalid_request"),
         Case(method: "POST", path: "/agents/a/sessions/s/messages", body: #"{"messages":[]}"#, status: 400, code: "invalid_request"),
         Case(method: "GET", path: "/agents/a/sessions/s/messages?limit=1001", status: 400, code: "invalid_request"),
         Case(method: "GET", path: "/agents/a/sessions/s/messages?after=-1", status: 400, code: "invalid_request"),

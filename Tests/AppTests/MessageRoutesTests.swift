@@ -18,9 +18,9 @@ struct MessageRoutesTests {
         #expect(session.text.hasSuffix(#""state":null}"#), "append creates the session with null state")
 
         let recent = try await server.call("GET", path + "?limit=2")
-        #expect(recent.text == #"{"messages":[{"seq":2,"data":"two"},{"seq":3,"data":3}],"next_after":null}"#)
+        #expect(recent.text == #"{"messages":[{"seq":2,"data":"two"},{"seq":3,"data":3}],"next_after":null,"next_before":null}"#)
         let after = try await server.call("GET", path + "?after=0&limit=2")
-        #expect(after.text == #"{"messages":[{"seq":1,"data":{"role":"user","n":9007199254740993}},{"seq":2,"data":"two"}],"next_after":2}"#)
+        #expect(after.text == #"{"messages":[{"seq":1,"data":{"role":"user","n":9007199254740993}},{"seq":2,"data":"two"}],"next_after":2,"next_before":null}"#)
 
         let popped = try await server.call("DELETE", path + "/last")
         #expect(popped.status == 200)
@@ -33,7 +33,7 @@ struct MessageRoutesTests {
         let cleared = try await server.call("DELETE", path, headers: [("If-Match", #""3""#)])
         #expect(cleared.status == 204)
         #expect(cleared.header("ETag") == #""4""#)
-        #expect(try await server.call("GET", path).text == #"{"messages":[],"next_after":null}"#)
+        #expect(try await server.call("GET", path).text == #"{"messages":[],"next_after":null,"next_before":null}"#)
         #expect(try await server.call("DELETE", path + "/last").json["code"] as? String == "not_found")
         #expect(try await server.call("DELETE", path + "/last", headers: [("If-Match", #""1""#)]).status == 412,
                 "a failed precondition wins over an empty log")

@@ -21,13 +21,18 @@ struct RequestBodyTests {
         #expect(try save(#"{"state":1,"ttl_seconds":60,"sliding_ttl":true}"#).ttl == .seconds(60))
         #expect(try save(#"{"state":1,"sliding_ttl":false}"#).slidingTTL == false)
         #expect(try save(#"{"state":1,"ttl_seconds":10,"ttl_seconds":20}"#).ttl == .seconds(20))
+        // JSON Schema's integer: a number without a fractional part, however it is written (DESIGN §7).
+        #expect(try save(#"{"state":1,"ttl_seconds":1.0}"#).ttl == .seconds(1))
+        #expect(try save(#"{"state":1,"ttl_seconds":1e3}"#).ttl == .seconds(1000))
+        #expect(try save(#"{"state":1,"ttl_seconds":2.5920000e6}"#).ttl == .seconds(2_592_000))
+        #expect(try save(#"{"state":1,"ttl_seconds":0.36e4}"#).ttl == .seconds(3600))
         #expect(try save(#"{"state":null,"unknown":{"x":1}}"#).state == Array("null".utf8))
     }
 
     @Test(arguments: [
-        #"{"state":1,"ttl_seconds":"10"}"#, #"{"state":1,"ttl_seconds":1.5}"#, #"{"state":1,"ttl_seconds":1.0}"#,
+        #"{"state":1,"ttl_seconds":"10"}"#, #"{"state":1,"ttl_seconds":1.5}"#, #"{"state":1,"ttl_seconds":0.0}"#,
         #"{"state":1,"ttl_seconds":true}"#, #"{"state":1,"ttl_seconds":0}"#, #"{"state":1,"ttl_seconds":-5}"#,
-        #"{"state":1,"ttl_seconds":2592001}"#, #"{"state":1,"ttl_seconds":1e3}"#, #"{"state":1,"sliding_ttl":"true"}"#,
+        #"{"state":1,"ttl_seconds":2592001}"#, #"{"state":1,"ttl_seconds":2.5920001e6}"#, #"{"state":1,"sliding_ttl":"true"}"#,
         #"{"state":1,"sliding_ttl":null}"#, #"{"nostate":1}"#, "[1]", "3",
     ])
     func saveRejectsInvalidRequests(_ text: String) {
@@ -78,7 +83,7 @@ struct ConfigurationTests {
         let config = try parse([])
         #expect(config == AppConfiguration())
         #expect(config.store == .memory && config.port == 8080 && config.host == "0.0.0.0")
-        #expect(config.maxBodyBytes == 1_048_576 && config.maxMessages == 10_000 && config.maxTTLSeconds == 2_592_000)
+        #expect(config.maxBodyBytes == 1_048_576 && config.maxMessages == 100_000 && config.maxSessionBytes == 67_108_864 && config.maxTTLSeconds == 2_592_000)
     }
 
     @Test func flagsBeatEnvironment() throws {

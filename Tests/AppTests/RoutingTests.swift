@@ -15,9 +15,19 @@ struct RoutingTests {
     }
 
     @Test(arguments: ["/", "/agents", "/agents/a", "/agents/a/sessions/", "/agents/a/sessions/s/", "/agents/a/other/s",
-                      "/agents/a/sessions/s/messages/first", "/agents/a/sessions/s/messages/last/x", "/healthz/", "healthz"])
+                      "/agents/a/sessions/s/messages/last/x", "/agents/a/sessions/s/messages/1/x", "/healthz/", "healthz"])
     func unknownPathsDoNotMatch(_ path: String) {
         #expect(RouteMatch(path: path) == nil)
+    }
+
+    @Test func messageSeqSegmentsMatchAndAreValidatedLater() throws {
+        let match = try #require(RouteMatch(path: "/agents/a/sessions/s/messages/42"))
+        #expect(match.route == .message)
+        #expect(try match.seq() == 42)
+        #expect(RouteMatch(path: "/agents/a/sessions/s/messages/last")?.route == .lastMessage)
+        for bad in ["first", "0", "-1", "1.0", "99999999999999999999"] {
+            #expect(throws: APIError.self) { try RouteMatch(path: "/agents/a/sessions/s/messages/\(bad)")!.seq() }
+        }
     }
 
     @Test(arguments: ["a", "A9", "support-bot", "user.42", "x~y@z_w-v", String(repeating: "a", count: 128), "a%2Db"])
@@ -49,14 +59,20 @@ struct HeaderRulesTests {
         #expect(!HeaderRules.isJSONMediaType(value))
     }
 
-    @Test func entityTags() {
-        #expect(HeaderRules.entityTags([], allowWeak: false) == nil)
-        #expect(HeaderRules.entityTags(["*"], allowWeak: false) == .any)
-        #expect(HeaderRules.entityTags([#""3", "4""#], allowWeak: false) == .versions([3, 4]))
-        #expect(HeaderRules.entityTags([#"W/"3""#], allowWeak: false) == .versions([]))
-        #expect(HeaderRules.entityTags([#"W/"3""#], allowWeak: true) == .versions([3]))
-        #expect(HeaderRules.entityTags(["garbage", #""x""#], allowWeak: true) == .versions([]))
-        #expect(HeaderRules.entityTags([#""1""#, #""2""#], allowWeak: false) == .versions([1, 2]))
+    @Test func entityTags() throws {
+        let parse = { (values: [String], weak: Bool) throws(APIError) in try HeaderRules.entityTags(values, allowWeak: weak, header: "If-Match") }
+        #expect(try parse([], false) == nil)
+        #expect(try parse(["*"], false) == .any)
+        #expect(try parse([#""3", "4""#], false) == .versions([3, 4]))
+        #expect(try parse([#""3","4" ,  "5""#], false) == .versions([3, 4, 5]))
+        #expect(try parse([#"W/"3""#], false) == .versions([]))
+        #expect(try parse([#"W/"3""#], true) == .versions([3]))
+        #expect(try parse([#""x""#, #""""#], true) == .versions([]), "well-formed tags that are no version never match")
+        #expect(try parse([#""1""#, #""2""#], false) == .versions([1, 2]))
+        // Anything the openapi.yaml pattern refuses is 400.
+        for bad in ["", "garbage", "3", #""3"#, #""3","#, #"* , "3""#, #""a b""#, "W/", #"w/"3""#, "\"3\"\t,\"4\""] {
+            #expect(throws: APIError.self, "\(bad)") { try parse([bad], false) }
+        }
     }
 
     @Test func idempotencyKeys() {

@@ -41,6 +41,18 @@ import TestSupport
         #expect(try await fixture.send("TYPE", record).string == "hash")
         #expect(try await fixture.send("TYPE", messages).string == "zset")
         #expect(try await fixture.send("TYPE", index).string == "zset")
+
+        // v1.1: a keyed message's member carries its key; the key hash maps key → seq; 'mb'
+        // counts message bytes; the key hash goes with the session.
+        let keysHash = fixture.keys(key)[4]
+        _ = try await fixture.store.append(key, messages: [Fixtures.json("{\"x\":1}")], keys: ["k:1"], options: .init(), idempotency: nil)
+        #expect(try await fixture.send("ZRANGEBYSCORE", messages, "3", "3").array?.compactMap(\.string) == ["3#3:k:1{\"x\":1}"])
+        #expect(try await fixture.send("HGET", keysHash, "k:1").string == "3")
+        #expect(try await fixture.send("TYPE", keysHash).string == "hash")
+        #expect(try await fixture.send("HGET", record, "mb").string == "14")
+        #expect(try await fixture.store.load(key).metadata.messageBytes == 14)
+        _ = try await fixture.store.delete(key, precondition: .none)
+        #expect(try await fixture.send("EXISTS", record, messages, idem, keysHash).int == 0)
     }
 
     @Test func everyKeyGetsTheSessionTTLOrPersists() async throws {
@@ -49,7 +61,10 @@ import TestSupport
         let key = Fixtures.key(agent, "s")
         let keys = fixture.keys(key)
         _ = try await fixture.store.save(key, state: Fixtures.json("1"), options: .init(ttl: .seconds(60)))
-        _ = try await fixture.store.append(key, messages: [Fixtures.json("1")], options: .init(), idempotency: IdempotencyToken(key: "k", bodyDigest: "d"))
+        // A keyed message, so the session's key hash exists too and must share the TTL.
+        _ = try await fixture.store.append(
+            key, messages: [Fixtures.json("1")], keys: ["m1"], options: .init(), idempotency: IdempotencyToken(key: "k", bodyDigest: "d"))
+        #expect(keys.count == 5)
         let expiresAt = try #require(try await fixture.store.load(key).metadata.expiresAt)
         for name in keys {
             let left = try await fixture.pttl(name)
@@ -86,13 +101,14 @@ import TestSupport
         let mortal = Fixtures.key(agent, "mortal")
         _ = try await fixture.store.save(Fixtures.key(agent, "keeper"), state: Fixtures.json("{}"), options: .init())
         _ = try await fixture.store.save(mortal, state: Fixtures.json("{}"), options: .init(ttl: .seconds(1)))
-        _ = try await fixture.store.append(mortal, messages: [Fixtures.json("1")], options: .init(), idempotency: IdempotencyToken(key: "k", bodyDigest: "d"))
+        _ = try await fixture.store.append(
+            mortal, messages: [Fixtures.json("1")], keys: ["m1"], options: .init(), idempotency: IdempotencyToken(key: "k", bodyDigest: "d"))
 
         let gone = try await Fixtures.eventually(within: .seconds(10)) { try await Fixtures.isGone(mortal, in: fixture.store) }
         #expect(gone, "a 1 s session was still loadable after 10 s")
         #expect(try await Fixtures.listAll(agent, in: fixture.store).map(\.sessionID) == ["keeper"])
         let keys = fixture.keys(mortal)
-        #expect(try await fixture.send("EXISTS", keys[0], keys[1], keys[2]).int == 0)
+        #expect(try await fixture.send("EXISTS", keys[0], keys[1], keys[2], keys[4]).int == 0)
         #expect(try await fixture.send("ZSCORE", keys[3], mortal.sessionID).isNull, "the list pruned the index entry")
         #expect(fixture.pruned.value == 1)
 
@@ -249,10 +265,10 @@ struct RedisFixture {
         "\(prefix)\(key.agentID):\(key.sessionID)"
     }
 
-    /// The four keys of a session: record, messages, idempotency, index.
+    /// The five keys of a session: record, messages, idempotency, index, message keys.
     func keys(_ key: SessionKey) -> [String] {
         let record = recordKey(key)
-        return [record, record + ":messages", record + ":idem", prefix + key.agentID]
+        return [record, record + ":messages", record + ":idem", prefix + key.agentID, record + ":keys"]
     }
 
     /// Sends a command on the raw connection.

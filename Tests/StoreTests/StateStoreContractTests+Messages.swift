@@ -22,7 +22,7 @@ extension StateStoreContractTests {
         let cleared = try await store.clearMessages(key, precondition: .none)
         #expect(cleared.messageCount == 0)
         #expect(cleared.version == 5)
-        #expect(try await store.readMessages(key, limit: 100, after: nil) == MessagePage(messages: [], nextAfter: nil))
+        #expect(try await store.readMessages(key, limit: 100, after: nil) == MessagePage(messages: [], nextAfter: nil, version: 5))
         #expect(try await store.append(key, messages: [m(7), m(8)], options: .init(), idempotency: nil)
             == AppendResult(version: 6, firstSeq: 7, lastSeq: 8, messageCount: 2))
         #expect(try await store.readMessages(key, limit: 100, after: nil).messages == [Message(seq: 7, data: m(7)), Message(seq: 8, data: m(8))])
@@ -126,7 +126,7 @@ extension StateStoreContractTests {
         // A session with state but no messages reads as an empty page.
         let stateOnly = Fixtures.key(key.agentID, "state-only")
         _ = try await store.save(stateOnly, state: Fixtures.json("{}"), options: .init())
-        #expect(try await store.readMessages(stateOnly, limit: 10, after: nil) == MessagePage(messages: [], nextAfter: nil))
-        #expect(try await store.readMessages(stateOnly, limit: 10, after: 0) == MessagePage(messages: [], nextAfter: nil))
+        #expect(try await store.readMessages(stateOnly, limit: 10, after: nil) == MessagePage(messages: [], nextAfter: nil, version: 1))
+        #expect(try await store.readMessages(stateOnly, limit: 10, after: 0) == MessagePage(messages: [], nextAfter: nil, version: 1))
     }
 }

@@ -55,8 +55,11 @@ extension AppConfiguration {
         Option(flag: "--max-body-bytes", valueName: "BYTES", help: "Largest request body accepted (default 1048576).") { config, value throws(ConfigurationError) in
             config.maxBodyBytes = Int(try integer("--max-body-bytes", value, in: 1...(1 << 30)))
         },
-        Option(flag: "--max-messages", valueName: "COUNT", help: "Most messages one session may hold (default 10000).") { config, value throws(ConfigurationError) in
+        Option(flag: "--max-messages", valueName: "COUNT", help: "Most messages one session may hold (default 100000).") { config, value throws(ConfigurationError) in
             config.maxMessages = Int(try integer("--max-messages", value, in: 1...10_000_000))
+        },
+        Option(flag: "--max-session-bytes", valueName: "BYTES", help: "Most state plus message bytes one session may hold (default 67108864, 64 MiB).") { config, value throws(ConfigurationError) in
+            config.maxSessionBytes = Int(try integer("--max-session-bytes", value, in: 1...(1 << 40)))
         },
         Option(flag: "--max-connections", valueName: "COUNT", help: "Most open client connections; more are closed at once (default 10000).") { config, value throws(ConfigurationError) in
             config.maxConnections = Int(try integer("--max-connections", value, in: 1...1_000_000))
@@ -209,6 +212,7 @@ extension AppConfiguration {
         metadata += [
             ("default_ttl", .int(defaultTTLSeconds ?? 0)), ("max_ttl", .int(maxTTLSeconds)),
             ("max_body_bytes", .int(Int64(maxBodyBytes))), ("max_messages", .int(Int64(maxMessages))),
+            ("max_session_bytes", .int(Int64(maxSessionBytes))),
             ("max_connections", .int(Int64(maxConnections))), ("shutdown_grace", .int(Int64(shutdownGraceSeconds))),
             ("auth", .string(authTokensFile == nil ? "off" : "bearer")), ("metrics_auth", .string(metricsTokenFile == nil ? "off" : "bearer")),
             ("log_level", .string(logLevel.rawValue)), ("log_format", .string(logFormat.rawValue)),

@@ -20,7 +20,9 @@ public struct AppConfiguration: Sendable, Equatable {
     public var defaultTTLSeconds: Int64?
     public var maxTTLSeconds: Int64 = 30 * 86_400
     public var maxBodyBytes = 1 << 20
-    public var maxMessages = 10_000
+    public var maxMessages = 100_000
+    /// Cap on a session's state bytes plus message bytes.
+    public var maxSessionBytes = 64 << 20
     public var maxConnections = 10_000
     public var shutdownGraceSeconds = 25
     /// The tokens file that turns on bearer-token auth of the API routes (DESIGN §9), or nil.

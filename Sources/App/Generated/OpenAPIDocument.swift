@@ -28,9 +28,12 @@ info:
       header section 16 KiB (431), request line 8 KiB (414). A client that stalls while sending
       headers (10 s deadline) or body (10 s gap) gets 408 and is disconnected. Malformed HTTP is
       answered 400 and the connection is closed.
-    - `If-None-Match` is honoured on GET/HEAD of a session (weak comparison) and on PUT
-      (`*` = create only). `If-Match` (strong comparison; weak tags never match) is honoured on
-      PUT, DELETE, the message POST, pop and clear.
+    - `If-None-Match` is honoured on GET/HEAD of a session and of its messages (weak comparison)
+      and on PUT (`*` = create only). `If-Match` (strong comparison; weak tags never match) is
+      honoured on PUT, DELETE, the message POST and PUT, pop, clear, trim and delete-one.
+    - A session holds at most `--max-messages` (default 100000) messages and at most
+      `--max-session-bytes` (default 67108864, 64 MiB) of state plus message bytes. A write past
+      either cap is 409 (`too_many_messages`, `session_too_large`) and writes nothing.
   license:
     name: Proprietary
 servers:
@@ -218,10 +221,13 @@ paths:
       summary: Append messages
       description: |
         Appends 1–1000 messages atomically, creating the session (with `state: null`) when it is
-        missing. A session holds at most `--max-messages` (default 10000) messages; an append that
-        would pass the cap is 409 and appends nothing. With `Idempotency-Key`, a retry with the
-        same key and the same body bytes returns the first 201 and appends nothing; the same key
-        with another body is 422. The key is checked before `If-Match`.
+        missing. An append that would pass `--max-messages` (409 `too_many_messages`) or
+        `--max-session-bytes` (409 `session_too_large`) appends nothing. `keys`, parallel to
+        `messages`, gives messages keys unique within the session: a key already present, or
+        repeated in the request, is 409 `key_conflict` and nothing is written. With
+        `Idempotency-Key`, a retry with the same key and the same body bytes returns the first
+        201 and appends nothing; the same key with another body is 422. The key is checked
+        before `If-Match`.
       parameters:
         - $ref: '#/components/parameters/IfMatch'
         - name: Idempotency-Key
@@ -250,30 +256,89 @@ paths:
         '422': { $ref: '#/components/responses/Problem' }
         '503': { $ref: '#/components/responses/Unavailable' }
         default: { $ref: '#/components/responses/Problem' }
+    put:
+      tags: [messages]
+      operationId: replaceMessages
+      summary: Replace the whole message log
+      description: |
+        Replaces the log with 0–1000 messages in one atomic step (what compaction needs: a reader
+        never sees an empty or partial log). New messages continue the seq sequence; seqs are
+        never reused. Creates the session (with `state: null`) when it is missing: 201, else 200.
+        `first_seq` and `last_seq` are null when the new log is empty. `keys` as on append, but
+        they conflict only within the request: the old log's keys go with the old log. The caps
+        apply as on append. State is kept.
+      parameters:
+        - $ref: '#/components/parameters/IfMatch'
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/ReplaceRequest' }
+            example: { messages: [{ role: system, content: 'summary of the conversation so far' }] }
+      responses:
+        '200':
+          description: Replaced.
+          headers:
+            X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+            ETag: { $ref: '#/components/headers/ETag' }
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/ReplaceResult' }
+        '201':
+          description: Replaced, and the session was created.
+          headers:
+            X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+            ETag: { $ref: '#/components/headers/ETag' }
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/ReplaceResult' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '409': { $ref: '#/components/responses/Problem' }
+        '412': { $ref: '#/components/responses/PreconditionFailed' }
+        '413': { $ref: '#/components/responses/Problem' }
+        '415': { $ref: '#/components/responses/Problem' }
+        '503': { $ref: '#/components/responses/Unavailable' }
+        default: { $ref: '#/components/responses/Problem' }
     get:
       tags: [messages]
       operationId: readMessages
       summary: Read messages
       description: |
-        Ascending `seq`. Without `after`: the most recent `limit` messages, and `next_after` is
-        null. With `after=S`: the first `limit` messages with `seq > S`; `next_after` is the seq
-        of the last one returned when more follow, else null. A read: restarts the clock of a
-        sliding-TTL session.
+        Ascending `seq`, with the session's `ETag`; `If-None-Match` matching it is 304. Without
+        `after`/`before`: the most recent `limit` messages. With `after=S`: the first `limit`
+        messages with `seq > S`; `next_after` is the seq of the last one returned when more
+        follow, else null. With `before=S`: the newest `limit` messages with `seq < S`;
+        `next_before` is the smallest seq returned when older messages exist, else null. With
+        `key=K`: the one message with that key (404 when none). `after`, `before` and `key` are
+        exclusive (400). A read: restarts the clock of a sliding-TTL session.
       parameters:
+        - $ref: '#/components/parameters/IfNoneMatchRead'
         - name: limit
           in: query
           schema: { type: integer, minimum: 1, maximum: 1000, default: 100 }
         - name: after
           in: query
           schema: { type: integer, format: int64, minimum: 0 }
+        - name: before
+          in: query
+          schema: { type: integer, format: int64, minimum: 0 }
+        - name: key
+          in: query
+          schema: { $ref: '#/components/schemas/MessageKey' }
       responses:
         '200':
           description: A page of messages.
           headers:
             X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+            ETag: { $ref: '#/components/headers/ETag' }
           content:
             application/json:
               schema: { $ref: '#/components/schemas/MessageList' }
+        '304':
+          description: Not modified; the session's version matches `If-None-Match`.
+          headers:
+            X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+            ETag: { $ref: '#/components/headers/ETag' }
         '400': { $ref: '#/components/responses/BadRequest' }
         '404': { $ref: '#/components/responses/NotFound' }
         '503': { $ref: '#/components/responses/Unavailable' }
@@ -281,13 +346,28 @@ paths:
     delete:
       tags: [messages]
       operationId: clearMessages
-      summary: Clear the message log
-      description: Keeps the state. A mutation (the version grows); the next append continues the seq sequence.
+      summary: Clear or trim the message log
+      description: |
+        Without `before`: clears the log and keeps the state, 204. A mutation (the version
+        grows); the next append continues the seq sequence. With `before=S`: a trim, removing
+        every message with `seq < S`, 200 `{"deleted", "version"}`; a trim that removes nothing
+        changes nothing (`deleted` 0, the version stays). Keys go with their messages.
       parameters:
         - $ref: '#/components/parameters/IfMatch'
+        - name: before
+          in: query
+          schema: { type: integer, format: int64, minimum: 0 }
       responses:
+        '200':
+          description: Trimmed (with `before`).
+          headers:
+            X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+            ETag: { $ref: '#/components/headers/ETag' }
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/TrimResult' }
         '204':
-          description: Cleared.
+          description: Cleared (without `before`).
           headers:
             X-Request-Id: { $ref: '#/components/headers/XRequestId' }
             ETag: { $ref: '#/components/headers/ETag' }
@@ -306,6 +386,36 @@ paths:
       operationId: popMessage
       summary: Remove and return the newest message
       description: The seq is never reused. No messages is 404; a failed `If-Match` is 412 even then.
+      parameters:
+        - $ref: '#/components/parameters/IfMatch'
+      responses:
+        '200':
+          description: The removed message.
+          headers:
+            X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+            ETag: { $ref: '#/components/headers/ETag' }
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Message' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '404': { $ref: '#/components/responses/NotFound' }
+        '412': { $ref: '#/components/responses/PreconditionFailed' }
+        '503': { $ref: '#/components/responses/Unavailable' }
+        default: { $ref: '#/components/responses/Problem' }
+  /agents/{agent_id}/sessions/{session_id}/messages/{seq}:
+    parameters:
+      - $ref: '#/components/parameters/AgentId'
+      - $ref: '#/components/parameters/SessionId'
+      - $ref: '#/components/parameters/RequestId'
+      - name: seq
+        in: path
+        required: true
+        schema: { type: integer, format: int64, minimum: 1 }
+    delete:
+      tags: [messages]
+      operationId: deleteMessage
+      summary: Remove and return one message
+      description: Removes the message with that seq (and frees its key). No such message, or no such session, is 404; a failed `If-Match` is 412 even then.
       parameters:
         - $ref: '#/components/parameters/IfMatch'
       responses:
@@ -428,17 +538,17 @@ components:
       name: If-Match
       in: header
       description: '`*` or a list of strong tags such as `"3"`. Any mismatch, or a missing session, is 412.'
-      schema: { type: string }
+      schema: { type: string, pattern: '^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$' }
     IfNoneMatch:
       name: If-None-Match
       in: header
       description: '`*` makes the PUT create-only: 412 when the session exists.'
-      schema: { type: string }
+      schema: { type: string, pattern: '^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$' }
     IfNoneMatchRead:
       name: If-None-Match
       in: header
       description: 304 when it matches the session's ETag (weak comparison; `*` matches any).
-      schema: { type: string }
+      schema: { type: string, pattern: '^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$' }
   headers:
     XRequestId:
       required: true
@@ -508,7 +618,7 @@ components:
       format: date-time
       pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$'
     TTLSeconds:
-      description: 1 to `--max-ttl` (default 2592000, 30 days), or null for no expiry. Must be an integer literal.
+      description: 1 to `--max-ttl` (default 2592000, 30 days), or null for no expiry. An integer as JSON Schema defines it, so `3600` and `3600.0` both mean 3600.
       type: [integer, 'null']
       minimum: 1
       maximum: 2592000
@@ -532,15 +642,41 @@ components:
           maxItems: 1000
           items:
             description: Any JSON value, stored and returned byte for byte.
+        keys: { $ref: '#/components/schemas/MessageKeys' }
         ttl_seconds: { $ref: '#/components/schemas/TTLSeconds' }
         sliding_ttl: { type: boolean }
+    ReplaceRequest:
+      type: object
+      required: [messages]
+      properties:
+        messages:
+          type: array
+          minItems: 0
+          maxItems: 1000
+          items:
+            description: Any JSON value, stored and returned byte for byte.
+        keys: { $ref: '#/components/schemas/MessageKeys' }
+        ttl_seconds: { $ref: '#/components/schemas/TTLSeconds' }
+        sliding_ttl: { type: boolean }
+    MessageKey:
+      description: 1–128 visible ASCII characters, unique within the session.
+      type: string
+      pattern: '^[!-~]{1,128}$'
+    MessageKeys:
+      description: One key (or null) per message; an array of another length than `messages` is 400.
+      type: [array, 'null']
+      maxItems: 1000
+      items:
+        oneOf:
+          - $ref: '#/components/schemas/MessageKey'
+          - type: 'null'
     SessionSummary:
       type: object
-      required: [agent_id, session_id, version, created_at, updated_at, expires_at, ttl_seconds, sliding_ttl, message_count, state_bytes]
+      required: [agent_id, session_id, version, created_at, updated_at, expires_at, ttl_seconds, sliding_ttl, message_count, state_bytes, message_bytes]
       properties:
         agent_id: { $ref: '#/components/schemas/Id' }
         session_id: { $ref: '#/components/schemas/Id' }
-        version: { type: integer, minimum: 1, description: 'Starts at 1; grows by 1 on every save, append, pop and clear.' }
+        version: { type: integer, minimum: 1, description: 'Starts at 1; grows by 1 on every save, append, replace, pop, delete-one, clear and trim that removes something.' }
         created_at: { $ref: '#/components/schemas/Timestamp' }
         updated_at: { $ref: '#/components/schemas/Timestamp' }
         expires_at:
@@ -551,6 +687,7 @@ components:
         sliding_ttl: { type: boolean }
         message_count: { type: integer, minimum: 0 }
         state_bytes: { type: integer, minimum: 0, description: 'Size of the stored state in bytes; 0 when never set.' }
+        message_bytes: { type: integer, minimum: 0, description: 'Sum of the stored messages'' sizes, each as the JSON bytes it was sent as.' }
     Session:
       allOf:
         - $ref: '#/components/schemas/SessionSummary'
@@ -578,6 +715,20 @@ components:
         first_seq: { type: integer, minimum: 1 }
         last_seq: { type: integer, minimum: 1 }
         message_count: { type: integer, minimum: 1 }
+    ReplaceResult:
+      type: object
+      required: [version, first_seq, last_seq, message_count]
+      properties:
+        version: { type: integer, minimum: 1 }
+        first_seq: { type: [integer, 'null'], minimum: 1 }
+        last_seq: { type: [integer, 'null'], minimum: 1 }
+        message_count: { type: integer, minimum: 0 }
+    TrimResult:
+      type: object
+      required: [deleted, version]
+      properties:
+        deleted: { type: integer, minimum: 0 }
+        version: { type: integer, minimum: 1 }
     Message:
       type: object
       required: [seq, data]
@@ -585,14 +736,16 @@ components:
         seq: { type: integer, minimum: 1, description: 'Starts at 1 per session, grows by 1, never reused.' }
         data:
           description: The message exactly as appended.
+        key: { $ref: '#/components/schemas/MessageKey' }
     MessageList:
       type: object
-      required: [messages, next_after]
+      required: [messages, next_after, next_before]
       properties:
         messages:
           type: array
           items: { $ref: '#/components/schemas/Message' }
-        next_after: { type: [integer, 'null'], minimum: 1 }
+        next_after: { type: [integer, 'null'], minimum: 1, description: 'Set only by the `after` form.' }
+        next_before: { type: [integer, 'null'], minimum: 1, description: 'Set only by the `before` form.' }
     Problem:
       description: RFC 9457 problem details.
       type: object
@@ -605,7 +758,8 @@ components:
         code:
           type: string
           enum: [invalid_id, invalid_json, invalid_request, unauthorized, forbidden, not_found, route_not_found,
-                 method_not_allowed, request_timeout, too_many_messages, precondition_failed, payload_too_large,
+                 method_not_allowed, request_timeout, too_many_messages, session_too_large, key_conflict,
+                 precondition_failed, payload_too_large,
                  uri_too_long, unsupported_media_type, idempotency_key_reused, header_too_large, internal,
                  backend_unavailable]
         request_id: { type: string }

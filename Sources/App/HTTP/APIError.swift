@@ -86,6 +86,11 @@ extension APIError {
         switch error {
         case .sessionNotFound: self = .notFound("The session does not exist.")
         case .noMessages: self = .notFound("The session has no messages.")
+        case .messageNotFound: self = .notFound("The session has no such message.")
+        case .keyConflict:
+            self = APIError(status: 409, code: "key_conflict", detail: "A message key is already present in the session or repeated in the request; nothing was written.")
+        case .sessionTooLarge(let limit):
+            self = APIError(status: 409, code: "session_too_large", detail: "The write would take the session's state and message bytes past its cap of \(limit) bytes; nothing was written.")
         case .preconditionFailed(let version): self = .preconditionFailed(currentVersion: version)
         case .tooManyMessages(let limit):
             self = APIError(status: 409, code: "too_many_messages", detail: "The append would take the session past its cap of \(limit) messages; nothing was appended.")

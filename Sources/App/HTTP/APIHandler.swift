@@ -35,7 +35,7 @@ final class APIHandler: HTTPHandler {
             return nil
         } catch {
             let route = RouteMatch(path: head.path)?.route
-            countStoreOperation(route: route, method: head.method, status: error.status)
+            countStoreOperation(route: route, head: head, status: error.status)
             let requestID = requestID(for: head)
             return finish(problem(error, requestID: requestID), requestID: requestID, head: head, route: route, bytesIn: 0)
         }
@@ -58,7 +58,7 @@ final class APIHandler: HTTPHandler {
             recordStore(context, status: response.status)
         } catch let error as APIError {
             response = problem(error, requestID: requestID)
-            countStoreOperation(route: route, method: head.method, status: error.status)
+            countStoreOperation(route: route, head: head, status: error.status)
         } catch {
             logger.error("unexpected error", [(LogKey.requestID, .string(requestID)), ("error", .string(String(describing: error)))])
             response = problem(.internalError, requestID: requestID)
@@ -76,7 +76,7 @@ final class APIHandler: HTTPHandler {
         case .requestTimeout: apiError = .requestTimeout
         }
         let route = head.flatMap { RouteMatch(path: $0.path)?.route }
-        if let head { countStoreOperation(route: route, method: head.method, status: apiError.status) }
+        if let head { countStoreOperation(route: route, head: head, status: apiError.status) }
         let requestID = head.map(requestID(for:)) ?? requestIDs.next()
         return finish(problem(apiError, requestID: requestID), requestID: requestID, head: head, route: route, bytesIn: 0,
                       receivedAtNanos: receivedAtNanos)
@@ -99,7 +99,7 @@ final class APIHandler: HTTPHandler {
             throw APIError.unsupportedMediaType
         }
         return ResolvedRoute(match: match, agentID: agentID, sessionID: sessionID,
-                             operation: StoreOperation(route: match.route, method: head.method), tokenName: tokenName)
+                             operation: StoreOperation(route: match.route, method: head.method, query: head.query), tokenName: tokenName)
     }
 
     /// The bearer-token check; counts each refusal in `agentstate_auth_failures_total`.
@@ -124,7 +124,7 @@ final class APIHandler: HTTPHandler {
             return HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", MetricsRegistry.contentType)]), body: Array(metrics.registry.exposition().utf8))
         case .openapi:
             return HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", "application/yaml")]), body: openAPIDocument)
-        case .sessions, .session, .messages, .lastMessage:
+        case .sessions, .session, .messages, .lastMessage, .message:
             return try await sessionRoute(&context)
         }
     }
@@ -180,14 +180,14 @@ final class APIHandler: HTTPHandler {
 
     private func recordStore(_ context: RequestContext, status: Int) {
         guard let operation = context.operation else { return }
-        countStoreOperation(route: context.match.route, method: context.head.method, status: status)
+        countStoreOperation(route: context.match.route, head: context.head, status: status)
         if let seconds = context.storeSeconds { metrics.storeDuration.labels(operation.rawValue).observe(seconds) }
         if let bytes = context.payloadBytes { metrics.storePayload.labels(operation.rawValue).observe(Double(bytes)) }
     }
 
     /// Counts a request to a store route in `agentstate_store_operations_total`, whatever its outcome.
-    private func countStoreOperation(route: Route?, method: HTTPMethod, status: Int) {
-        guard let route, let operation = StoreOperation(route: route, method: method) else { return }
+    private func countStoreOperation(route: Route?, head: HTTPRequestHead, status: Int) {
+        guard let route, let operation = StoreOperation(route: route, method: head.method, query: head.query) else { return }
         metrics.storeOperations.labels(operation.rawValue, AppMetrics.outcome(forStatus: status)).increment()
     }
 }

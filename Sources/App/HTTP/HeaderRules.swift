@@ -16,10 +16,17 @@ enum HeaderRules {
     }
 
     /// Parses an entity-tag list (`*`, or `"3", W/"4"`) into versions.
-    /// - Parameter allowWeak: whether weak tags count (true for `If-None-Match`, false for `If-Match`).
+    /// - Parameters:
+    ///   - values: the header's field values (one per header line).
+    ///   - allowWeak: whether weak tags count (true for `If-None-Match`, false for `If-Match`).
     /// - Returns: nil when the header is absent; tags that are not a version never match.
-    static func entityTags(_ values: [String], allowWeak: Bool) -> ETagSet? {
+    /// - Throws: `invalid_request` when a value is not `*` or a list of entity tags
+    ///   (`^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$`, as openapi.yaml says).
+    static func entityTags(_ values: [String], allowWeak: Bool, header: String) throws(APIError) -> ETagSet? {
         guard !values.isEmpty else { return nil }
+        guard values.allSatisfy(isEntityTagList) else {
+            throw APIError.invalidRequest("\(header) must be * or a comma-separated list of entity tags such as \"3\".")
+        }
         var versions: [Int64] = []
         for value in values {
             for rawTag in value.split(separator: ",") {
@@ -35,6 +42,30 @@ enum HeaderRules {
             }
         }
         return .versions(versions)
+    }
+
+    /// Whether `value` is `*` or a list of entity tags separated by commas and spaces.
+    static func isEntityTagList(_ value: String) -> Bool {
+        let bytes = Array(value.utf8)
+        if bytes == [UInt8(ascii: "*")] { return true }
+        var index = 0
+        func skipSpaces() { while index < bytes.count, bytes[index] == 0x20 { index += 1 } }
+        while true {
+            if index + 1 < bytes.count, bytes[index] == UInt8(ascii: "W"), bytes[index + 1] == UInt8(ascii: "/") { index += 2 }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return false }
+            index += 1
+            while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
+                guard bytes[index] >= 0x21, bytes[index] <= 0x7E else { return false }
+                index += 1
+            }
+            guard index < bytes.count else { return false }
+            index += 1
+            if index == bytes.count { return true }
+            skipSpaces()
+            guard index < bytes.count, bytes[index] == UInt8(ascii: ",") else { return false }
+            index += 1
+            skipSpaces()
+        }
     }
 
     /// The strong ETag for a session version.

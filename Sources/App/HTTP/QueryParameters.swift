@@ -27,6 +27,11 @@ struct QueryParameters: Sendable {
         return found
     }
 
+    /// Whether a parameter is present (with any value).
+    func has(_ name: String) -> Bool {
+        pairs.contains { $0.name == name }
+    }
+
     /// An integer parameter in `range`, or `defaultValue` when absent.
     /// - Throws: `invalid_request` when it is not a plain decimal integer in range.
     func integer(_ name: String, in range: ClosedRange<Int64>, default defaultValue: Int64?) throws(APIError) -> Int64? {

@@ -11,6 +11,7 @@ enum Route: String, Sendable, CaseIterable {
     case session = "/agents/{agent_id}/sessions/{session_id}"
     case messages = "/agents/{agent_id}/sessions/{session_id}/messages"
     case lastMessage = "/agents/{agent_id}/sessions/{session_id}/messages/last"
+    case message = "/agents/{agent_id}/sessions/{session_id}/messages/{seq}"
 
     /// The route template, used as the `route` label and log field.
     var template: String { rawValue }
@@ -21,8 +22,8 @@ enum Route: String, Sendable, CaseIterable {
         case .healthz, .readyz, .metrics, .openapi: return [.GET, .HEAD]
         case .sessions: return [.GET, .HEAD, .DELETE]
         case .session: return [.GET, .HEAD, .PUT, .DELETE]
-        case .messages: return [.GET, .HEAD, .POST, .DELETE]
-        case .lastMessage: return [.DELETE]
+        case .messages: return [.GET, .HEAD, .PUT, .POST, .DELETE]
+        case .lastMessage, .message: return [.DELETE]
         }
     }
 
@@ -31,7 +32,7 @@ enum Route: String, Sendable, CaseIterable {
 
     /// Whether requests with this route and method carry a JSON body (and so get a `Content-Type` check).
     func takesBody(_ method: HTTPMethod) -> Bool {
-        (self == .session && method == .PUT) || (self == .messages && method == .POST)
+        (self == .session && method == .PUT) || (self == .messages && (method == .POST || method == .PUT))
     }
 }
 
@@ -40,6 +41,8 @@ struct RouteMatch: Sendable {
     var route: Route
     var agentSegment: Substring?
     var sessionSegment: Substring?
+    /// The raw `{seq}` segment of `…/messages/{seq}`.
+    var seqSegment: Substring?
 
     /// Matches a path structurally: segment count and literal segments. IDs are validated later,
     /// after the method check, as DESIGN §7 orders them. Returns nil for no route (404).
@@ -63,6 +66,9 @@ struct RouteMatch: Sendable {
                 self.init(route: .messages, agentSegment: agent, sessionSegment: Substring(segments[3]))
             case 6 where RouteMatch.segment(segments[4], is: "messages") && RouteMatch.segment(segments[5], is: "last"):
                 self.init(route: .lastMessage, agentSegment: agent, sessionSegment: Substring(segments[3]))
+            case 6 where RouteMatch.segment(segments[4], is: "messages"):
+                self.init(route: .message, agentSegment: agent, sessionSegment: Substring(segments[3]))
+                seqSegment = Substring(segments[5])
             default: return nil
             }
         }
@@ -79,6 +85,17 @@ struct RouteMatch: Sendable {
         self.route = route
         self.agentSegment = agentSegment
         self.sessionSegment = sessionSegment
+    }
+
+    /// The `{seq}` of `…/messages/{seq}`: a decimal integer from 1.
+    /// - Throws: `APIError` `invalid_request` otherwise.
+    func seq() throws(APIError) -> Int64 {
+        let text = seqSegment.flatMap { PercentEncoding.decode($0.utf8) } ?? []
+        guard !text.isEmpty, text.count <= 19, text.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+              let seq = Int64(String(decoding: text, as: UTF8.self)), seq >= 1 else {
+            throw APIError.invalidRequest("The message seq must be an integer from 1 to \(Int64.max).")
+        }
+        return seq
     }
 
     /// The decoded, validated agent ID.

@@ -8,6 +8,19 @@ enum StoreOperation: String, Sendable {
     case readMessages = "read_messages"
     case pop
     case clearMessages = "clear_messages"
+    case replaceMessages = "replace_messages"
+    case trimMessages = "trim_messages"
+    case deleteMessage = "delete_message"
+
+    /// The operation of a route, method and query, or nil for the operations routes.
+    /// `DELETE …/messages` is a trim when the query has `before`, else a clear.
+    init?(route: Route, method: HTTPMethod, query: String?) {
+        if route == .messages, method == .DELETE, let query, (try? QueryParameters(query).has("before")) == true {
+            self = .trimMessages
+            return
+        }
+        self.init(route: route, method: method)
+    }
 
     /// The operation of a route and method, or nil for the operations routes.
     init?(route: Route, method: HTTPMethod) {
@@ -20,7 +33,9 @@ enum StoreOperation: String, Sendable {
         case (.messages, .POST): self = .append
         case (.messages, .GET), (.messages, .HEAD): self = .readMessages
         case (.messages, .DELETE): self = .clearMessages
+        case (.messages, .PUT): self = .replaceMessages
         case (.lastMessage, .DELETE): self = .pop
+        case (.message, .DELETE): self = .deleteMessage
         default: return nil
         }
     }

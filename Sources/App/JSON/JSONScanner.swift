@@ -298,6 +298,13 @@ struct JSONScanner {
         }
     }
 
+    /// Decodes an already-validated string value (quotes included in `range`) of `document`.
+    static func decodedString(of document: [UInt8], in range: Range<Int>) -> String {
+        document.withUnsafeBufferPointer { buffer in
+            unescape(UnsafeBufferPointer(rebasing: buffer[(range.lowerBound + 1)..<(range.upperBound - 1)]))
+        }
+    }
+
     /// Decodes the escapes of an already-validated string body. Lone surrogates become U+FFFD.
     private static func unescape(_ raw: UnsafeBufferPointer<UInt8>) -> String {
         var out: [UInt8] = []

@@ -20,28 +20,54 @@ struct SaveBody: Sendable {
     }
 }
 
-/// The parsed body of `POST /agents/{a}/sessions/{s}/messages`.
+/// The parsed body of `POST` (append) and `PUT` (replace) of `/agents/{a}/sessions/{s}/messages`.
 struct AppendBody: Sendable {
     /// Each message's raw bytes, exactly as sent.
     var messages: [[UInt8]]
+    /// One key (or nil) per message, when the body has `keys`.
+    var keys: [String?]?
     var ttl: TTLChange
     var slidingTTL: Bool?
 
-    /// Most messages one append may carry.
+    /// Most messages one append or replace may carry.
     static let maxMessagesPerAppend = 1000
 
-    /// Parses and validates an append body.
-    /// - Throws: `invalid_json`, or `invalid_request` when `messages` is not an array of 1–1000 values.
-    init(_ body: [UInt8], maxTTL: Int64) throws(APIError) {
+    /// Parses and validates an append body (1–1000 messages) or, with `allowEmpty`, a replace
+    /// body (0–1000).
+    /// - Throws: `invalid_json`, or `invalid_request` when `messages` is not an array of the
+    ///   allowed size, or `keys` is not a parallel array of keys (1–128 visible ASCII) and nulls.
+    init(_ body: [UInt8], maxTTL: Int64, allowEmpty: Bool = false) throws(APIError) {
         let members = try RequestBodyFields.members(of: body)
+        let range = (allowEmpty ? 0 : 1)...AppendBody.maxMessagesPerAppend
+        let sizes = "\(range.lowerBound) to \(range.upperBound)"
         guard let list = members.last(where: { $0.name == "messages" }), list.kind == .array else {
-            throw APIError.invalidRequest("The body must have a 'messages' member: an array of 1 to 1000 JSON values.")
+            throw APIError.invalidRequest("The body must have a 'messages' member: an array of \(sizes) JSON values.")
         }
         let ranges = JSONScanner.arrayElements(of: body, in: list.range)
-        guard (1...AppendBody.maxMessagesPerAppend).contains(ranges.count) else {
-            throw APIError.invalidRequest("'messages' must hold 1 to 1000 values; it holds \(ranges.count).")
+        guard range.contains(ranges.count) else {
+            throw APIError.invalidRequest("'messages' must hold \(sizes) values; it holds \(ranges.count).")
         }
         messages = ranges.map { Array(body[$0]) }
+        if let keyList = members.last(where: { $0.name == "keys" }), keyList.kind != .null {
+            let invalid = APIError.invalidRequest(
+                "'keys' must be an array as long as 'messages' of keys (1 to 128 visible ASCII characters) or nulls.")
+            guard keyList.kind == .array else { throw invalid }
+            let keyRanges = JSONScanner.arrayElements(of: body, in: keyList.range)
+            guard keyRanges.count == ranges.count else { throw invalid }
+            var parsed: [String?] = []
+            parsed.reserveCapacity(keyRanges.count)
+            for keyRange in keyRanges {
+                switch body[keyRange.lowerBound] {
+                case UInt8(ascii: "n"): parsed.append(nil)
+                case UInt8(ascii: "\""):
+                    let key = JSONScanner.decodedString(of: body, in: keyRange)
+                    guard HeaderRules.isValidIdempotencyKey(key) else { throw invalid }
+                    parsed.append(key)
+                default: throw invalid
+                }
+            }
+            keys = parsed
+        }
         (ttl, slidingTTL) = try RequestBodyFields.ttlPolicy(members, body: body, maxTTL: maxTTL)
     }
 }
@@ -68,9 +94,7 @@ enum RequestBodyFields {
             if member.kind == .null {
                 ttl = .persist
             } else {
-                let text = body[member.range]
-                guard member.kind == .number, text.count <= 19, text.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                      let seconds = Int64(String(decoding: text, as: UTF8.self)), seconds >= 1, seconds <= maxTTL else {
+                guard member.kind == .number, let seconds = integralValue(body[member.range]), seconds >= 1, seconds <= maxTTL else {
                     throw APIError.invalidRequest("'ttl_seconds' must be an integer from 1 to \(maxTTL), or null.")
                 }
                 ttl = .seconds(seconds)
@@ -82,5 +106,57 @@ enum RequestBodyFields {
             sliding = body[member.range.lowerBound] == UInt8(ascii: "t")
         }
         return (ttl, sliding)
+    }
+
+    /// The value of a valid JSON number literal when it is a non-negative integer, as JSON Schema's
+    /// `integer` counts them (`3600`, `3600.0`, `3.6e3`), computed exactly; nil for fractions,
+    /// negatives and values beyond `Int64`.
+    static func integralValue(_ text: ArraySlice<UInt8>) -> Int64? {
+        var digits: [UInt8] = []
+        var exponent = 0
+        var index = text.startIndex
+        guard index < text.endIndex, text[index] != UInt8(ascii: "-") else { return nil }
+        while index < text.endIndex, text[index] >= 0x30, text[index] <= 0x39 {
+            digits.append(text[index] - 0x30)
+            index += 1
+        }
+        if index < text.endIndex, text[index] == UInt8(ascii: ".") {
+            index += 1
+            while index < text.endIndex, text[index] >= 0x30, text[index] <= 0x39 {
+                digits.append(text[index] - 0x30)
+                exponent -= 1
+                index += 1
+            }
+        }
+        if index < text.endIndex, text[index] == UInt8(ascii: "e") || text[index] == UInt8(ascii: "E") {
+            index += 1
+            var negative = false
+            if index < text.endIndex, text[index] == UInt8(ascii: "+") || text[index] == UInt8(ascii: "-") {
+                negative = text[index] == UInt8(ascii: "-")
+                index += 1
+            }
+            var value = 0
+            while index < text.endIndex, text[index] >= 0x30, text[index] <= 0x39 {
+                value = min(value * 10 + Int(text[index] - 0x30), 100_000)
+                index += 1
+            }
+            exponent += negative ? -value : value
+        }
+        guard index == text.endIndex else { return nil }
+        while let first = digits.first, first == 0 { digits.removeFirst() }
+        if digits.isEmpty { return 0 }
+        while exponent < 0, digits.last == 0 {
+            digits.removeLast()
+            exponent += 1
+        }
+        guard exponent >= 0, digits.count + exponent <= 19 else { return nil }
+        var result: Int64 = 0
+        for digit in digits + [UInt8](repeating: 0, count: exponent) {
+            let (times, overflow1) = result.multipliedReportingOverflow(by: 10)
+            let (sum, overflow2) = times.addingReportingOverflow(Int64(digit))
+            guard !overflow1, !overflow2 else { return nil }
+            result = sum
+        }
+        return result
     }
 }

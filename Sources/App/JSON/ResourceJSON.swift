@@ -22,6 +22,7 @@ enum ResourceJSON {
         json.raw(","); json.key("sliding_ttl"); json.bool(metadata.slidingTTL)
         json.raw(","); json.key("message_count"); json.int(metadata.messageCount)
         json.raw(","); json.key("state_bytes"); json.int(metadata.stateBytes)
+        json.raw(","); json.key("message_bytes"); json.int(metadata.messageBytes)
         if let state {
             json.raw(","); json.key("state")
             if let state { json.raw(state) } else { json.raw("null") }
@@ -54,7 +55,23 @@ enum ResourceJSON {
         return json.bytes
     }
 
-    /// `{"messages": [{"seq", "data"}], "next_after": ...}`
+    /// `{"version", "first_seq", "last_seq", "message_count"}` of a replace (seqs null when empty).
+    static func replaceResult(_ result: ReplaceResult) -> [UInt8] {
+        var json = JSONWriter(capacity: 96)
+        json.raw("{"); json.key("version"); json.int(result.version)
+        json.raw(","); json.key("first_seq"); json.int(result.firstSeq)
+        json.raw(","); json.key("last_seq"); json.int(result.lastSeq)
+        json.raw(","); json.key("message_count"); json.int(result.messageCount)
+        json.raw("}")
+        return json.bytes
+    }
+
+    /// `{"deleted", "version"}` of a trim.
+    static func trimResult(_ result: TrimResult) -> [UInt8] {
+        Array("{\"deleted\":\(result.deleted),\"version\":\(result.version)}".utf8)
+    }
+
+    /// `{"messages": [{"seq", "data"[, "key"]}], "next_after": ..., "next_before": ...}`
     static func messagePage(_ page: MessagePage) -> [UInt8] {
         let dataBytes = page.messages.reduce(0) { $0 + $1.data.count }
         var json = JSONWriter(capacity: 48 + dataBytes + page.messages.count * 32)
@@ -64,13 +81,14 @@ enum ResourceJSON {
             write(message, into: &json)
         }
         json.raw("],"); json.key("next_after"); json.int(page.nextAfter)
+        json.raw(","); json.key("next_before"); json.int(page.nextBefore)
         json.raw("}")
         return json.bytes
     }
 
-    /// `{"seq", "data"}`
+    /// `{"seq", "data"[, "key"]}`
     static func message(_ message: Message) -> [UInt8] {
-        var json = JSONWriter(capacity: 32 + message.data.count)
+        var json = JSONWriter(capacity: 48 + message.data.count + (message.key?.utf8.count ?? 0))
         write(message, into: &json)
         return json.bytes
     }
@@ -78,6 +96,9 @@ enum ResourceJSON {
     private static func write(_ message: Message, into json: inout JSONWriter) {
         json.raw("{"); json.key("seq"); json.int(message.seq)
         json.raw(","); json.key("data"); json.raw(message.data)
+        if let key = message.key {
+            json.raw(","); json.key("key"); json.string(key)
+        }
         json.raw("}")
     }
 

@@ -14,6 +14,8 @@ extension APIHandler {
         case (.messages, .POST): return try await appendMessages(&context)
         case (.messages, .GET), (.messages, .HEAD): return try await readMessages(&context)
         case (.messages, .DELETE): return try await clearMessages(&context)
+        case (.messages, .PUT): return try await replaceMessages(&context)
+        case (.message, .DELETE): return try await deleteMessage(&context)
         case (.lastMessage, .DELETE): return try await popMessage(&context)
         default: throw APIError.methodNotAllowed(allow: context.match.route.allowHeader)
         }
@@ -24,9 +26,9 @@ extension APIHandler {
         let key = try context.sessionKey()
         let body = try SaveBody(context.request.body, maxTTL: configuration.maxTTLSeconds)
         var precondition = Precondition.none
-        if let tags = HeaderRules.entityTags(context.head.headers.values("If-Match"), allowWeak: false) {
+        if let tags = try HeaderRules.entityTags(context.head.headers.values("If-Match"), allowWeak: false, header: "If-Match") {
             precondition = .ifMatch(tags)
-        } else if let tags = HeaderRules.entityTags(context.head.headers.values("If-None-Match"), allowWeak: true) {
+        } else if let tags = try HeaderRules.entityTags(context.head.headers.values("If-None-Match"), allowWeak: true, header: "If-None-Match") {
             precondition = .ifNoneMatch(tags)
         }
         let options = WriteOptions(ttl: body.ttl, slidingTTL: body.slidingTTL, precondition: precondition)
@@ -44,7 +46,7 @@ extension APIHandler {
         let store = self.store
         let session = try await context.store { try await store.load(key) }
         let etag = HeaderRules.etag(session.metadata.version)
-        if let tags = HeaderRules.entityTags(context.head.headers.values("If-None-Match"), allowWeak: true),
+        if let tags = try HeaderRules.entityTags(context.head.headers.values("If-None-Match"), allowWeak: true, header: "If-None-Match"),
            tags.matches(version: session.metadata.version) {
             return HTTPResponse(status: 304, headers: HTTPHeaders([("ETag", etag)]))
         }
@@ -55,7 +57,7 @@ extension APIHandler {
     /// `DELETE /agents/{a}/sessions/{s}`: 204.
     private func deleteSession(_ context: inout RequestContext) async throws(APIError) -> HTTPResponse {
         let key = try context.sessionKey()
-        let precondition = ifMatch(context)
+        let precondition = try ifMatch(context)
         let store = self.store
         try await context.store { try await store.delete(key, precondition: precondition) }
         return HTTPResponse(status: 204)
@@ -85,7 +87,8 @@ extension APIHandler {
     }
 
     /// The `If-Match` precondition of a mutation, or `.none`.
-    func ifMatch(_ context: RequestContext) -> Precondition {
-        HeaderRules.entityTags(context.head.headers.values("If-Match"), allowWeak: false).map(Precondition.ifMatch) ?? .none
+    /// - Throws: `invalid_request` for a malformed header.
+    func ifMatch(_ context: RequestContext) throws(APIError) -> Precondition {
+        try HeaderRules.entityTags(context.head.headers.values("If-Match"), allowWeak: false, header: "If-Match").map(Precondition.ifMatch) ?? .none
     }
 }
