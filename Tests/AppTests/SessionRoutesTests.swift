@@ -111,4 +111,16 @@ struct SessionRoutesTests {
         let list = try await server.call("GET", "/agents/\(agent)/sessions")
         #expect((list.json["sessions"] as? [Any])?.isEmpty == true)
     }
+
+    @Test func malformedIfNoneMatchIsRefusedEvenBesideIfMatch() async throws {
+        let server = try await service()
+        let path = "/agents/\(uniqueAgent())/sessions/s"
+        #expect(try await server.call("PUT", path, body: #"{"state":1}"#).status == 201)
+        for value in ["", "3", #""1"x"#] {
+            let response = try await server.call("PUT", path, headers: [("If-Match", "*"), ("If-None-Match", value)], body: #"{"state":2}"#)
+            #expect(response.status == 400, "If-None-Match '\(value)'")
+            #expect(response.json["code"] as? String == "invalid_request")
+        }
+        #expect(try await server.call("GET", path).json["version"] as? Int == 1, "nothing was written")
+    }
 }

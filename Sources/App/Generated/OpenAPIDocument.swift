@@ -20,7 +20,7 @@ info:
       the last one counts. A present `Content-Type` that is neither `application/json` nor
       `*/*+json` is `415`. A missing one is read as JSON. JSON nested deeper than 512 levels is
       `400 invalid_json`.
-    - Checks run in this order: route (404), method (405), IDs (400), Content-Type (415),
+    - Checks run in this order: route (404), method (405), bearer-token auth (401, 403), IDs (400), Content-Type (415),
       body size (413), JSON (400), preconditions (412), then the operation.
     - Every error is `application/problem+json` with `type`, `title`, `status`, `detail`,
       `code` and `request_id`. Every response carries `X-Request-Id`.
@@ -38,6 +38,11 @@ info:
     name: Proprietary
 servers:
   - url: http://localhost:8080
+# Auth is off unless the server runs with `--auth-tokens-file`, so a request without a token is
+# valid too: `{}` is the no-auth alternative.
+security:
+  - {}
+  - bearerAuth: []
 tags:
   - name: sessions
   - name: messages
@@ -88,6 +93,8 @@ paths:
         '413': { $ref: '#/components/responses/Problem' }
         '415': { $ref: '#/components/responses/Problem' }
         '503': { $ref: '#/components/responses/Unavailable' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
         default: { $ref: '#/components/responses/Problem' }
     get:
       tags: [sessions]
@@ -113,6 +120,8 @@ paths:
         '400': { $ref: '#/components/responses/BadRequest' }
         '404': { $ref: '#/components/responses/NotFound' }
         '503': { $ref: '#/components/responses/Unavailable' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
         default: { $ref: '#/components/responses/Problem' }
     head:
       tags: [sessions]
@@ -139,6 +148,17 @@ paths:
           description: No such session.
           headers:
             X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+        '401':
+          description: No valid bearer token (auth on); no body, as for any HEAD.
+          headers:
+            X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+            WWW-Authenticate:
+              description: Always `Bearer realm="agentstate"`.
+              schema: { type: string, const: 'Bearer realm="agentstate"' }
+        '403':
+          description: The token does not cover this agent; no body.
+          headers:
+            X-Request-Id: { $ref: '#/components/headers/XRequestId' }
         default:
           description: An error (no body, as for any HEAD).
           headers:
@@ -159,6 +179,8 @@ paths:
         '404': { $ref: '#/components/responses/NotFound' }
         '412': { $ref: '#/components/responses/PreconditionFailed' }
         '503': { $ref: '#/components/responses/Unavailable' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
         default: { $ref: '#/components/responses/Problem' }
   /agents/{agent_id}/sessions:
     parameters:
@@ -190,6 +212,8 @@ paths:
               schema: { $ref: '#/components/schemas/SessionList' }
         '400': { $ref: '#/components/responses/BadRequest' }
         '503': { $ref: '#/components/responses/Unavailable' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
         default: { $ref: '#/components/responses/Problem' }
     delete:
       tags: [sessions]
@@ -209,6 +233,8 @@ paths:
                   deleted: { type: integer, minimum: 0 }
         '400': { $ref: '#/components/responses/BadRequest' }
         '503': { $ref: '#/components/responses/Unavailable' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
         default: { $ref: '#/components/responses/Problem' }
   /agents/{agent_id}/sessions/{session_id}/messages:
     parameters:
@@ -255,6 +281,8 @@ paths:
         '415': { $ref: '#/components/responses/Problem' }
         '422': { $ref: '#/components/responses/Problem' }
         '503': { $ref: '#/components/responses/Unavailable' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
         default: { $ref: '#/components/responses/Problem' }
     put:
       tags: [messages]
@@ -298,6 +326,8 @@ paths:
         '413': { $ref: '#/components/responses/Problem' }
         '415': { $ref: '#/components/responses/Problem' }
         '503': { $ref: '#/components/responses/Unavailable' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
         default: { $ref: '#/components/responses/Problem' }
     get:
       tags: [messages]
@@ -342,6 +372,8 @@ paths:
         '400': { $ref: '#/components/responses/BadRequest' }
         '404': { $ref: '#/components/responses/NotFound' }
         '503': { $ref: '#/components/responses/Unavailable' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
         default: { $ref: '#/components/responses/Problem' }
     delete:
       tags: [messages]
@@ -375,6 +407,8 @@ paths:
         '404': { $ref: '#/components/responses/NotFound' }
         '412': { $ref: '#/components/responses/PreconditionFailed' }
         '503': { $ref: '#/components/responses/Unavailable' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
         default: { $ref: '#/components/responses/Problem' }
   /agents/{agent_id}/sessions/{session_id}/messages/last:
     parameters:
@@ -401,6 +435,8 @@ paths:
         '404': { $ref: '#/components/responses/NotFound' }
         '412': { $ref: '#/components/responses/PreconditionFailed' }
         '503': { $ref: '#/components/responses/Unavailable' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
         default: { $ref: '#/components/responses/Problem' }
   /agents/{agent_id}/sessions/{session_id}/messages/{seq}:
     parameters:
@@ -431,11 +467,14 @@ paths:
         '404': { $ref: '#/components/responses/NotFound' }
         '412': { $ref: '#/components/responses/PreconditionFailed' }
         '503': { $ref: '#/components/responses/Unavailable' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
         default: { $ref: '#/components/responses/Problem' }
   /healthz:
     get:
       tags: [operations]
       operationId: health
+      security: []
       summary: Liveness
       parameters:
         - $ref: '#/components/parameters/RequestId'
@@ -456,6 +495,7 @@ paths:
     get:
       tags: [operations]
       operationId: readiness
+      security: []
       summary: Readiness
       description: 200 when the store answers a ping within 1 s and the server is not draining. Plain JSON, not problem+json.
       parameters:
@@ -489,6 +529,7 @@ paths:
     get:
       tags: [operations]
       operationId: metrics
+      description: Open unless the server runs with `--metrics-token-file`; then it needs that token as a bearer token (API tokens do not open it).
       summary: Prometheus metrics (text format 0.0.4)
       parameters:
         - $ref: '#/components/parameters/RequestId'
@@ -500,11 +541,13 @@ paths:
           content:
             text/plain:
               schema: { type: string }
+        '401': { $ref: '#/components/responses/Unauthorized' }
         default: { $ref: '#/components/responses/Problem' }
   /openapi.yaml:
     get:
       tags: [operations]
       operationId: openapi
+      security: []
       summary: This document, served from the binary
       parameters:
         - $ref: '#/components/parameters/RequestId'
@@ -518,6 +561,17 @@ paths:
               schema: { type: object }
         default: { $ref: '#/components/responses/Problem' }
 components:
+  securitySchemes:
+    bearerAuth:
+      type: http
+      scheme: bearer
+      description: |
+        With `--auth-tokens-file`, every route under `/agents/` needs `Authorization: Bearer <token>`.
+        The file lists each token's SHA-256 digest, `read` or `write` access, and the agent IDs or
+        globs (`support-*`) it covers; `write` implies `read`. A missing, malformed or unknown token
+        is 401; a token that does not cover the agent, or a read token on a mutation (anything but
+        GET and HEAD), is 403. `/healthz`, `/readyz` and `/openapi.yaml` are always open; `/metrics`
+        needs the token of `--metrics-token-file` when that is set.
   parameters:
     AgentId:
       name: agent_id
@@ -566,6 +620,23 @@ components:
       description: Seconds to wait before retrying.
       schema: { type: string, pattern: '^[0-9]+$' }
   responses:
+    Unauthorized:
+      description: '`unauthorized`: no bearer token, a malformed `Authorization` header, or an unknown token.'
+      headers:
+        X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+        WWW-Authenticate:
+          description: Always `Bearer realm="agentstate"`.
+          schema: { type: string, const: 'Bearer realm="agentstate"' }
+      content:
+        application/problem+json:
+          schema: { $ref: '#/components/schemas/Problem' }
+    Forbidden:
+      description: '`forbidden`: the token does not cover this agent, or it is a read token and this is a mutation.'
+      headers:
+        X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+      content:
+        application/problem+json:
+          schema: { $ref: '#/components/schemas/Problem' }
     Problem:
       description: An error.
       headers:

@@ -25,12 +25,10 @@ extension APIHandler {
     private func saveSession(_ context: inout RequestContext) async throws(APIError) -> HTTPResponse {
         let key = try context.sessionKey()
         let body = try SaveBody(context.request.body, maxTTL: configuration.maxTTLSeconds)
-        var precondition = Precondition.none
-        if let tags = try HeaderRules.entityTags(context.head.headers.values("If-Match"), allowWeak: false, header: "If-Match") {
-            precondition = .ifMatch(tags)
-        } else if let tags = try HeaderRules.entityTags(context.head.headers.values("If-None-Match"), allowWeak: true, header: "If-None-Match") {
-            precondition = .ifNoneMatch(tags)
-        }
+        // Both headers are validated, even though If-Match wins when both are sent.
+        let ifMatch = try HeaderRules.entityTags(context.head.headers.values("If-Match"), allowWeak: false, header: "If-Match")
+        let ifNoneMatch = try HeaderRules.entityTags(context.head.headers.values("If-None-Match"), allowWeak: true, header: "If-None-Match")
+        let precondition = ifMatch.map(Precondition.ifMatch) ?? ifNoneMatch.map(Precondition.ifNoneMatch) ?? .none
         let options = WriteOptions(ttl: body.ttl, slidingTTL: body.slidingTTL, precondition: precondition)
         let store = self.store
         let result = try await context.store { try await store.save(key, state: body.state, options: options) }
