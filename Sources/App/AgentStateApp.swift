@@ -35,6 +35,9 @@ public enum AgentStateApp {
         let service: Service
         do {
             service = try Service(configuration: configuration, logger: logger)
+        } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data((error.message + "\n").utf8))
+            return 2
         } catch {
             logger.error("startup failed", [("error", .string(String(describing: error)))])
             return 1

@@ -118,6 +118,25 @@ public final class RedisServerProcess: Sendable {
         return server
     }
 
+    /// The process-wide shared TLS-only server, started on first use with ``TestCertificates/shared()`` and
+    /// `--tls-auth-clients yes`: clients need the CA and the client certificate. Same rules as ``shared()``.
+    /// - Returns: The shared TLS server.
+    /// - Throws: ``Failure`` or ``TestCertificates/Failure`` when it cannot be started.
+    public static func sharedTLS() async throws -> RedisServerProcess {
+        try await sharedTLSServer.value
+    }
+
+    private static let sharedTLSServer = Task<RedisServerProcess, any Error> {
+        let server = try await RedisServerProcess(tls: try await TestCertificates.shared(), authClients: true)
+        sharedTLSServerCleanup.withLock { $0 = (server.pid, server.directory) }
+        atexit {
+            let (pid, directory) = sharedTLSServerCleanup.withLock { $0 }
+            if pid > 0 { kill(pid, SIGTERM) }
+            if !directory.isEmpty { try? FileManager.default.removeItem(atPath: directory) }
+        }
+        return server
+    }
+
     private var pid: Int32 { process.withLock { $0?.pid ?? 0 } }
 
     /// Stops the server (SIGTERM to its PID, then SIGKILL after 5 s) and waits for it to exit.
@@ -213,3 +232,4 @@ public final class RedisServerProcess: Sendable {
 
 /// The shared server's PID and directory, read by the `atexit` handler (which cannot capture context).
 private let sharedServerCleanup = Mutex<(pid: pid_t, directory: String)>((0, ""))
+private let sharedTLSServerCleanup = Mutex<(pid: pid_t, directory: String)>((0, ""))
