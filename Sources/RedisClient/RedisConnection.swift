@@ -79,16 +79,17 @@ public final class RedisConnection: RedisClient {
     /// either, sends `PING`: with TLS 1.3 a server that refuses the client certificate says so only after
     /// the handshake, and the connection must not count as up before that is known.
     private func handshake() async throws(RedisClientError) {
+        let url = configuration.url
         do {
             try await authenticateAndSelect()
         } catch where configuration.url.scheme == .rediss && error.code == .connectionClosed {
             // The server dropped the connection right after a handshake that looked fine to us: with TLS 1.3
             // that is how a server that verifies client certificates refuses one (or the lack of one).
+            // One message whichever way the refusal arrives (an alert, or a reset), so logs can de-duplicate it.
+            let target = url.host.contains(":") ? "[\(url.host)]:\(url.port)" : "\(url.host):\(url.port)"
             let hasCertificate = configuration.tls?.configuration.certificateFile != nil
-            throw RedisClientError(.connectionFailed, error.message + (hasCertificate
-                ? " (the server closed the connection after the TLS handshake: it may have rejected the client certificate)"
-                : " (the server closed the connection after the TLS handshake: it probably requires a client certificate, and none is configured)"),
-                errno: error.errno)
+            throw RedisClientError(.connectionFailed, "TLS connection to \(target) closed by the server right after the handshake: "
+                + (hasCertificate ? "it may have rejected the client certificate" : "it probably requires a client certificate, and none is configured"))
         }
     }
 

@@ -347,7 +347,10 @@ paths:
       tags: [operations]
       operationId: readiness
       summary: Readiness
-      description: 200 when the store answers a ping within 1 s and the server is not draining. Plain JSON, not problem+json.
+      description: >-
+        200 when the store answers a ping within 1 s and the server is not draining. Plain JSON, not problem+json.
+        When the store is unreachable, `reason` is `store_unreachable: ` followed by why, e.g. OpenSSL's reason
+        for a Redis certificate that fails verification.
       parameters:
         - $ref: '#/components/parameters/RequestId'
       responses:
@@ -373,7 +376,7 @@ paths:
                 required: [status, reason]
                 properties:
                   status: { const: unavailable }
-                  reason: { type: string, enum: [draining, store_unreachable] }
+                  reason: { type: string, pattern: '^(draining|store_unreachable(: .*)?)$' }
         default: { $ref: '#/components/responses/Problem' }
   /metrics:
     get:
