@@ -36,7 +36,7 @@ extension AppConfiguration {
             guard let kind = StoreKind(rawValue: value) else { throw invalid("--store", value, "must be memory or redis") }
             config.store = kind
         },
-        Option(flag: "--redis-url", valueName: "URL", help: "redis://[user[:password]@]host[:port][/db] (default redis://127.0.0.1:6379 with --store redis).", extraEnvironment: ["REDIS_URL"]) { config, value throws(ConfigurationError) in
+        Option(flag: "--redis-url", valueName: "URL", help: "redis://[user[:password]@]host[:port][/db], or rediss:// for TLS (default redis://127.0.0.1:6379 with --store redis).", extraEnvironment: ["REDIS_URL"]) { config, value throws(ConfigurationError) in
             do {
                 _ = try RedisURL(parsing: value)
             } catch {
