@@ -14,12 +14,14 @@ let package = Package(
     targets: [
         // Header-only C shim exposing <sys/epoll.h> and <sys/eventfd.h>, which Glibc does not.
         .target(name: "CEpoll"),
+        // The system OpenSSL (libssl) for TLS to Redis, plus inline wrappers for macros Swift cannot import.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         // Metrics registry, Prometheus exposition, structured logger. Depends on nothing.
         .target(name: "Telemetry", swiftSettings: swiftSettings),
         // HTTP/1.1 server on POSIX sockets and epoll. Knows nothing about agents.
         .target(name: "HTTPServer", dependencies: ["CEpoll", "Telemetry"], swiftSettings: swiftSettings),
         // RESP2 client: parser, connections, pool. Knows nothing about HTTP.
-        .target(name: "RedisClient", dependencies: ["CEpoll"], swiftSettings: swiftSettings),
+        .target(name: "RedisClient", dependencies: ["CEpoll", "COpenSSL"], swiftSettings: swiftSettings),
         // Domain types, the StateStore protocol and both backends.
         .target(name: "Store", dependencies: ["RedisClient"], swiftSettings: swiftSettings),
         // Configuration, routes, handlers and wiring.

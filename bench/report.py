@@ -175,6 +175,9 @@ SCENARIOS = [
     ("read20", "read the last 20 messages", "1k", None, None),
 ]
 BACKENDS = [("redis", "Redis"), ("memory", "memory")]
+# Run over TLS (rediss://, backend "redistls") too, against the same redis-server's TLS port.
+TLS_SCENARIOS = [("save1k", "save 1 KiB"), ("load1k", "load 1 KiB")]
+TLS_MAX_COST = 0.15  # target: TLS costs at most 15 % of the plaintext throughput
 ONE_KIB_SCENARIOS = ("save1k", "load1k", "mixed1k")  # what the p99 target calls "1 KiB scenarios"
 WEBDIS_FOR = {"load1k": "webdis-get1k", "save1k": "webdis-set1k"}
 EVALSHA_FOR = ("save1k", "append1")
@@ -189,6 +192,10 @@ def load_results(d, meta):
             key = f"as-{b}-{sid}"
             text = read(os.path.join(d, f"wrk-{key}.txt"))
             r[key] = parse_wrk(text) if text else None
+    for sid, _ in TLS_SCENARIOS:
+        key = f"as-redistls-{sid}"
+        text = read(os.path.join(d, f"wrk-{key}.txt"))
+        r[key] = parse_wrk(text) if text else None
     for key in ("nginx-1k", "nginx-16k", "webdis-get1k", "webdis-set1k"):
         text = read(os.path.join(d, f"wrk-{key}.txt"))
         r[key] = parse_wrk(text) if text else None
@@ -379,6 +386,24 @@ def build_report(d, meta, r):
       f"used meanwhile (busy time from /proc/stat minus ours): noise. " + repeat_note)
     w("")
 
+    # ---- TLS
+    w("## TLS to Redis beside plaintext")
+    w("")
+    w("The same agentstate build against the same redis-server, once on its plaintext port (`redis://`) and "
+      "once on its TLS port (`rediss://`, TLS 1.3, server certificate verified against a test CA), one Redis "
+      "connection each, `wrk -c 50`.")
+    w("")
+    w("| Scenario | plaintext req/s | TLS req/s | TLS ÷ plaintext | plaintext p99 | TLS p99 | CPU during the TLS run |")
+    w("|---|---:|---:|---:|---:|---:|---|")
+    for sid, label in TLS_SCENARIOS:
+        p, t = r.get(f"as-redis-{sid}"), r.get(f"as-redistls-{sid}")
+        if p is None or t is None:
+            w(f"| {label} | {fmt_rps(p['rps']) if p else 'missing'} | {fmt_rps(t['rps']) if t else 'missing'} | | | | |")
+            continue
+        w(f"| {label} | {fmt_rps(p['rps'])} | {fmt_rps(t['rps'])} | {fmt_ratio(ratio(t['rps'], p['rps']))} | "
+          f"{fmt_ms(p['p99_us'])} | {fmt_ms(t['p99_us'])} | {cpu_cell(meta, f'as-redistls-{sid}')} |")
+    w("")
+
     # ---- CPU per request
     w("## CPU time per request")
     w("")
@@ -524,6 +549,11 @@ def build_report(d, meta, r):
         missed += 1
         return "**missed**"
 
+    for sid, label in TLS_SCENARIOS:
+        p, t = get(r, f"as-redis-{sid}", "rps"), get(r, f"as-redistls-{sid}", "rps")
+        rt = ratio(t, p)
+        w(f"| {label} over TLS ≥ {1 - TLS_MAX_COST:.2f} × plaintext req/s | {fmt_ratio(rt)} | {1 - TLS_MAX_COST:.2f} | "
+          f"{verdict(None if rt is None else rt >= 1 - TLS_MAX_COST)} |")
     ng1_rps, ng1_p99 = get(r, "nginx-1k", "rps"), get(r, "nginx-1k", "p99_us")
     for sid, factor, name in (("load1k", 0.5, "load 1 KiB (Redis) ≥ 0.5 × nginx 1 KiB req/s"),
                               ("save1k", 0.4, "save 1 KiB (Redis) ≥ 0.4 × nginx 1 KiB req/s")):

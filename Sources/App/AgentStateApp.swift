@@ -45,6 +45,9 @@ public enum AgentStateApp {
         let service: Service
         do {
             service = try Service(configuration: configuration, logger: logger, authenticator: authenticator)
+        } catch let error as ConfigurationError {
+            FileHandle.standardError.write(Data((error.message + "\n").utf8))
+            return 2
         } catch {
             logger.error("startup failed", [("error", .string(String(describing: error)))])
             return 1
@@ -76,6 +79,9 @@ extension AgentStateApp {
     /// Reads the tokens file and the metrics token file, warning about files others can read.
     /// - Throws: `ConfigurationError` (exit 2) for an unreadable file or a tokens file that does not parse.
     static func loadAuthenticator(_ configuration: AppConfiguration, logger: Logger) throws(ConfigurationError) -> Authenticator {
+        for path in configuration.secretFilesReadableByOthers {
+            logger.warning("secret file is readable by other users; chmod o-r it", [("path", .string(path))])
+        }
         var tokens: [AccessToken] = []
         if let path = configuration.authTokensFile {
             let file = try SecretFile(path: path, flag: "--auth-tokens-file")

@@ -7,17 +7,33 @@ enum StoreFactory {
     /// A `RedisStateStore` over a connection pool for the configured URL, and the pool to close
     /// at shutdown. Connecting happens in the background: a Redis that is down at startup makes
     /// `/readyz` answer 503 and requests 503 until it comes up.
-    /// - Throws: `ConfigurationError` for a URL that does not parse.
+    /// - Throws: `ConfigurationError` for a URL that does not parse, or TLS files OpenSSL cannot load.
     static func redis(configuration: AppConfiguration, storeConfiguration: StoreConfiguration, metrics: AppMetrics, logger: Logger) throws -> (any StateStore, RedisConnectionPool) {
-        let url: RedisURL
+        var url: RedisURL
         do {
             url = try RedisURL(parsing: configuration.redisURL ?? "redis://127.0.0.1:6379")
         } catch {
             throw ConfigurationError(message: "agentstate: invalid value for --redis-url: \(error)")
         }
+        if let password = configuration.redisPassword { url.password = password }
         var poolConfiguration = RedisConnectionPool.Configuration(url: url)
         poolConfiguration.connectionCount = configuration.redisConnections
-        let pool = RedisConnectionPool(configuration: poolConfiguration, observer: RedisMetricsObserver(metrics: metrics))
+        if url.scheme == .rediss {
+            let tls = TLSConfiguration(
+                caFile: configuration.redisTLSCAFile, certificateFile: configuration.redisTLSCertFile,
+                keyFile: configuration.redisTLSKeyFile, serverName: configuration.redisTLSServerName,
+                insecure: configuration.redisTLSInsecure)
+            do {
+                poolConfiguration.tls = try TLSContext(configuration: tls)
+            } catch {
+                throw ConfigurationError(message: "agentstate: invalid Redis TLS configuration: \(error.message)")
+            }
+            if configuration.redisTLSInsecure {
+                logger.warning("--redis-tls-insecure is set: the Redis server's certificate is not verified; anyone on the network path can impersonate it")
+            }
+        }
+        let observer = RedisMetricsObserver(metrics: metrics, connectionLog: RedisConnectionLog(logger: logger))
+        let pool = RedisConnectionPool(configuration: poolConfiguration, observer: observer)
         let store = RedisStateStore(client: pool, keyPrefix: configuration.keyPrefix, configuration: storeConfiguration) { pruned in
             metrics.indexPruned.increment(by: Int64(pruned))
         }

@@ -9,9 +9,11 @@ import Synchronization
 ///
 /// Callers encode their command into a shared outbound buffer and enqueue a continuation, both under
 /// one lock so that the byte order on the wire equals the order of the reply queue. One dedicated
-/// thread per connection owns the non-blocking socket: it `poll`s the socket and an `eventfd` (rung when
-/// the outbound buffer goes from empty to non-empty), writes everything queued in as few `send` calls as
-/// possible, reads into a 64 KiB buffer, parses replies and resumes continuations in FIFO order.
+/// thread per connection owns the non-blocking ``Transport`` (plain TCP or TLS): it `poll`s the socket and an
+/// `eventfd` (rung when the outbound buffer goes from empty to non-empty), writes everything queued in as few
+/// writes as possible, reads into a 64 KiB buffer, parses replies and resumes continuations in FIFO order.
+/// A transport that allows it (plain TCP) is also written by callers directly; TLS is only touched by the I/O
+/// thread, which also serves TLS's want-read-to-write and want-write-to-read cases.
 /// The poll timeout is the oldest command's deadline; when it passes, that command fails with
 /// ``RedisClientError/Code/timeout`` and the connection is closed, because later replies would be mismatched.
 final class ConnectionCore: Sendable {
@@ -45,22 +47,22 @@ final class ConnectionCore: Sendable {
     /// Longest the I/O thread sleeps before checking command deadlines (a timeout fires at most this late).
     private static let deadlineCheckMilliseconds: Int32 = 100
 
-    private let fd: Int32
+    private let transport: any Transport
     private let wakeFD: Int32
     private let commandTimeout: Duration
     private let target: String
     private let state = Mutex(State())
 
-    /// Takes ownership of a connected non-blocking socket and starts the I/O thread.
-    /// - Throws: ``RedisClientError`` when the wake-up `eventfd` cannot be created (the socket is then closed).
-    init(fd: Int32, commandTimeout: Duration, target: String, parser: RESPParser) throws(RedisClientError) {
+    /// Takes ownership of a connected non-blocking transport and starts the I/O thread.
+    /// - Throws: ``RedisClientError`` when the wake-up `eventfd` cannot be created (the transport is then closed).
+    init(transport: any Transport, commandTimeout: Duration, target: String, parser: RESPParser) throws(RedisClientError) {
         let wakeFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
         guard wakeFD >= 0 else {
             let error = RedisClientError.syscall(.connectionFailed, "eventfd()")
-            Glibc.close(fd)
+            transport.close()
             throw error
         }
-        self.fd = fd
+        self.transport = transport
         self.wakeFD = wakeFD
         self.commandTimeout = commandTimeout
         self.target = target
@@ -81,24 +83,30 @@ final class ConnectionCore: Sendable {
     ///
     /// When nobody is writing, the caller writes the command itself (and whatever other callers
     /// queue meanwhile), so a command costs no wake-up of the I/O thread. Only when the socket is
-    /// full does the rest go to the I/O thread, which waits for it to drain.
+    /// full does the rest go to the I/O thread, which waits for it to drain. A transport that does not
+    /// allow concurrent writes (TLS) is always written by the I/O thread, woken when the buffer fills.
     func send(_ arguments: [[UInt8]]) async throws -> RESPValue {
-        try await withCheckedThrowingContinuation { continuation in
+        let callerMayWrite = transport.allowsConcurrentWrites
+        return try await withCheckedThrowingContinuation { continuation in
             let deadline = ContinuousClock.now + commandTimeout
-            let outcome: (batch: [UInt8]?, error: RedisClientError?) = state.withLock { state in
-                if let reason = state.closeReason { return (nil, reason) }
+            let outcome: (batch: [UInt8]?, error: RedisClientError?, wake: Bool) = state.withLock { state in
+                if let reason = state.closeReason { return (nil, reason, false) }
+                let wasEmpty = state.outbound.isEmpty
                 RESPEncoder.encode(arguments, into: &state.outbound)
                 state.pending.append(Pending(continuation: continuation, deadline: deadline))
-                guard case .none = state.writer else { return (nil, nil) }
+                guard case .none = state.writer else { return (nil, nil, false) }
+                guard callerMayWrite else { return (nil, nil, wasEmpty) }
                 state.writer = .caller
                 var batch: [UInt8] = []
                 swap(&batch, &state.outbound)
-                return (batch, nil)
+                return (batch, nil, false)
             }
             if let error = outcome.error {
                 continuation.resume(throwing: error)
             } else if let batch = outcome.batch {
                 writeAsCaller(batch)
+            } else if outcome.wake {
+                wake()
             }
         }
     }
@@ -108,7 +116,7 @@ final class ConnectionCore: Sendable {
         var batch = first
         while true {
             var written = 0
-            let failure = flush(batch, from: &written)
+            let failure = flush(batch, from: &written).failure
             let next: [UInt8]? = state.withLock { state in
                 if state.closeReason != nil {
                     // Closing: the I/O thread fails every pending command; stop writing.
@@ -179,6 +187,9 @@ extension ConnectionCore {
         var parser = initialParser
         var writing: [UInt8] = []
         var written = 0
+        // TLS only: the last write needs the socket readable, or the last read needs it writable.
+        var writeWaitsForRead = false
+        var readWaitsForWrite = false
         let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readChunk, alignment: 16)
         defer { readBuffer.deallocate() }
 
@@ -200,21 +211,25 @@ extension ConnectionCore {
             if closing { break loop }
 
             if written < writing.count {
-                if let error = flush(writing, from: &written) {
+                let outcome = flush(writing, from: &written)
+                if let error = outcome.failure {
                     fail(error)
                     break loop
                 }
+                writeWaitsForRead = outcome.waitsForRead
                 // Written whole: loop to release the writer role before sleeping in poll.
                 if written == writing.count { continue loop }
             }
 
+            let wantsWritable = (written < writing.count && !writeWaitsForRead) || readWaitsForWrite
             var descriptors = [
-                pollfd(fd: fd, events: Int16(POLLIN) | (written < writing.count ? Int16(POLLOUT) : 0), revents: 0),
+                pollfd(fd: transport.fd, events: Int16(POLLIN) | (wantsWritable ? Int16(POLLOUT) : 0), revents: 0),
                 pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
             ]
             // Senders do not wake this thread, so it looks at the oldest command's deadline at
-            // least every `deadlineCheckMilliseconds`.
-            let timeout = min(headDeadline.map { Socket.milliseconds(until: $0) } ?? Self.deadlineCheckMilliseconds, Self.deadlineCheckMilliseconds)
+            // least every `deadlineCheckMilliseconds`. Decrypted bytes already buffered are read at once.
+            let buffered = transport.hasBufferedInput
+            let timeout = buffered ? 0 : min(headDeadline.map { Socket.milliseconds(until: $0) } ?? Self.deadlineCheckMilliseconds, Self.deadlineCheckMilliseconds)
             let ready = poll(&descriptors, 2, timeout)
             if ready < 0 && errno != EINTR {
                 fail(.syscall(.connectionClosed, "poll()"))
@@ -224,11 +239,15 @@ extension ConnectionCore {
                 var counter: UInt64 = 0
                 _ = Glibc.read(wakeFD, &counter, 8)
             }
-            if descriptors[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
-                if let error = receive(into: readBuffer, parser: &parser) {
+            let readable = descriptors[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0
+            let writable = descriptors[0].revents & Int16(POLLOUT) != 0
+            if readable || buffered || (readWaitsForWrite && writable) {
+                let outcome = receive(into: readBuffer, parser: &parser)
+                if let error = outcome.failure {
                     fail(error)
                     break loop
                 }
+                readWaitsForWrite = outcome.waitsForWrite
             }
             if headDeadline != nil && failHeadIfExpired() {
                 break loop
@@ -237,45 +256,50 @@ extension ConnectionCore {
         terminate()
     }
 
-    /// Writes as much of `bytes[written...]` as the socket accepts without blocking.
-    /// - Returns: An error when the connection broke.
-    private func flush(_ bytes: [UInt8], from written: inout Int) -> RedisClientError? {
+    /// Writes as much of `bytes[written...]` as the transport accepts without blocking.
+    /// - Returns: An error when the connection broke, and whether the write waits for the socket to be
+    ///   readable (TLS) rather than writable.
+    private func flush(_ bytes: [UInt8], from written: inout Int) -> (failure: RedisClientError?, waitsForRead: Bool) {
         while written < bytes.count {
-            let count = bytes.withUnsafeBytes { raw in
-                Glibc.send(fd, raw.baseAddress! + written, raw.count - written, Int32(MSG_NOSIGNAL))
+            let offset = written
+            let result = bytes.withUnsafeBytes { raw in
+                transport.write(UnsafeRawBufferPointer(rebasing: raw[offset...]))
             }
-            if count > 0 {
-                written += count
-            } else if errno == EINTR {
-                continue
-            } else if errno == EAGAIN || errno == EWOULDBLOCK {
-                return nil
-            } else {
-                return .syscall(.connectionClosed, "send() to \(target)")
+            switch result {
+            case .transferred(let count): written += count
+            case .wantWrite: return (nil, false)
+            case .wantRead: return (nil, true)
+            case .closed: return (RedisClientError(.connectionClosed, "\(target) closed the connection"), false)
+            case .failed(let error): return (error, false)
             }
         }
-        return nil
+        return (nil, false)
     }
 
     /// Reads what is available, parses complete replies and resumes their callers in order.
-    /// - Returns: An error when the connection broke or the server violated the protocol.
-    private func receive(into buffer: UnsafeMutableRawBufferPointer, parser: inout RESPParser) -> RedisClientError? {
+    /// - Returns: An error when the connection broke or the server violated the protocol, and whether the
+    ///   read waits for the socket to be writable (TLS).
+    private func receive(
+        into buffer: UnsafeMutableRawBufferPointer, parser: inout RESPParser
+    ) -> (failure: RedisClientError?, waitsForWrite: Bool) {
         var failure: RedisClientError?
-        for _ in 0..<64 {  // bounded, so a fast sender cannot starve writes and timeouts
-            let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
-            if count > 0 {
+        var waitsForWrite = false
+        reading: for _ in 0..<64 {  // bounded, so a fast sender cannot starve writes and timeouts
+            switch transport.read(into: buffer) {
+            case .transferred(let count):
                 parser.feed(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
-                if count < buffer.count { break }
-            } else if count == 0 {
+                if count < buffer.count && transport.shortReadMeansDrained { break reading }
+            case .wantRead:
+                break reading
+            case .wantWrite:
+                waitsForWrite = true
+                break reading
+            case .closed:
                 failure = RedisClientError(.connectionClosed, "\(target) closed the connection")
-                break
-            } else if errno == EINTR {
-                continue
-            } else if errno == EAGAIN || errno == EWOULDBLOCK {
-                break
-            } else {
-                failure = .syscall(.connectionClosed, "read() from \(target)")
-                break
+                break reading
+            case .failed(let error):
+                failure = error
+                break reading
             }
         }
 
@@ -285,7 +309,7 @@ extension ConnectionCore {
         } catch {
             failure = RedisClientError(.protocolViolation, "invalid reply from \(target): \(error.message)")
         }
-        guard !replies.isEmpty else { return failure }
+        guard !replies.isEmpty else { return (failure, waitsForWrite) }
 
         let (matched, unexpected): ([CheckedContinuation<RESPValue, any Error>], Bool) = state.withLock { state in
             var matched: [CheckedContinuation<RESPValue, any Error>] = []
@@ -300,9 +324,9 @@ extension ConnectionCore {
             continuation.resume(returning: reply)
         }
         if unexpected {
-            return RedisClientError(.protocolViolation, "\(target) sent a reply to no command")
+            return (RedisClientError(.protocolViolation, "\(target) sent a reply to no command"), false)
         }
-        return failure
+        return (failure, waitsForWrite)
     }
 
     /// When the oldest command waiting is past its deadline, fails it with a timeout and marks the
@@ -352,7 +376,7 @@ extension ConnectionCore {
             if !callerWriting { break }
             usleep(50)
         }
-        Glibc.close(fd)
+        transport.close()
         for entry in pending { entry.continuation.resume(throwing: reason) }
         for waiter in waiters { waiter.resume() }
     }

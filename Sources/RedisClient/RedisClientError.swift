@@ -11,7 +11,7 @@ public struct RedisClientError: Error, Sendable, Equatable, CustomStringConverti
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable, Hashable {
             case connectionFailed, timeout, protocolViolation, connectionClosed
-            case authenticationFailed, poolClosed, unsupported
+            case authenticationFailed, poolClosed, unsupported, invalidConfiguration
         }
 
         private let base: Base
@@ -30,8 +30,10 @@ public struct RedisClientError: Error, Sendable, Equatable, CustomStringConverti
         public static let authenticationFailed = Code(.authenticationFailed)
         /// The pool was closed with ``RedisConnectionPool/close()``.
         public static let poolClosed = Code(.poolClosed)
-        /// The configuration asks for something this client cannot do yet, such as TLS (`rediss://`).
+        /// The configuration asks for something this client cannot do yet.
         public static let unsupported = Code(.unsupported)
+        /// The configuration cannot be used, e.g. a TLS CA, certificate or key file that cannot be loaded.
+        public static let invalidConfiguration = Code(.invalidConfiguration)
 
         /// The code's name, e.g. `timeout`.
         public var description: String { base.rawValue }
@@ -56,9 +58,10 @@ public struct RedisClientError: Error, Sendable, Equatable, CustomStringConverti
     }
 
     /// Whether this is a failure to reach Redis (retrying later may succeed): every code except
-    /// ``Code/authenticationFailed`` and ``Code/unsupported``, which need a configuration change.
+    /// ``Code/authenticationFailed``, ``Code/unsupported`` and ``Code/invalidConfiguration``, which need a
+    /// configuration change.
     public var isConnectivity: Bool {
-        code != .authenticationFailed && code != .unsupported
+        code != .authenticationFailed && code != .unsupported && code != .invalidConfiguration
     }
 
     /// `Redis client error (code): message`, plus `(errno N: strerror)` when a system call failed.

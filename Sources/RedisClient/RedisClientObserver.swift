@@ -22,4 +22,14 @@ public protocol RedisClientObserver: Sendable {
 
     /// A connection that had been lost was re-established (counter `agentstate_redis_reconnects_total`).
     func reconnected()
+
+    /// An attempt to connect failed (TCP, TLS handshake, `AUTH` or `SELECT`); the pool retries with backoff.
+    /// Called outside the pool's lock. The default does nothing.
+    /// - Parameter error: Why, e.g. OpenSSL's reason for a certificate that fails verification.
+    func connectAttemptFailed(_ error: RedisClientError)
+}
+
+extension RedisClientObserver {
+    /// Does nothing.
+    public func connectAttemptFailed(_ error: RedisClientError) {}
 }

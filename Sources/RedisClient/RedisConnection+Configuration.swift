@@ -3,7 +3,8 @@ extension RedisConnection {
     public struct Configuration: Sendable {
         /// The server, credentials and database.
         public var url: RedisURL
-        /// The longest time to resolve and establish the TCP connection (`AUTH` and `SELECT` use ``commandTimeout``).
+        /// The longest time to resolve and establish the TCP connection, and again for the TLS handshake
+        /// (`AUTH` and `SELECT` use ``commandTimeout``).
         ///
         /// Name resolution (`getaddrinfo`) cannot be interrupted, so a hanging DNS server may exceed it.
         public var connectTimeout: Duration = .seconds(2)
@@ -12,6 +13,9 @@ extension RedisConnection {
         public var commandTimeout: Duration = .seconds(2)
         /// Limits applied to replies; a reply over a limit is a protocol violation and closes the connection.
         public var parser = RESPParser()
+        /// The TLS context for `rediss://` URLs (ignored for `redis://`); `nil` means a new context with the
+        /// system trust store for each connection. Share one ``TLSContext`` among connections.
+        public var tls: TLSContext?
 
         /// Creates a configuration with default timeouts.
         /// - Parameter url: The server, credentials and database.

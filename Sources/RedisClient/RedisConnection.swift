@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One TCP connection to Redis, with pipelining: any number of concurrent ``send(_:)`` calls share it,
 /// their commands are batched into few writes, and replies are matched to callers in FIFO order.
 ///
@@ -25,18 +29,34 @@ public final class RedisConnection: RedisClient {
     /// - Returns: A ready connection.
     /// - Throws: ``RedisClientError`` with code ``RedisClientError/Code/connectionFailed``,
     ///   ``RedisClientError/Code/authenticationFailed`` (`AUTH` or `SELECT` refused), ``RedisClientError/Code/timeout``
-    ///   or ``RedisClientError/Code/unsupported`` (`rediss://`).
+    ///   or ``RedisClientError/Code/invalidConfiguration`` (a `rediss://` URL without ``Configuration/tls``
+    ///   whose system trust store cannot be loaded). A TLS handshake failure is
+    ///   ``RedisClientError/Code/connectionFailed`` with OpenSSL's reason in the message.
     public static func connect(configuration: Configuration) async throws(RedisClientError) -> RedisConnection {
         let url = configuration.url
-        guard url.scheme == .redis else {
-            throw RedisClientError(.unsupported, "TLS (rediss://) is not supported yet")
-        }
         let target = url.host.contains(":") ? "[\(url.host)]:\(url.port)" : "\(url.host):\(url.port)"
-        let fd = try await onDedicatedThread(name: "redis-connect") { () throws(RedisClientError) in
-            try Socket.connect(host: url.host, port: url.port, timeout: configuration.connectTimeout)
+        var tls: TLSContext?
+        if url.scheme == .rediss {
+            if let shared = configuration.tls {
+                tls = shared
+            } else {
+                tls = try TLSContext(configuration: TLSConfiguration())
+            }
+        }
+        let transport: any Transport = try await onDedicatedThread(name: "redis-connect") { [tls] () throws(RedisClientError) in
+            let fd = try Socket.connect(host: url.host, port: url.port, timeout: configuration.connectTimeout)
+            guard let tls else { return PlainTransport(fd: fd, target: target) }
+            do throws(RedisClientError) {
+                return try TLSTransport.handshake(
+                    fd: fd, context: tls, host: url.host, target: target,
+                    deadline: ContinuousClock.now + configuration.connectTimeout)
+            } catch {
+                Glibc.close(fd)
+                throw error
+            }
         }
         let core = try ConnectionCore(
-            fd: fd, commandTimeout: configuration.commandTimeout, target: target, parser: configuration.parser)
+            transport: transport, commandTimeout: configuration.commandTimeout, target: target, parser: configuration.parser)
         let connection = RedisConnection(configuration: configuration, core: core)
         do {
             try await connection.handshake()
@@ -55,8 +75,25 @@ public final class RedisConnection: RedisClient {
         try await connect(configuration: Configuration(url: url))
     }
 
-    /// Sends `AUTH` when a password is set and `SELECT` when the database is not 0.
+    /// Sends `AUTH` when a password is set and `SELECT` when the database is not 0. Over TLS without
+    /// either, sends `PING`: with TLS 1.3 a server that refuses the client certificate says so only after
+    /// the handshake, and the connection must not count as up before that is known.
     private func handshake() async throws(RedisClientError) {
+        let url = configuration.url
+        do {
+            try await authenticateAndSelect()
+        } catch where configuration.url.scheme == .rediss && error.code == .connectionClosed {
+            // The server dropped the connection right after a handshake that looked fine to us: with TLS 1.3
+            // that is how a server that verifies client certificates refuses one (or the lack of one).
+            // One message whichever way the refusal arrives (an alert, or a reset), so logs can de-duplicate it.
+            let target = url.host.contains(":") ? "[\(url.host)]:\(url.port)" : "\(url.host):\(url.port)"
+            let hasCertificate = configuration.tls?.configuration.certificateFile != nil
+            throw RedisClientError(.connectionFailed, "TLS connection to \(target) closed by the server right after the handshake: "
+                + (hasCertificate ? "it may have rejected the client certificate" : "it probably requires a client certificate, and none is configured"))
+        }
+    }
+
+    private func authenticateAndSelect() async throws(RedisClientError) {
         let url = configuration.url
         if let password = url.password {
             var arguments = [Array("AUTH".utf8)]
@@ -76,6 +113,15 @@ public final class RedisConnection: RedisClient {
                 _ = try await send("SELECT", String(url.database))
             } catch let error as RedisError {
                 throw RedisClientError(.authenticationFailed, "SELECT \(url.database) was refused: \(error.message)")
+            } catch {
+                throw Self.asClientError(error)
+            }
+        }
+        if url.scheme == .rediss && url.password == nil && url.database == 0 {
+            do {
+                _ = try await send("PING")
+            } catch is RedisError {
+                // An error reply (e.g. NOAUTH) still proves that TLS works; commands will report it.
             } catch {
                 throw Self.asClientError(error)
             }

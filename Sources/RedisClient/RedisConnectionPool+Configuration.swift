@@ -15,6 +15,8 @@ extension RedisConnectionPool {
         public var reconnectMaxDelay: Duration = .seconds(2)
         /// Limits applied to replies.
         public var parser = RESPParser()
+        /// The TLS context for a `rediss://` URL, shared by every connection; see ``RedisConnection/Configuration/tls``.
+        public var tls: TLSContext?
 
         /// Creates a configuration with defaults: 4 connections, 2 s timeouts, backoff from 50 ms to 2 s.
         /// - Parameter url: The server, credentials and database.
@@ -28,6 +30,7 @@ extension RedisConnectionPool {
             configuration.connectTimeout = connectTimeout
             configuration.commandTimeout = commandTimeout
             configuration.parser = parser
+            configuration.tls = tls
             return configuration
         }
 

@@ -144,6 +144,7 @@ public final class RedisConnectionPool: RedisClient, Sendable {
                 guard detach(connection, at: index) else { return }
             } catch {
                 guard connectFailed(at: index, error) else { return }
+                observer?.connectAttemptFailed(error)
                 failures += 1
             }
             try? await Task.sleep(for: configuration.reconnectDelay(afterFailures: failures))

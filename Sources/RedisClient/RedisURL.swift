@@ -1,14 +1,14 @@
 /// Where and how to reach a Redis server: `redis://[user[:password]@]host[:port][/db]`.
 ///
 /// The ``description`` redacts the password (`redis://user:***@host:6379/0`), so a `RedisURL` may be
-/// logged. `rediss://` parses, but connecting with it fails until TLS is supported.
+/// logged. `rediss://` connects with TLS (see ``TLSConfiguration``).
 /// See [the URI scheme](https://www.iana.org/assignments/uri-schemes/prov/redis).
 public struct RedisURL: Sendable, Equatable {
     /// The URL scheme. Shaped so that Sentinel and Cluster variants can be added later.
     public enum Scheme: String, Sendable, Equatable {
         /// Plain TCP.
         case redis
-        /// TLS over TCP (not supported by the connection yet).
+        /// TLS over TCP.
         case rediss
     }
 

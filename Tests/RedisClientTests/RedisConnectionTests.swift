@@ -115,11 +115,12 @@ struct RedisConnectionTests {
         }
     }
 
-    @Test func tlsIsNotSupportedYet() async throws {
+    @Test func redissToAClosedPortFailsToConnect() async throws {
+        let port = try FreePort.allocate()
         await #expect {
-            _ = try await RedisConnection.connect(to: try RedisURL(parsing: "rediss://127.0.0.1:1"))
+            _ = try await RedisConnection.connect(to: try RedisURL(parsing: "rediss://127.0.0.1:\(port)"))
         } throws: { error in
-            (error as? RedisClientError)?.code == .unsupported
+            (error as? RedisClientError)?.code == .connectionFailed
         }
     }
 

@@ -13,6 +13,8 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case memory
     /// `RedisStateStore` on the shared test `redis-server` (`RedisServerProcess.shared()`).
     case redis
+    /// `RedisStateStore` over mutual TLS on the shared TLS-only test server (`RedisServerProcess.sharedTLS()`).
+    case redisTLS
 
     /// The backend's name in test output, e.g. `versionStartsAtOneAndGrowsByOne(memory)`.
     var testDescription: String { rawValue }
@@ -29,6 +31,11 @@ func makeStore(_ backend: StoreBackend, configuration: StoreConfiguration = .ini
         return InMemoryStateStore(configuration: configuration)
     case .redis:
         return try await makeRedisStore(configuration: configuration)
+    case .redisTLS:
+        let store = RedisStateStore(
+            client: try await SharedRedisPool.tlsPool(), keyPrefix: "test:\(UUID().uuidString):", configuration: configuration)
+        try await store.loadScripts()
+        return store
     }
 }
 
@@ -59,9 +66,9 @@ func makeTimedStore(
             clock.advance(milliseconds: seconds * 1_000 + attoseconds / 1_000_000_000_000_000)
         })
         return (store, time)
-    case .redis:
+    case .redis, .redisTLS:
         let time = TestTime(now: { WallClock.milliseconds() }, pass: { try await Task.sleep(for: $0) })
-        return (try await makeRedisStore(configuration: configuration), time)
+        return (try await makeStore(backend, configuration: configuration), time)
     }
 }
 
@@ -91,5 +98,20 @@ enum SharedRedisPool {
     /// - Throws: `RedisServerProcess.Failure` when the server cannot be started.
     static func pool() async throws -> RedisConnectionPool {
         try await shared.value
+    }
+
+    private static let sharedTLS = Task<RedisConnectionPool, any Error> {
+        let server = try await RedisServerProcess.sharedTLS()
+        let certificates = try await TestCertificates.shared()
+        var configuration = RedisConnectionPool.Configuration(url: try RedisURL(parsing: server.url))
+        configuration.tls = try TLSContext(configuration: TLSConfiguration(
+            caFile: certificates.caFile, certificateFile: certificates.clientCertificateFile, keyFile: certificates.clientKeyFile))
+        return RedisConnectionPool(configuration: configuration)
+    }
+
+    /// One pool over mutual TLS to the shared TLS server, created on first use.
+    /// - Throws: `RedisServerProcess.Failure` or `TestCertificates.Failure` when the server cannot be started.
+    static func tlsPool() async throws -> RedisConnectionPool {
+        try await sharedTLS.value
     }
 }

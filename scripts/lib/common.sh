@@ -26,6 +26,16 @@ ensure_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# ensure_dpkg PACKAGE... installs the Debian packages that are not installed yet, for packages that
+# bring no command to test for (libraries and headers, e.g. libssl-dev for the Swift build).
+ensure_dpkg() {
+  local pairs=() package
+  for package in "$@"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || pairs+=("ensure-dpkg-missing-$package:$package")
+  done
+  [ ${#pairs[@]} -eq 0 ] || ensure_packages "${pairs[@]}"
+}
+
 # ensure_venv DIR PACKAGE... creates a virtual environment in DIR with the given PyPI packages.
 ensure_venv() {
   local dir="$1"; shift

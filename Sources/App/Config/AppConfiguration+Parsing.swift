@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
 import RedisClient
 import Telemetry
 
@@ -9,6 +13,8 @@ extension AppConfiguration {
         var help: String
         /// Extra environment variables, consulted after `AGENTSTATE_<FLAG>`.
         var extraEnvironment: [String] = []
+        /// A switch: the flag alone means `true` (`--flag=false` and the environment's `true`/`false` work too).
+        var isSwitch = false
         var apply: @Sendable (inout AppConfiguration, String) throws(ConfigurationError) -> Void
 
         /// `--max-body-bytes` → `AGENTSTATE_MAX_BODY_BYTES`.
@@ -30,13 +36,37 @@ extension AppConfiguration {
             guard let kind = StoreKind(rawValue: value) else { throw invalid("--store", value, "must be memory or redis") }
             config.store = kind
         },
-        Option(flag: "--redis-url", valueName: "URL", help: "redis://[user[:password]@]host[:port][/db] (default redis://127.0.0.1:6379 with --store redis).", extraEnvironment: ["REDIS_URL"]) { config, value throws(ConfigurationError) in
+        Option(flag: "--redis-url", valueName: "URL", help: "redis://[user[:password]@]host[:port][/db], or rediss:// for TLS (default redis://127.0.0.1:6379 with --store redis).", extraEnvironment: ["REDIS_URL"]) { config, value throws(ConfigurationError) in
             do {
                 _ = try RedisURL(parsing: value)
             } catch {
                 throw ConfigurationError(message: "agentstate: invalid value for --redis-url: \(error)")
             }
             config.redisURL = value
+        },
+        Option(flag: "--redis-password-file", valueName: "PATH", help: "File holding the Redis password (less one trailing newline); not with a password in --redis-url.") { config, value throws(ConfigurationError) in
+            let file = try readSecret("--redis-password-file", value)
+            config.redisPassword = file.content
+            if file.isReadableByOthers { config.secretFilesReadableByOthers.append(file.path) }
+            config.redisPasswordFile = value
+        },
+        Option(flag: "--redis-tls-ca-file", valueName: "PATH", help: "PEM bundle of the CAs that verify the Redis server, for rediss:// (default: the system trust store).") { config, value throws(ConfigurationError) in
+            config.redisTLSCAFile = try readableFile("--redis-tls-ca-file", value)
+        },
+        Option(flag: "--redis-tls-cert-file", valueName: "PATH", help: "Client certificate (PEM) for mutual TLS with Redis; needs --redis-tls-key-file.") { config, value throws(ConfigurationError) in
+            config.redisTLSCertFile = try readableFile("--redis-tls-cert-file", value)
+        },
+        Option(flag: "--redis-tls-key-file", valueName: "PATH", help: "Private key (PEM, unencrypted) of --redis-tls-cert-file.") { config, value throws(ConfigurationError) in
+            config.redisTLSKeyFile = try readableFile("--redis-tls-key-file", value)
+        },
+        Option(flag: "--redis-tls-server-name", valueName: "NAME", help: "Name for SNI and for verifying the Redis certificate (default: the URL's host).") { config, value throws(ConfigurationError) in
+            guard !value.isEmpty, value.utf8.count <= 253, !value.contains(where: { $0 == " " || $0 == "/" }) else {
+                throw invalid("--redis-tls-server-name", value, "must be a host name or IP address")
+            }
+            config.redisTLSServerName = value
+        },
+        Option(flag: "--redis-tls-insecure", valueName: "", help: "Skip verifying the Redis server's certificate (logged as a warning at startup; never the default).", isSwitch: true) { config, value throws(ConfigurationError) in
+            config.redisTLSInsecure = try boolean("--redis-tls-insecure", value)
         },
         Option(flag: "--key-prefix", valueName: "PREFIX", help: "Prefix of every Redis key (default agentstate:).") { config, value throws(ConfigurationError) in
             guard value.utf8.count <= 128 else { throw invalid("--key-prefix", value, "must be at most 128 bytes") }
@@ -105,10 +135,12 @@ extension AppConfiguration {
                 name = String(argument[..<equals])
                 value = String(argument[argument.index(after: equals)...])
             }
-            guard options.contains(where: { $0.flag == name }) else {
+            guard let option = options.first(where: { $0.flag == name }) else {
                 throw ConfigurationError(message: "agentstate: unknown option '\(name.prefix(64))' (see --help)")
             }
-            if value == nil {
+            if value == nil && option.isSwitch {
+                value = "true"
+            } else if value == nil {
                 guard index < arguments.count else { throw ConfigurationError(message: "agentstate: option \(name) needs a value") }
                 value = arguments[index]
                 index += 1
@@ -130,6 +162,7 @@ extension AppConfiguration {
         case .memory: config.redisURL = nil
         default: break
         }
+        try validateRedisSecurity(config)
         if let ttl = config.defaultTTLSeconds, ttl > config.maxTTLSeconds {
             throw ConfigurationError(message: "agentstate: --default-ttl (\(ttl)) must not exceed --max-ttl (\(config.maxTTLSeconds))")
         }
@@ -176,7 +209,7 @@ extension AppConfiguration {
         ]
         for option in options {
             let environment = ([option.environmentName] + option.extraEnvironment).joined(separator: ", ")
-            lines.append("  \(option.flag) \(option.valueName)")
+            lines.append(option.valueName.isEmpty ? "  \(option.flag)" : "  \(option.flag) \(option.valueName)")
             lines.append("      \(option.help) [env: \(environment)]")
         }
         lines.append("  --help      Print this help and exit.")
@@ -190,6 +223,52 @@ extension AppConfiguration {
 
     private static func invalid(_ flag: String, _ value: String, _ rule: String) -> ConfigurationError {
         ConfigurationError(message: "agentstate: invalid value '\(value.prefix(64))' for \(flag): \(rule)")
+    }
+
+    private static func boolean(_ flag: String, _ value: String) throws(ConfigurationError) -> Bool {
+        switch value.lowercased() {
+        case "true", "1", "yes": return true
+        case "false", "0", "no": return false
+        default: throw invalid(flag, value, "must be true or false")
+        }
+    }
+
+    /// Checks that `path` can be opened for reading. - Returns: `path`.
+    private static func readableFile(_ flag: String, _ path: String) throws(ConfigurationError) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw ConfigurationError(message: "agentstate: cannot read \(flag) '\(path.prefix(256))': \(String(cString: strerror(errno)))")
+        }
+        close(fd)
+        return path
+    }
+
+    /// Reads a secret file: its content less one trailing `\n` or `\r\n`. Errors never contain the content.
+    static func readSecret(_ flag: String, _ path: String) throws(ConfigurationError) -> SecretFile {
+        let file = try SecretFile(path: path, flag: flag)
+        guard !file.content.isEmpty else {
+            throw ConfigurationError(message: "agentstate: \(flag) '\(path.prefix(256))' is empty")
+        }
+        return file
+    }
+
+    /// The password and TLS options agree with each other and with the URL.
+    private static func validateRedisSecurity(_ config: AppConfiguration) throws(ConfigurationError) {
+        guard let redisURL = config.redisURL, let url = try? RedisURL(parsing: redisURL) else { return }
+        if config.redisPassword != nil && url.password != nil {
+            throw ConfigurationError(message: "agentstate: the Redis password is set both in --redis-url and in --redis-password-file; set it in one place")
+        }
+        let tlsOptions = [
+            ("--redis-tls-ca-file", config.redisTLSCAFile != nil), ("--redis-tls-cert-file", config.redisTLSCertFile != nil),
+            ("--redis-tls-key-file", config.redisTLSKeyFile != nil), ("--redis-tls-server-name", config.redisTLSServerName != nil),
+            ("--redis-tls-insecure", config.redisTLSInsecure),
+        ]
+        if url.scheme == .redis, let (flag, _) = tlsOptions.first(where: { $0.1 }) {
+            throw ConfigurationError(message: "agentstate: \(flag) needs a rediss:// --redis-url (TLS)")
+        }
+        if (config.redisTLSCertFile == nil) != (config.redisTLSKeyFile == nil) {
+            throw ConfigurationError(message: "agentstate: --redis-tls-cert-file and --redis-tls-key-file must be given together")
+        }
     }
 
     private static func integer(_ flag: String, _ value: String, in range: ClosedRange<Int64>) throws(ConfigurationError) -> Int64 {
@@ -208,6 +287,13 @@ extension AppConfiguration {
             metadata.append(("redis_url", .string((try? RedisURL(parsing: redisURL))?.description ?? "<invalid>")))
             metadata.append(("key_prefix", .string(keyPrefix)))
             metadata.append(("redis_connections", .int(Int64(redisConnections))))
+            if let redisPasswordFile { metadata.append(("redis_password_file", .string(redisPasswordFile))) }
+            if redisURL.lowercased().hasPrefix("rediss://") {
+                metadata.append(("redis_tls_ca_file", .string(redisTLSCAFile ?? "<system trust store>")))
+                if let redisTLSCertFile { metadata.append(("redis_tls_cert_file", .string(redisTLSCertFile))) }
+                if let redisTLSServerName { metadata.append(("redis_tls_server_name", .string(redisTLSServerName))) }
+                metadata.append(("redis_tls_insecure", .bool(redisTLSInsecure)))
+            }
         }
         metadata += [
             ("default_ttl", .int(defaultTTLSeconds ?? 0)), ("max_ttl", .int(maxTTLSeconds)),

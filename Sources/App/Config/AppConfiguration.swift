@@ -16,6 +16,19 @@ public struct AppConfiguration: Sendable, Equatable {
     public var keyPrefix = "agentstate:"
     /// Redis connections per replica; every connection pipelines the commands of many requests.
     public var redisConnections = 1
+    /// `--redis-password-file`: where the Redis password was read from, and the password itself
+    /// (read at parse time, less one trailing newline). Never log `redisPassword`.
+    public var redisPasswordFile: String?
+    public var redisPassword: String?
+    /// Secret files read while parsing that users other than the owner and group can read; each is
+    /// warned about once the logger exists.
+    public var secretFilesReadableByOthers: [String] = []
+    /// TLS to Redis (`rediss://`): PEM files, the name to verify, and whether to skip verification.
+    public var redisTLSCAFile: String?
+    public var redisTLSCertFile: String?
+    public var redisTLSKeyFile: String?
+    public var redisTLSServerName: String?
+    public var redisTLSInsecure = false
     /// `nil` means sessions created without `ttl_seconds` never expire.
     public var defaultTTLSeconds: Int64?
     public var maxTTLSeconds: Int64 = 30 * 86_400

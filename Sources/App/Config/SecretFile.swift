@@ -22,16 +22,16 @@ struct SecretFile: Sendable {
     init(path: String, flag: String) throws(ConfigurationError) {
         var status = stat()
         guard stat(path, &status) == 0 else {
-            throw ConfigurationError(message: "agentstate: cannot read \(flag) file '\(path)': \(String(cString: strerror(errno)))")
+            throw ConfigurationError(message: "agentstate: cannot read \(flag) '\(path.prefix(256))': \(String(cString: strerror(errno)))")
         }
         guard status.st_mode & S_IFMT == S_IFREG, status.st_size <= Self.maxBytes else {
-            throw ConfigurationError(message: "agentstate: \(flag) file '\(path)' must be a regular file of at most \(Self.maxBytes) bytes")
+            throw ConfigurationError(message: "agentstate: \(flag) '\(path.prefix(256))' must be a regular file of at most \(Self.maxBytes) bytes")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigurationError(message: "agentstate: cannot read \(flag) file '\(path)'")
+            throw ConfigurationError(message: "agentstate: cannot read \(flag) '\(path.prefix(256))'")
         }
         guard var text = String(data: data, encoding: .utf8) else {
-            throw ConfigurationError(message: "agentstate: \(flag) file '\(path)' is not UTF-8 text")
+            throw ConfigurationError(message: "agentstate: \(flag) '\(path.prefix(256))' is not valid UTF-8")
         }
         if text.hasSuffix("\r\n") {
             text.removeLast(1)  // "\r\n" is one Character

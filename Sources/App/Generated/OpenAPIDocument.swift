@@ -497,7 +497,10 @@ paths:
       operationId: readiness
       security: []
       summary: Readiness
-      description: 200 when the store answers a ping within 1 s and the server is not draining. Plain JSON, not problem+json.
+      description: >-
+        200 when the store answers a ping within 1 s and the server is not draining. Plain JSON, not problem+json.
+        When the store is unreachable, `reason` is `store_unreachable: ` followed by why, e.g. OpenSSL's reason
+        for a Redis certificate that fails verification.
       parameters:
         - $ref: '#/components/parameters/RequestId'
       responses:
@@ -523,7 +526,7 @@ paths:
                 required: [status, reason]
                 properties:
                   status: { const: unavailable }
-                  reason: { type: string, enum: [draining, store_unreachable] }
+                  reason: { type: string, pattern: '^(draining|store_unreachable(: .*)?)$' }
         default: { $ref: '#/components/responses/Problem' }
   /metrics:
     get:

@@ -1,4 +1,5 @@
 import RedisClient
+import Synchronization
 import Telemetry
 
 /// Every metric of DESIGN §6 in one catalog. Labels are route templates and operations, never IDs.
@@ -57,9 +58,14 @@ final class AppMetrics: Sendable {
     }
 }
 
-/// Feeds Redis client events into the Redis metric families.
+/// Feeds Redis client events into the Redis metric families, and connection failures into the log.
 struct RedisMetricsObserver: RedisClientObserver {
     let metrics: AppMetrics
+    var connectionLog: RedisConnectionLog?
+
+    func connectAttemptFailed(_ error: RedisClientError) {
+        connectionLog?.failed(error)
+    }
 
     func commandCompleted(succeeded: Bool, durationSeconds: Double) {
         metrics.redisCommands.labels(succeeded ? "ok" : "error").increment()
@@ -67,11 +73,41 @@ struct RedisMetricsObserver: RedisClientObserver {
     }
 
     func connectionStateChanged(connected: Int, connecting: Int) {
+        if connected > 0 { connectionLog?.connected() }
         metrics.redisConnections.labels("connected").set(Double(connected))
         metrics.redisConnections.labels("connecting").set(Double(connecting))
     }
 
     func reconnected() {
         metrics.redisReconnects.increment()
+    }
+}
+
+/// Logs why connecting to Redis fails (a TLS certificate that fails verification, a refused connection),
+/// once per distinct reason rather than once per retry, and logs when a connection is up again.
+final class RedisConnectionLog: Sendable {
+    private let logger: Logger
+    /// The failure last logged; `nil` once a connection is up.
+    private let lastFailure = Mutex<String?>(nil)
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    func failed(_ error: RedisClientError) {
+        let message = error.description
+        let isNew = lastFailure.withLock { last in
+            defer { last = message }
+            return last != message
+        }
+        if isNew { logger.warning("redis connection failed; retrying", [("error", .string(message))]) }
+    }
+
+    func connected() {
+        let hadFailed = lastFailure.withLock { last in
+            defer { last = nil }
+            return last != nil
+        }
+        if hadFailed { logger.info("redis connection established") }
     }
 }
