@@ -173,6 +173,9 @@ SCENARIOS = [
     ("list50", "list a page of 50 (agent with 1,000 sessions)", "1k", None, None),
     ("append1", "append 1 message", "1k", None, None),
     ("read20", "read the last 20 messages", "1k", None, None),
+    ("last20of10k", "read the last 20 of a 10,000-message log", "1k", None, None),
+    ("before20of10k", "read 20 before a seq, 10,000-message log", "1k", None, None),
+    ("replace100", "replace a 100-message log", "1k", None, None),
 ]
 BACKENDS = [("redis", "Redis"), ("memory", "memory")]
 # Run over TLS (rediss://, backend "redistls") too, against the same redis-server's TLS port.

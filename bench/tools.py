@@ -18,6 +18,8 @@ import time
 
 STATE_SIZES = (1024, 16384)
 MESSAGES_PER_SESSION = 25  # the read scenario asks for the last 20
+BIG_LOG = 10_000  # messages of agent `big`'s session `log`, read by the 10,000-message scenarios
+REPLACE_LOG = 100  # messages in each body of the replace scenario
 
 
 def state_document(size):
@@ -48,6 +50,8 @@ def cmd_data(out_dir):
             f.write(state_document(size))
     with open(os.path.join(out_dir, "message.json"), "w") as f:
         f.write(message_document(0))
+    with open(os.path.join(out_dir, "replace-100.json"), "w") as f:
+        f.write('{"messages":[' + ",".join(message_document(i) for i in range(REPLACE_LOG)) + "]}")
     return 0
 
 
@@ -75,7 +79,8 @@ class Client:
 def cmd_populate(url, data_dir, agents, sessions, list_sessions):
     """Creates, for `agents` agents a0.. and `sessions` sessions each:
     s1k-<j> with a 1 KiB state, s16k-<j> with a 16 KiB state, m-<j> with 25 messages;
-    and agent `list` with `list_sessions` sessions of 1 KiB state."""
+    agent `list` with `list_sessions` sessions of 1 KiB state; and agent `big`'s session `log`
+    with 10,000 messages."""
     states = {}
     for size in STATE_SIZES:
         with open(os.path.join(data_dir, f"state-{size}.json")) as f:
@@ -93,6 +98,9 @@ def cmd_populate(url, data_dir, agents, sessions, list_sessions):
             c.request("POST", f"/agents/a{a}/sessions/m-{j}/messages", body_msgs)
     for j in range(list_sessions):
         c.request("PUT", f"/agents/list/sessions/l-{j}", body1k)
+    for start in range(0, BIG_LOG, 1000):
+        batch = ",".join(message_document(i) for i in range(start, min(BIG_LOG, start + 1000)))
+        c.request("POST", "/agents/big/sessions/log/messages", '{"messages":[' + batch + "]}")
 
     # Sample checks: what the scenarios read is there, with the stated sizes.
     for size, sid in ((1024, "s1k-0"), (16384, "s16k-0")):
@@ -105,9 +113,12 @@ def cmd_populate(url, data_dir, agents, sessions, list_sessions):
     last = json.loads(c.request("GET", f"/agents/a{agents - 1}/sessions/m-{sessions - 1}/messages?limit=20", expect=(200,)))
     if len(last["messages"]) != 20:
         raise SystemExit("populate: the read-messages page does not hold 20 messages")
+    before = json.loads(c.request("GET", f"/agents/big/sessions/log/messages?limit=20&before={BIG_LOG // 2}", expect=(200,)))
+    if [m["seq"] for m in before["messages"]] != list(range(BIG_LOG // 2 - 20, BIG_LOG // 2)) or before["next_before"] is None:
+        raise SystemExit("populate: the read-before page of agent big is not the 20 seqs below the cursor")
     print(f"populated {c.count} requests in {time.monotonic() - started:.1f}s "
           f"({agents}x{sessions} sessions of 1 KiB, of 16 KiB, with {MESSAGES_PER_SESSION} messages; "
-          f"{list_sessions} sessions for the list)")
+          f"{list_sessions} sessions for the list; {BIG_LOG} messages in big/log)")
     return 0
 
 

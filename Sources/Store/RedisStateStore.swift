@@ -38,7 +38,10 @@ import Synchronization
 ///
 /// - **Messages:** seqs are never reused: `n` only grows, pop is
 ///   [`ZPOPMAX`](https://redis.io/docs/latest/commands/zpopmax/) and clear deletes the key. The most
-///   recent N are ranks `-N..-1`; "after S" is a range by score `(S..+inf` with `LIMIT`.
+///   recent N are ranks `-N..-1`; "after S" is a range by score `(S..+inf` with `LIMIT`, and
+///   "before S" the same range backwards (`ZREVRANGEBYSCORE (S -inf LIMIT`), O(log n + N). Replace,
+///   trim and delete-one are one script each; a message's key lives in its member and in the
+///   keys hash, and every script that removes a message frees its key and subtracts its bytes.
 /// - **Index order:** ascending score = `updatedAt` descending, ties by session ID ascending
 ///   (members of equal score sort bytewise), which is exactly the list order. A page starts from
 ///   the cursor in O(log n) and costs O(page); entries whose record is gone are removed as a list
