@@ -492,6 +492,8 @@ def rolling_restart(cluster):
 
 def main():
     binary = sys.argv[1]
+    # `timeout` (scripts/test-load-balancer) sends SIGTERM: unwind, so that `finally` stops everything.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(124))
     work = tempfile.mkdtemp(prefix="agentstate-lb-")
     os.chmod(work, 0o755)  # nginx workers may run as another user
     cluster = Cluster(binary, work)
