@@ -143,3 +143,14 @@ def base_url(agentstate_server: Server) -> str:
 def agent_id() -> str:
     """A fresh agent per test, so tests never see each other's sessions."""
     return f"py-{uuid.uuid4().hex[:16]}"
+
+
+@pytest.fixture(autouse=True)
+def _sdk_session_target(base_url: str, agent_id: str):
+    """Points sdk_support.make_session at this test's service and agent (adapted SDK tests).
+    Every test runs once per backend, since each one uses the service."""
+    import sdk_support
+
+    sdk_support.CURRENT.update(base_url=base_url, agent_id=agent_id)
+    yield
+    sdk_support.CURRENT.clear()
