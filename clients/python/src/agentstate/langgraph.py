@@ -26,7 +26,7 @@ lists the agent's sessions to find the thread's namespaces. ``prune`` and ``dele
 rewrite a log as a clear followed by appends, guarded by ``If-Match``: not atomic, a crash in
 between leaves the log empty or partly written. The v1.1 message-log routes (``before=``,
 message keys, trim, ``PUT …/messages``, prefix delete) make ``get_tuple``/``put`` O(1),
-``list(limit=k)`` O(k) and ``prune`` atomic; they are not used yet (see ``_V11`` below).
+``list(limit=k)`` O(k) and ``prune`` atomic; they are not used yet (each place is marked "v1.1:").
 """
 
 from __future__ import annotations
@@ -70,9 +70,8 @@ from ._ids import MAX_ID_LENGTH, escape, to_id
 
 __all__ = ["AgentStateSaver"]
 
-# Switch for the v1.1 message-log routes (before=, keys, trim, PUT …/messages, prefix delete).
-# They are not on this server version; every place that would use them says so.
-_V11 = False
+# The v1.1 message-log routes (before=, keys, trim, PUT …/messages, prefix delete) are not on
+# this server version. Every place that switches to them is marked "v1.1:" below.
 _REWRITE_ATTEMPTS = 5
 
 
@@ -355,6 +354,9 @@ class AgentStateSaver(BaseCheckpointSaver[int]):
         return sorted(i for i in ids if i.startswith(prefix))
 
     async def _get_tuple(self, io: _SyncIO, config: RunnableConfig) -> CheckpointTuple | None:
+        # v1.1: give each checkpoint record the message key "cp:<id>" and each writes record
+        # "w:<id>:<task>:<n>"; a specific checkpoint is then `GET …/messages?key=cp:<id>`, the
+        # latest one a backward read (`before=`) from the end, and its writes follow it in the log.
         conf = config["configurable"]
         thread_id = str(conf["thread_id"])
         ns = conf.get("checkpoint_ns", "") or ""
@@ -419,7 +421,7 @@ class AgentStateSaver(BaseCheckpointSaver[int]):
                     return out
         return out
 
-    async def _put(
+    async def _put(  # v1.1: the same single append, with the record's message key
         self, io: _SyncIO, config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata
     ) -> RunnableConfig:
         thread_id, ns, record = self._checkpoint_record(config, checkpoint, metadata)
