@@ -84,7 +84,9 @@ final class ConnectionCore: Sendable {
     /// When nobody is writing, the caller writes the command itself (and whatever other callers
     /// queue meanwhile), so a command costs no wake-up of the I/O thread. Only when the socket is
     /// full does the rest go to the I/O thread, which waits for it to drain. A transport that does not
-    /// allow concurrent writes (TLS) is always written by the I/O thread, woken when the buffer fills.
+    /// allow concurrent writes (TLS) is always written by the I/O thread, woken when the outbound buffer
+    /// stops being empty. (Measured: that beats callers writing TLS under a lock, which then contend with
+    /// the I/O thread's reads.)
     func send(_ arguments: [[UInt8]]) async throws -> RESPValue {
         let callerMayWrite = transport.allowsConcurrentWrites
         return try await withCheckedThrowingContinuation { continuation in

@@ -44,8 +44,7 @@ protocol Transport: AnyObject, Sendable {
 }
 
 /// Plain TCP: `read(2)` and `send(2)` on the socket.
-final class PlainTransport: Transport, @unchecked Sendable {
-    // @unchecked: `fd` is immutable; the kernel serialises reads and writes on it.
+final class PlainTransport: Transport {
     let fd: Int32
     private let target: String
 

@@ -39,7 +39,7 @@ public final class TestCertificates: Sendable {
     public var clientCertificateFile: String { "\(directory)/client.crt" }
     public var clientKeyFile: String { "\(directory)/client.key" }
 
-    /// Makes every file in a new temporary directory (a second or so of `openssl` work).
+    /// Makes every file in a new temporary directory (P-256 keys: a few cheap `openssl` runs).
     /// - Throws: ``Failure`` when `openssl` is missing or fails.
     public init() throws {
         guard let openssl = ChildProcess.findExecutable("openssl") else {
@@ -61,11 +61,11 @@ public final class TestCertificates: Sendable {
         try "subjectAltName=DNS:\(Self.otherName)\n".write(toFile: "\(directory)/other.ext", atomically: true, encoding: .utf8)
         try "extendedKeyUsage=clientAuth\n".write(toFile: "\(directory)/client.ext", atomically: true, encoding: .utf8)
         for ca in ["ca", "wrong-ca"] {
-            try run(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=agentstate-test-\(ca)",
+            try run(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=agentstate-test-\(ca)",
                      "-keyout", "\(ca).key", "-out", "\(ca).crt"])
         }
         for (name, subject) in [("server", "/CN=127.0.0.1"), ("other", "/CN=\(Self.otherName)"), ("client", "/CN=agentstate-test-client")] {
-            try run(["req", "-newkey", "rsa:2048", "-nodes", "-subj", subject, "-keyout", "\(name).key", "-out", "\(name).csr"])
+            try run(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj", subject, "-keyout", "\(name).key", "-out", "\(name).csr"])
             try run(["x509", "-req", "-in", "\(name).csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
                      "-days", "2", "-extfile", "\(name).ext", "-out", "\(name).crt"])
         }

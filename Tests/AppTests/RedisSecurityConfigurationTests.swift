@@ -59,8 +59,8 @@ struct RedisSecurityConfigurationTests {
         #expect(!message.contains("\n"))
     }
 
-    @Test func tlsFlagsNeedARedissURLAndCertificateAndKeyGoTogether() throws {
-        let certificates = try TestCertificates()
+    @Test func tlsFlagsNeedARedissURLAndCertificateAndKeyGoTogether() async throws {
+        let certificates = try await TestCertificates.shared()
         #expect(Self.error(["--redis-url", "redis://127.0.0.1", "--redis-tls-ca-file", certificates.caFile])?.contains("rediss://") == true)
         #expect(Self.error(["--redis-url", "redis://127.0.0.1", "--redis-tls-insecure"])?.contains("--redis-tls-insecure") == true)
         #expect(Self.error(["--redis-url", "rediss://127.0.0.1", "--redis-tls-cert-file", certificates.clientCertificateFile])?
