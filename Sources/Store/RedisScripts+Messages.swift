@@ -14,6 +14,7 @@ extension RedisScript {
     /// overwritten. The hash is pruned of such records whenever it has doubled in size since the
     /// last pruning (field `ip` of the record), which keeps the cost amortised O(1) per append.
     static let append = RedisScript(name: "append", source: RedisScripts.compose(RedisScripts.common, RedisScripts.session, #"""
+        refuse_if_out_of_memory()
         local v = current()
         local token, digest, lifetime = ARGV[9], ARGV[10], tonumber(ARGV[11])
         if v and token ~= '' then
@@ -128,6 +129,7 @@ extension RedisScript {
     /// Reply: `{'OK', created (0/1), version, firstSeq|nil, lastSeq|nil, messageCount}`,
     /// `{'PF', version|nil}`, `{'TM'}`, `{'TL'}` or `{'KC'}`.
     static let replace = RedisScript(name: "replace_messages", source: RedisScripts.compose(RedisScripts.common, RedisScripts.session, #"""
+        refuse_if_out_of_memory()
         local v = current()
         if not holds(ARGV[1], ARGV[2], v) then return failed(v) end
         local haskeys = ARGV[10] == '1'

@@ -4,6 +4,7 @@ extension RedisScript {
     /// session byte cap.
     /// Reply: `{'OK', created (0/1), meta}`, `{'PF', version|nil}` or `{'TL'}`.
     static let save = RedisScript(name: "save", source: RedisScripts.compose(RedisScripts.common, RedisScripts.session, #"""
+        refuse_if_out_of_memory()
         local v = current()
         if not holds(ARGV[1], ARGV[2], v) then return failed(v) end
         if #ARGV[7] + (v and mbytes() or 0) > tonumber(ARGV[9]) then return {'TL'} end

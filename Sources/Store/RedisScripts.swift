@@ -52,6 +52,14 @@ enum RedisScripts {
     static let session = #"""
         local S, M, I, X, K = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 
+        -- The first statement of every script that can grow memory (save, append, replace).
+        -- Redis checks maxmemory only at a script's first write command, and only while the script
+        -- has written nothing: a script that began with DEL (never refused) would then write past
+        -- the limit. This ZADD XX of a member that never exists (IDs are never empty) changes
+        -- nothing, but it is a write that Redis refuses at maxmemory, so such a script fails with
+        -- -OOM before it writes anything. Works the same on Redis 6.2, 7 and Valkey.
+        local function refuse_if_out_of_memory() redis.call('ZADD', X, 'XX', '0', '') end
+
         -- The current version (a decimal string), or nil when the session is missing. A record
         -- found expired at its very instant is deleted with its other keys first.
         local function current()

@@ -187,7 +187,7 @@ public final class RedisStateStore: StateStore {
     }
 
     /// Redis error codes that mean "try again later" rather than a bug.
-    static let unavailableCodes: Set<String> = ["LOADING", "BUSY", "OOM", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN"]
+    static let unavailableCodes: Set<String> = ["LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN"]
 
     /// Maps anything thrown while talking to Redis to a `StoreError`: client failures (connect,
     /// timeout, closed) and transient server states → `unavailable`; other error replies and
@@ -198,6 +198,8 @@ public final class RedisStateStore: StateStore {
             return error
         case let error as RedisClientError:
             return .unavailable(reason: "redis \(operation): \(error)")
+        case let error as RedisError where error.code == "OOM":
+            return .outOfMemory
         case let error as RedisError where unavailableCodes.contains(error.code):
             return .unavailable(reason: "redis \(operation): \(error.message)")
         case let error as RedisError:

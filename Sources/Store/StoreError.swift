@@ -20,6 +20,9 @@ public enum StoreError: Error, Sendable, Equatable {
     case idempotencyKeyReused
     /// The backend is unreachable or timed out; nothing was written. → 503 `backend_unavailable`
     case unavailable(reason: String)
+    /// Redis is at `maxmemory` (with `noeviction`) and refused a write that could grow it; nothing
+    /// was written. → 503 `backend_unavailable`
+    case outOfMemory
     /// Anything else (a bug, a corrupt record). → 500 `internal`
     case internalError(reason: String)
 }

@@ -123,4 +123,26 @@ struct RedisEndToEndTests {
         #expect((version == 1 && state == "old" && loaded.json["ttl_seconds"] is NSNull)
             || (version == 2 && state == "new" && loaded.json["ttl_seconds"] as? Int == 60))
     }
+
+    @Test func redisAtMaxmemoryGives503WithAClearDetailAndReadsStillWork() async throws {
+        let redis = try await RedisServerProcess(arguments: ["--maxmemory", "4mb", "--maxmemory-policy", "noeviction"])
+        let server = try await AgentStateProcess(["--redis-url", redis.url, "--log-level", "error"])
+        let agent = uniqueAgent()
+        let body = #"{"state":""# + String(repeating: "x", count: 32 * 1024) + #""}"#
+        var refused: RawHTTPClient.Response?
+        for index in 0..<1_000 {
+            let response = try await server.call("PUT", "/agents/\(agent)/sessions/s\(index)", body: body)
+            if response.status != 201 {
+                refused = response
+                break
+            }
+        }
+        let response = try #require(refused, "no write was refused at maxmemory")
+        #expect(response.status == 503)
+        #expect(response.json["code"] as? String == "backend_unavailable")
+        #expect((response.json["detail"] as? String)?.contains("out of memory") == true)
+        #expect(response.header("Retry-After") != nil)
+        #expect(try await server.call("GET", "/agents/\(agent)/sessions/s0").status == 200, "reads still work")
+        #expect(try await server.call("DELETE", "/agents/\(agent)/sessions/s0").status == 204, "deletes still work")
+    }
 }

@@ -72,10 +72,15 @@ import TestSupport
         await server.stop()
     }
 
-    @Test(arguments: ["LOADING", "BUSY", "OOM", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN"])
+    @Test(arguments: ["LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN"])
     func transientServerErrorsMapToUnavailable(_ code: String) {
         let error = RedisStateStore.storeError(RedisError(message: "\(code) try later"), operation: "save")
         #expect(error == .unavailable(reason: "redis save: \(code) try later"))
+    }
+
+    @Test func outOfMemoryHasItsOwnError() {
+        let error = RedisStateStore.storeError(RedisError(message: "OOM command not allowed when used memory > 'maxmemory'."), operation: "save")
+        #expect(error == .outOfMemory)
     }
 
     @Test func otherErrorsMapToInternalAndClientFailuresToUnavailable() {

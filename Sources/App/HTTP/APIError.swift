@@ -97,6 +97,8 @@ extension APIError {
         case .idempotencyKeyReused:
             self = APIError(status: 422, code: "idempotency_key_reused", detail: "This Idempotency-Key was already used with a different request body.")
         case .unavailable: self = .backendUnavailable("The storage backend is unavailable; retry shortly.")
+        case .outOfMemory:
+            self = .backendUnavailable("The storage backend is out of memory (Redis maxmemory); nothing was written. Reads and deletes still work.")
         case .internalError: self = .internalError
         }
     }
