@@ -20,6 +20,9 @@ final class ConnectionCore: Sendable {
     private struct Pending {
         let continuation: CheckedContinuation<RESPValue, any Error>
         let deadline: ContinuousClock.Instant
+        /// `State.queuedBytes` once the command was queued: it has reached the socket whole when
+        /// `State.sentBytes` is at least this.
+        let end: UInt64
     }
 
     /// Who is writing to the socket. Exactly one writer at a time keeps commands in order.
@@ -34,6 +37,10 @@ final class ConnectionCore: Sendable {
 
     private struct State {
         var outbound: [UInt8] = []
+        /// Bytes ever queued, and bytes ever written to the transport; together they tell whether a
+        /// failed command may have reached Redis (``RedisClientError/commandWasSent``).
+        var queuedBytes: UInt64 = 0
+        var sentBytes: UInt64 = 0
         var writer = Writer.none
         var pending = FIFO<Pending>()
         /// Set once the connection is closing; every later command fails with it at once.
@@ -94,8 +101,10 @@ final class ConnectionCore: Sendable {
             let outcome: (batch: [UInt8]?, error: RedisClientError?, wake: Bool) = state.withLock { state in
                 if let reason = state.closeReason { return (nil, reason, false) }
                 let wasEmpty = state.outbound.isEmpty
+                let before = state.outbound.count
                 RESPEncoder.encode(arguments, into: &state.outbound)
-                state.pending.append(Pending(continuation: continuation, deadline: deadline))
+                state.queuedBytes += UInt64(state.outbound.count - before)
+                state.pending.append(Pending(continuation: continuation, deadline: deadline, end: state.queuedBytes))
                 guard case .none = state.writer else { return (nil, nil, false) }
                 guard callerMayWrite else { return (nil, nil, wasEmpty) }
                 state.writer = .caller
@@ -120,6 +129,7 @@ final class ConnectionCore: Sendable {
             var written = 0
             let failure = flush(batch, from: &written).failure
             let next: [UInt8]? = state.withLock { state in
+                state.sentBytes += UInt64(written)
                 if state.closeReason != nil {
                     // Closing: the I/O thread fails every pending command; stop writing.
                     state.writer = .none
@@ -213,7 +223,9 @@ extension ConnectionCore {
             if closing { break loop }
 
             if written < writing.count {
+                let before = written
                 let outcome = flush(writing, from: &written)
+                if written > before { state.withLock { $0.sentBytes += UInt64(written - before) } }
                 if let error = outcome.failure {
                     fail(error)
                     break loop
@@ -336,17 +348,17 @@ extension ConnectionCore {
     /// - Returns: Whether a command timed out.
     private func failHeadIfExpired() -> Bool {
         let now = ContinuousClock.now
-        let head: Pending? = state.withLock { state in
+        let head: (Pending, Bool)? = state.withLock { state in
             guard let first = state.pending.first, now >= first.deadline else { return nil }
             if state.closeReason == nil {
                 state.closeReason = RedisClientError(
                     .connectionClosed, "connection to \(target) closed because a command timed out")
             }
-            return state.pending.popFirst()
+            return state.pending.popFirst().map { ($0, $0.end <= state.sentBytes) }
         }
-        guard let head else { return false }
-        head.continuation.resume(throwing: RedisClientError(
-            .timeout, "no reply from \(target) within \(commandTimeout)"))
+        guard let (pending, sent) = head else { return false }
+        pending.continuation.resume(throwing: RedisClientError(
+            .timeout, "no reply from \(target) within \(commandTimeout)").sent(sent))
         return true
     }
 
@@ -366,7 +378,8 @@ extension ConnectionCore {
             let waiters = state.closeWaiters
             state.closeWaiters = []
             state.outbound = []
-            return (state.pending.removeAll(), waiters, reason)
+            let sentBytes = state.sentBytes
+            return (state.pending.removeAll().map { ($0, $0.end <= sentBytes) }, waiters, reason)
         }
         // A sender may be inside a non-blocking send(2) on this socket; close only after it is out,
         // so the descriptor number cannot be reused under it. (No new sender starts: closeReason is set.)
@@ -379,7 +392,7 @@ extension ConnectionCore {
             usleep(50)
         }
         transport.close()
-        for entry in pending { entry.continuation.resume(throwing: reason) }
+        for (entry, sent) in pending { entry.continuation.resume(throwing: reason.sent(sent)) }
         for waiter in waiters { waiter.resume() }
     }
 }

@@ -45,6 +45,10 @@ public struct RedisClientError: Error, Sendable, Equatable, CustomStringConverti
     public let message: String
     /// The `errno` of the failed system call, when one caused this error.
     public let errno: Int32?
+    /// For a command that failed: whether all of it had been written to Redis, so that Redis may
+    /// have run it although no reply came (true), or it certainly never ran (false). Nil when the
+    /// failure is not about one command's delivery.
+    public private(set) var commandWasSent: Bool?
 
     /// Creates an error.
     /// - Parameters:
@@ -75,6 +79,13 @@ public struct RedisClientError: Error, Sendable, Equatable, CustomStringConverti
 }
 
 extension RedisClientError {
+    /// This error for a command that was (`true`) or was not (`false`) written whole before it failed.
+    public func sent(_ sent: Bool) -> RedisClientError {
+        var error = self
+        error.commandWasSent = sent
+        return error
+    }
+
     /// Shorthand for a failed system call: the current `errno` is captured.
     static func syscall(_ code: Code, _ what: String) -> RedisClientError {
         RedisClientError(code, "\(what) failed", errno: Glibc.errno)

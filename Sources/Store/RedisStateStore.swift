@@ -186,6 +186,11 @@ public final class RedisStateStore: StateStore {
         return sha
     }
 
+    /// The scripts that write; a lost reply to one of them leaves its outcome unknown.
+    static let mutatingScripts: Set<String> = Set([
+        RedisScript.save, .delete, .deleteAll, .append, .pop, .clear, .replace, .trim, .deleteMessage,
+    ].map(\.name))
+
     /// Redis error codes that mean "try again later" rather than a bug.
     static let unavailableCodes: Set<String> = ["LOADING", "BUSY", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN"]
 
@@ -196,6 +201,8 @@ public final class RedisStateStore: StateStore {
         switch error {
         case let error as StoreError:
             return error
+        case let error as RedisClientError where error.commandWasSent == true && mutatingScripts.contains(operation):
+            return .outcomeUnknown(reason: "redis \(operation): \(error)")
         case let error as RedisClientError:
             return .unavailable(reason: "redis \(operation): \(error)")
         case let error as RedisError where error.code == "OOM":

@@ -23,6 +23,10 @@ public enum StoreError: Error, Sendable, Equatable {
     /// Redis is at `maxmemory` (with `noeviction`) and refused a write that could grow it; nothing
     /// was written. → 503 `backend_unavailable`
     case outOfMemory
+    /// A mutation was written to Redis whole, but no reply came (timeout, broken connection): it
+    /// may or may not have been applied. → 503 `backend_unavailable`, saying to retry with the same
+    /// `Idempotency-Key` or `If-Match`
+    case outcomeUnknown(reason: String)
     /// Anything else (a bug, a corrupt record). → 500 `internal`
     case internalError(reason: String)
 }

@@ -136,7 +136,7 @@ struct RedisConnectionTests {
             _ = try await connection.send("GET", "paused")
         } throws: { error in
             let error = error as? RedisClientError
-            return error?.code == .timeout && error?.isConnectivity == true
+            return error?.code == .timeout && error?.isConnectivity == true && error?.commandWasSent == true
         }
         #expect(connection.isClosed)
     }
@@ -150,7 +150,8 @@ struct RedisConnectionTests {
         await #expect {
             _ = try await connection.send("PING")
         } throws: { error in
-            (error as? RedisClientError)?.isConnectivity == true
+            let error = error as? RedisClientError
+            return error?.isConnectivity == true && error?.commandWasSent != true
         }
     }
 }

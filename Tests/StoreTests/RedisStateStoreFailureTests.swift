@@ -78,6 +78,22 @@ import TestSupport
         #expect(error == .unavailable(reason: "redis save: \(code) try later"))
     }
 
+    @Test func aLostReplyToAWriteIsAnUnknownOutcomeButToAReadIsNot() {
+        let lost = RedisClientError(.timeout, "no reply").sent(true)
+        guard case .outcomeUnknown = RedisStateStore.storeError(lost, operation: "save") else {
+            Issue.record("a sent save that timed out must be an unknown outcome")
+            return
+        }
+        guard case .unavailable = RedisStateStore.storeError(lost, operation: "load") else {
+            Issue.record("a read has no outcome to doubt")
+            return
+        }
+        guard case .unavailable = RedisStateStore.storeError(RedisClientError(.timeout, "no reply").sent(false), operation: "append") else {
+            Issue.record("an append never written whole was certainly not applied")
+            return
+        }
+    }
+
     @Test func outOfMemoryHasItsOwnError() {
         let error = RedisStateStore.storeError(RedisError(message: "OOM command not allowed when used memory > 'maxmemory'."), operation: "save")
         #expect(error == .outOfMemory)

@@ -673,7 +673,11 @@ components:
               - type: object
                 required: [current_version]
     Unavailable:
-      description: '`backend_unavailable`: the store is unreachable or timed out; nothing was written.'
+      description: >-
+        `backend_unavailable`: the store is unreachable, timed out or is out of memory. The `detail`
+        says whether the write certainly did not happen ("nothing was written") or was sent to Redis
+        without a reply ("may or may not have been applied": retry with the same `Idempotency-Key`
+        or `If-Match`). Nothing is ever half-written.
       headers:
         X-Request-Id: { $ref: '#/components/headers/XRequestId' }
         Retry-After: { $ref: '#/components/headers/RetryAfter' }

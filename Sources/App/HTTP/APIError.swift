@@ -96,7 +96,10 @@ extension APIError {
             self = APIError(status: 409, code: "too_many_messages", detail: "The append would take the session past its cap of \(limit) messages; nothing was appended.")
         case .idempotencyKeyReused:
             self = APIError(status: 422, code: "idempotency_key_reused", detail: "This Idempotency-Key was already used with a different request body.")
-        case .unavailable: self = .backendUnavailable("The storage backend is unavailable; retry shortly.")
+        case .unavailable:
+            self = .backendUnavailable("The storage backend is unavailable; nothing was written, so the request is safe to retry.")
+        case .outcomeUnknown:
+            self = .backendUnavailable("The storage backend took the write but did not answer in time: it may or may not have been applied. Retry with the same Idempotency-Key or If-Match, or read the session first.")
         case .outOfMemory:
             self = .backendUnavailable("The storage backend is out of memory (Redis maxmemory); nothing was written. Reads and deletes still work.")
         case .internalError: self = .internalError
