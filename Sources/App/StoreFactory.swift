@@ -18,6 +18,10 @@ enum StoreFactory {
         if let password = configuration.redisPassword { url.password = password }
         var poolConfiguration = RedisConnectionPool.Configuration(url: url)
         poolConfiguration.connectionCount = configuration.redisConnections
+        // One more connection for plain reads (the HMGET of a non-sliding load), so that loads keep
+        // being answered while Redis pauses writes (CLIENT PAUSE … WRITE, FAILOVER). Read-your-writes
+        // holds: an HTTP connection's next request starts only after the previous one's response.
+        poolConfiguration.readConnectionCount = 1
         if url.scheme == .rediss {
             let tls = TLSConfiguration(
                 caFile: configuration.redisTLSCAFile, certificateFile: configuration.redisTLSCertFile,

@@ -8,9 +8,21 @@ public protocol RedisClient: Sendable {
     /// - Returns: The reply.
     /// - Throws: ``RedisError`` for an error reply, ``RedisClientError`` when the command could not complete.
     func send(_ arguments: [[UInt8]]) async throws -> RESPValue
+
+    /// Sends one command that only reads (never a script), which a client may send on a connection
+    /// of its own so that it does not queue behind writes.
+    /// - Parameter arguments: The command name and its arguments, each binary-safe.
+    /// - Returns: The reply.
+    /// - Throws: As ``send(_:)``.
+    func sendRead(_ arguments: [[UInt8]]) async throws -> RESPValue
 }
 
 extension RedisClient {
+    /// By default reads share the writes' connections.
+    public func sendRead(_ arguments: [[UInt8]]) async throws -> RESPValue {
+        try await send(arguments)
+    }
+
     /// Sends one command given as strings (encoded as UTF-8), e.g. `send("SET", key, value)`.
     /// - Parameter arguments: The command name and its arguments.
     /// - Returns: The reply.

@@ -5,6 +5,11 @@ extension RedisConnectionPool {
         public var url: RedisURL
         /// The number of connections kept open; commands are spread over them round-robin. At least 1.
         public var connectionCount = 4
+        /// Extra connections reserved for ``RedisConnectionPool/sendRead(_:)``, so that plain reads do
+        /// not queue behind writes, which a write pause (`CLIENT PAUSE … WRITE`, `FAILOVER`) holds back.
+        /// 0 (the default) shares every connection. Either kind uses the other's connections while
+        /// none of its own is up.
+        public var readConnectionCount = 0
         /// The longest time to establish one TCP connection.
         public var connectTimeout: Duration = .seconds(2)
         /// The longest time a command may wait for its reply; see ``RedisConnection/Configuration/commandTimeout``.

@@ -19,7 +19,9 @@ public final class RedisConnectionPool: RedisClient, Sendable {
 
     private struct State {
         var slots: [Slot]
+        /// Round-robin positions within the write lane and the read lane.
         var next = 0
+        var nextRead = 0
         var closed = false
         var tasks: [Task<Void, Never>] = []
         var waiters: [Waiter] = []
@@ -39,7 +41,7 @@ public final class RedisConnectionPool: RedisClient, Sendable {
     public init(configuration: Configuration, observer: (any RedisClientObserver)? = nil) {
         self.configuration = configuration
         self.observer = observer
-        let count = Swift.max(1, configuration.connectionCount)
+        let count = Swift.max(1, configuration.connectionCount) + Swift.max(0, configuration.readConnectionCount)
         // Slots start out connecting, so commands sent right away wait for the first attempts.
         self.state = Mutex(State(slots: Array(repeating: Slot(connection: nil, connecting: true), count: count)))
         let tasks = (0..<count).map { index in
@@ -54,9 +56,27 @@ public final class RedisConnectionPool: RedisClient, Sendable {
     /// - Throws: ``RedisError`` for an error reply; ``RedisClientError`` when no connection is available,
     ///   the connection breaks, the command times out, or the pool is closed.
     public func send(_ arguments: [[UInt8]]) async throws -> RESPValue {
+        try await send(arguments, lane: .write)
+    }
+
+    /// Sends one read-only command on a read connection (``Configuration/readConnectionCount``), or on
+    /// any connection when there is none up.
+    /// - Parameter arguments: The command name and its arguments, each binary-safe.
+    /// - Returns: The reply.
+    /// - Throws: As ``send(_:)``.
+    public func sendRead(_ arguments: [[UInt8]]) async throws -> RESPValue {
+        try await send(arguments, lane: .read)
+    }
+
+    /// Which slots a command prefers: the first `connectionCount` slots write, the rest read.
+    private enum Lane {
+        case write, read
+    }
+
+    private func send(_ arguments: [[UInt8]], lane: Lane) async throws -> RESPValue {
         let start = ContinuousClock.now
         do {
-            let connection = try await checkout().get()
+            let connection = try await checkout(lane).get()
             let reply = try await connection.send(arguments)
             observer?.commandCompleted(succeeded: true, durationSeconds: Self.seconds(since: start))
             return reply
@@ -93,19 +113,30 @@ public final class RedisConnectionPool: RedisClient, Sendable {
     // MARK: - Checkout
 
     /// Picks a live connection round-robin, waits for a connect attempt in progress, or fails at once.
-    private func checkout() async -> Result<RedisConnection, RedisClientError> {
+    private func checkout(_ lane: Lane) async -> Result<RedisConnection, RedisClientError> {
         await withCheckedContinuation { (waiter: Waiter) in
             let immediate: Result<RedisConnection, RedisClientError>? = state.withLock { state in
                 if state.closed {
                     return .failure(RedisClientError(.poolClosed, "the Redis connection pool is closed"))
                 }
-                let count = state.slots.count
-                for offset in 0..<count {
-                    let index = (state.next + offset) % count
+                // The lane's own slots first, round-robin, then any connected slot.
+                let writers = Swift.max(1, configuration.connectionCount)
+                let readers = state.slots.count - writers
+                let own = lane == .read && readers > 0 ? writers..<state.slots.count : 0..<writers
+                let start = lane == .read && readers > 0 ? state.nextRead : state.next
+                for offset in 0..<own.count {
+                    let index = own.lowerBound + (start + offset) % own.count
                     if let connection = state.slots[index].connection, !connection.isClosed {
-                        state.next = (index + 1) % count
+                        if lane == .read && readers > 0 {
+                            state.nextRead = (index - own.lowerBound + 1) % own.count
+                        } else {
+                            state.next = (index + 1) % own.count
+                        }
                         return .success(connection)
                     }
+                }
+                for slot in state.slots {
+                    if let connection = slot.connection, !connection.isClosed { return .success(connection) }
                 }
                 if state.slots.contains(where: \.connecting) {
                     state.waiters.append(waiter)

@@ -21,7 +21,7 @@ extension RedisStateStore {
         // and the message count ('mc'), so the reply is an atomic snapshot.
         let reply: RESPValue
         do {
-            reply = try await client.send([Array("HMGET".utf8), recordKey(key)] + Self.loadFields)
+            reply = try await client.sendRead([Array("HMGET".utf8), recordKey(key)] + Self.loadFields)
         } catch {
             throw Self.storeError(error, operation: "load")
         }

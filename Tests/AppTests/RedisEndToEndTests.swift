@@ -151,4 +151,38 @@ struct RedisEndToEndTests {
         #expect(try await server.call("GET", "/agents/\(agent)/sessions/s0").status == 200, "reads still work")
         #expect(try await server.call("DELETE", "/agents/\(agent)/sessions/s0").status == 204, "deletes still work")
     }
+
+    @Test func loadsKeepBeingAnsweredWhileRedisPausesWritesAndReadYourWritesHolds() async throws {
+        let redis = try await RedisServerProcess()
+        let server = try await AgentStateProcess(["--redis-url", redis.url, "--log-level", "error"])
+        let path = "/agents/\(uniqueAgent())/sessions/s"
+        #expect(try await server.call("PUT", path, body: #"{"state":"old"}"#).status == 201)
+        let admin = try await RedisConnection.connect(to: try RedisURL(parsing: redis.url))
+        defer { admin.close() }
+        _ = try await admin.send("CLIENT", "PAUSE", "5000", "WRITE")
+        // A write held by the pause, and loads beside it.
+        async let paused = server.call("PUT", path, body: #"{"state":"held"}"#)
+        try await Task.sleep(for: .milliseconds(300))
+        for _ in 0..<3 {
+            let loaded = try await server.call("GET", path)
+            #expect(loaded.status == 200, "a load must not queue behind the paused write")
+            #expect(loaded.json["state"] as? String == "old")
+        }
+        #expect(try await server.call("GET", "/healthz").status == 200)
+        #expect(try await paused.status == 503, "the held write times out after 2 s")
+        _ = try await admin.send("CLIENT", "UNPAUSE")
+
+        // Read-your-writes on one connection: a pipelined GET after a PUT sees the PUT.
+        let (put, get) = try await onDedicatedThread { [port = server.port] in
+            let client = try RawHTTPClient(host: "127.0.0.1", port: port, timeout: .seconds(10))
+            defer { client.close() }
+            let body = #"{"state":"new"}"#
+            try client.send(TestHTTP.request("PUT", path, body: body) + TestHTTP.request("GET", path))
+            return (try client.readResponse(), try client.readResponse())
+        }
+        #expect(put.status == 200)
+        #expect(get.status == 200)
+        #expect(get.json["version"] as? Int == put.json["version"] as? Int)
+        #expect(get.json["state"] as? String == "new")
+    }
 }

@@ -1,3 +1,4 @@
+import Synchronization
 import Testing
 import TestSupport
 @testable import RedisClient
@@ -144,5 +145,39 @@ struct RedisConnectionPoolTests {
                 #expect(delay >= nominal / 2 && delay <= nominal)
             }
         }
+    }
+
+    /// Under `CLIENT PAUSE … WRITE`, a read on the read lane is answered while a write waits; with no
+    /// read lane the same read queues behind the write on their shared connection.
+    @Test(arguments: [1, 0])
+    func readsOnTheirOwnConnectionDoNotWaitBehindPausedWrites(_ readConnections: Int) async throws {
+        let server = try await RedisServerProcess()
+        var configuration = Self.configuration(try server.redisURL(), count: 1)
+        configuration.readConnectionCount = readConnections
+        configuration.commandTimeout = .seconds(20)
+        let pool = RedisConnectionPool(configuration: configuration)
+        #expect(await eventually { pool.connectedCount == 1 + readConnections })
+        _ = try await pool.send("SET", "k", "before")
+        let admin = try await RedisConnection.connect(to: try server.redisURL())
+        defer { admin.close() }
+        _ = try await admin.send("CLIENT", "PAUSE", "4000", "WRITE")
+        let writeDone = Atomic<Bool>(false)
+        async let write: RESPValue = {
+            defer { writeDone.store(true, ordering: .releasing) }
+            return try await pool.send("SET", "k", "after")
+        }()
+        // Let the write reach Redis first (it is held there), then read.
+        try await Task.sleep(for: .milliseconds(500))
+        let read = try await pool.sendRead(["GET", "k"].map { Array($0.utf8) })
+        let readBeforeWrite = !writeDone.load(ordering: .acquiring)
+        #expect(try await write == .simpleString("OK"))
+        if readConnections > 0 {
+            #expect(readBeforeWrite, "the read waited for the paused write")
+            #expect(read.string == "before")
+        } else {
+            #expect(!readBeforeWrite, "with one shared connection the read queues behind the write")
+            #expect(read.string == "after")
+        }
+        await pool.close()
     }
 }
