@@ -148,7 +148,19 @@ public final class RedisServerProcess: Sendable {
         await child?.stop()
     }
 
-    /// Stops the server and starts it again on the same port with the same arguments; data is not kept.
+    /// Kills the server with SIGKILL, as a crash would, and waits for it to exit.
+    public func crash() async {
+        let child = process.withLock { child in
+            defer { child = nil }
+            return child
+        }
+        child?.send(SIGKILL)
+        _ = await child?.waitForExit(timeout: .seconds(5))
+    }
+
+    /// Stops the server (unless it is stopped or crashed) and starts it again on the same port with
+    /// the same arguments and directory: data survives only if the arguments turn on persistence
+    /// (e.g. `--appendonly yes`).
     /// - Throws: ``Failure`` when it does not come back within 5 s.
     public func restart() async throws {
         await stop()
