@@ -34,6 +34,13 @@ let package = Package(
         // Shared by the test targets only: starts redis-server, finds free ports, speaks raw HTTP.
         .target(name: "TestSupport", swiftSettings: swiftSettings),
 
+        // libFuzzer targets: each main.swift holds only `LLVMFuzzerTestOneInput`. A plain build links them as
+        // executables that do nothing; scripts/fuzz builds them with --sanitize=fuzzer and runs them.
+        .executableTarget(name: "FuzzHTTPParser", dependencies: ["HTTPServer"], path: "Fuzz/FuzzHTTPParser", swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzJSONScanner", dependencies: ["App"], path: "Fuzz/FuzzJSONScanner", swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzRESPParser", dependencies: ["RedisClient"], path: "Fuzz/FuzzRESPParser", swiftSettings: swiftSettings),
+        .executableTarget(name: "FuzzRedisURL", dependencies: ["RedisClient"], path: "Fuzz/FuzzRedisURL", swiftSettings: swiftSettings),
+
         .testTarget(name: "HTTPServerTests", dependencies: ["TestSupport", "HTTPServer"], swiftSettings: swiftSettings),
         .testTarget(name: "RedisClientTests", dependencies: ["TestSupport", "RedisClient"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["TestSupport", "Store", "RedisClient"], swiftSettings: swiftSettings),

@@ -91,6 +91,8 @@ extension HTTPRequestParser {
                     }
                     fieldLines.append(content)
                     if scanOffset - fieldsStart > limits.maxHeaderBytes { throw .headerTooLarge }
+                    // fieldLines[0] is the request line.
+                    if fieldLines.count - 1 > limits.maxHeaderFields { throw .headerTooLarge }
                 } else if content.isEmpty {
                     // An empty line before the request line (split across reads): skip it.
                     readIndex += scanOffset
@@ -103,8 +105,12 @@ extension HTTPRequestParser {
                     fieldsStartOffset = scanOffset
                     fieldLines.append(content)  // index 0 is the request line
                 }
-            } else if byte == ASCII.cr, scanOffset + 1 < available, buffer[readIndex + scanOffset + 1] != ASCII.lf {
-                throw .malformed("bare CR")
+            } else if byte == ASCII.cr {
+                // Decide on a CR once the byte after it is here, so that a bare CR is refused however the
+                // bytes are split into reads (found by Fuzz/FuzzHTTPParser).
+                guard scanOffset + 1 < available else { break }
+                guard buffer[readIndex + scanOffset + 1] == ASCII.lf else { throw .malformed("bare CR") }
+                scanOffset += 1
             } else {
                 scanOffset += 1
             }

@@ -23,6 +23,8 @@ public struct HTTPRequestParser: Sendable {
         public var maxBodyBytes: Int
         /// Longest chunk-size line including extensions; longer is malformed.
         public var maxChunkLineBytes: Int
+        /// Most header field lines (not counting the request line); more is ``HTTPProtocolError/headerTooLarge``.
+        public var maxHeaderFields: Int
 
         /// Creates limits.
         /// - Parameters:
@@ -30,16 +32,19 @@ public struct HTTPRequestParser: Sendable {
         ///   - maxHeaderBytes: Largest header field section.
         ///   - maxBodyBytes: Largest decoded body.
         ///   - maxChunkLineBytes: Longest chunk-size line.
+        ///   - maxHeaderFields: Most header field lines.
         public init(
             maxRequestLineBytes: Int = 8 * 1024,
             maxHeaderBytes: Int = 16 * 1024,
             maxBodyBytes: Int = 1 << 20,
-            maxChunkLineBytes: Int = 4 * 1024
+            maxChunkLineBytes: Int = 4 * 1024,
+            maxHeaderFields: Int = 100
         ) {
             self.maxRequestLineBytes = maxRequestLineBytes
             self.maxHeaderBytes = maxHeaderBytes
             self.maxBodyBytes = maxBodyBytes
             self.maxChunkLineBytes = maxChunkLineBytes
+            self.maxHeaderFields = maxHeaderFields
         }
     }
 

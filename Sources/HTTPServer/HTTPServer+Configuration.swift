@@ -13,6 +13,8 @@ extension HTTPServer {
         public var maxHeaderBytes = 16 * 1024
         /// Longest request line; longer is answered 414.
         public var maxRequestLineBytes = 8 * 1024
+        /// Most header field lines in a request; more is answered 431.
+        public var maxHeaderFields = 100
         /// Deadline from a request's first byte to the end of its header section (not an idle timer); then 408.
         public var headerTimeout: Duration = .seconds(10)
         /// Longest gap between body bytes; then 408. Also bounds a stalled response write.
@@ -32,7 +34,8 @@ extension HTTPServer {
             HTTPRequestParser.Limits(
                 maxRequestLineBytes: maxRequestLineBytes,
                 maxHeaderBytes: maxHeaderBytes,
-                maxBodyBytes: maxBodyBytes
+                maxBodyBytes: maxBodyBytes,
+                maxHeaderFields: maxHeaderFields
             )
         }
     }

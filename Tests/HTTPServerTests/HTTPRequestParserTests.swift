@@ -237,6 +237,34 @@ struct HTTPRequestParserTests {
         #expect(try !head("GET / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n").expectsContinue)
     }
 
+    /// Regression for a Fuzz/FuzzHTTPParser finding: a CR that ended one read was never checked against
+    /// the byte after it, so a bare CR split across reads went unnoticed until the line ended.
+    @Test func refusesBareCRSplitAcrossReads() throws {
+        var parser = HTTPRequestParser()
+        parser.append(contentsOf: "OPTIONS * HTTP/1.1\r\nHost: h\r".utf8)
+        #expect(try parser.parseRequest() == nil)
+        parser.append(contentsOf: [0x0E])
+        #expect(throws: HTTPProtocolError.malformed("bare CR")) { _ = try parser.parseRequest() }
+        // The fuzzer's input, split at every byte, fails the same way as whole.
+        let input = Array("GET http://h:1/p?q=1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\nOPTIONS * HTTP/0.1\r\nHost: h\r\u{0E}\r\n".utf8)
+        #expect(throws: HTTPProtocolError.self) { _ = try parseAll(input, pieces: Array(repeating: 1, count: input.count)) }
+        #expect(throws: HTTPProtocolError.self) { _ = try parseAll(input) }
+    }
+
+    @Test func limitsTheNumberOfHeaderFields() {
+        let limits = HTTPRequestParser.Limits(maxHeaderFields: 5)
+        func request(fields: Int) -> String {
+            "GET / HTTP/1.1\r\nHost: t\r\n" + (1..<fields).map { "X-\($0): v\r\n" }.joined() + "\r\n"
+        }
+        #expect(parseError(request(fields: 5), limits: limits) == nil)
+        #expect(parseError(request(fields: 6), limits: limits) == .headerTooLarge)
+        // Refused as soon as the extra field line ends, before the head does.
+        var parser = HTTPRequestParser(limits: limits)
+        parser.append(contentsOf: request(fields: 6).utf8.dropLast(2))
+        #expect(throws: HTTPProtocolError.headerTooLarge) { _ = try parser.parseRequest() }
+        #expect(HTTPRequestParser.Limits().maxHeaderFields == 100)
+    }
+
     @Test func neverTrapsOnRandomInput() {
         var generator = SplitMix64(seed: 7)
         let alphabet = Array("GET / HTTP/1.1\r\nHost: t\r\n:; Content-Length: 0Transfer-Encoding: chunked\r\n0\r\n\u{00}\u{7F}\u{FF}".utf8)

@@ -25,7 +25,7 @@ info:
     - Every error is `application/problem+json` with `type`, `title`, `status`, `detail`,
       `code` and `request_id`. Every response carries `X-Request-Id`.
     - Limits: body 1 MiB (`--max-body-bytes`, also for chunked bodies after decoding),
-      header section 16 KiB (431), request line 8 KiB (414). A client that stalls while sending
+      header section 16 KiB or 100 fields (431), request line 8 KiB (414). A client that stalls while sending
       headers (10 s deadline) or body (10 s gap) gets 408 and is disconnected. Malformed HTTP is
       answered 400 and the connection is closed.
     - `If-None-Match` is honoured on GET/HEAD of a session and of its messages (weak comparison)

@@ -56,7 +56,7 @@ struct APIError: Error, Sendable, Equatable {
     }
     static let uriTooLong = APIError(status: 414, code: "uri_too_long", detail: "The request target is longer than 8192 bytes.")
     static let unsupportedMediaType = APIError(status: 415, code: "unsupported_media_type", detail: "Request bodies must be JSON (application/json or */*+json).")
-    static let headerTooLarge = APIError(status: 431, code: "header_too_large", detail: "The request header section is larger than 16384 bytes.")
+    static let headerTooLarge = APIError(status: 431, code: "header_too_large", detail: "The request header section is larger than 16384 bytes or has more than 100 fields.")
     static let internalError = APIError(status: 500, code: "internal", detail: "An internal error occurred; it was logged with this request ID.")
     static func backendUnavailable(_ detail: String) -> APIError {
         APIError(status: 503, code: "backend_unavailable", detail: detail, headers: [("Retry-After", "1")])
