@@ -82,7 +82,7 @@ def test_costs_do_not_grow_with_the_thread(base_url: str, agent_id: str) -> None
     long = _costs(saver, meter, *_thread(saver, 1200))  # more than one page of the log
     for what in short:
         assert len(short[what]) == len(long[what]), (what, short[what], long[what])
-    assert short["latest"] == ["GET limit=16"]
+    assert short["latest"] == ["GET limit=8"]
     assert len(short["by_id"]) == 1 + 2  # the checkpoint by key, its one writes batch, a miss
     assert short["put"][0].startswith("POST") and len(short["put"]) == 1
     assert short["put_writes"][0].startswith("POST") and len(short["put_writes"]) == 1
@@ -153,4 +153,17 @@ async def test_async_paths_match(base_url: str, agent_id: str) -> None:
         assert [t.config["configurable"]["checkpoint_id"] for t in got] == [ids[2], ids[1]]
         await asaver.aprune([tid])
         assert [t.config["configurable"]["checkpoint_id"] async for t in asaver.alist(generate_config(tid))] == [ids[-1]]
+    saver.close()
+
+
+def test_latest_with_many_writes_after_it_pages_further(base_url: str, agent_id: str) -> None:
+    saver, meter = _saver(base_url, agent_id)
+    tid, ids = _thread(saver, 3)
+    for k in range(30):  # more writes batches after the newest checkpoint than one tail page
+        saver.put_writes(generate_config(tid, checkpoint_id=ids[-1]), [(f"c{k}", k)], task_id=f"extra{k}")
+    meter.calls.clear()
+    latest = saver.get_tuple(generate_config(tid))
+    assert latest.config["configurable"]["checkpoint_id"] == ids[-1]
+    assert len(latest.pending_writes) == 2 + 30
+    assert [c.split("&")[0] for c in meter.calls] == ["GET limit=8", "GET limit=32"]
     saver.close()

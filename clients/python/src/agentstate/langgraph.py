@@ -24,9 +24,9 @@ Mapping (agentstate v1.1 message-log API):
   ``InMemorySaver`` does.
 
 Costs, independent of the thread's length: ``put`` is one request, ``put_writes`` one (the saver
-remembers the next n per checkpoint). ``get_tuple`` for the latest checkpoint is one backward read
-of the log's tail (``limit=16``, more pages only if the newest checkpoint has more records after
-it); with a checkpoint id it is one ``GET …/messages?key=cp:<id>`` plus one key lookup per writes
+remembers the next n per checkpoint). ``get_tuple`` for the latest checkpoint is one backward
+read of the log's tail (``limit=8``; further pages, each 4× larger, only if the newest checkpoint
+has more records after it); with a checkpoint id it is one ``GET …/messages?key=cp:<id>`` plus one key lookup per writes
 batch and one that finds none. ``list(config, limit=k)`` for one thread and namespace pages
 backwards (``before=``) through the newest k checkpoints; with ``before=`` it starts at that
 checkpoint (found by key) and looks each returned checkpoint's writes up by key. ``prune`` and
@@ -83,7 +83,7 @@ from ._ids import MAX_ID_LENGTH, escape, to_id
 __all__ = ["AgentStateSaver"]
 
 _REWRITE_ATTEMPTS = 5
-_TAIL_PAGE = 16
+_TAIL_PAGE = 8
 _KEY_ATTEMPTS = 10_000
 _NEXT_WRITE_CACHE = 4096
 
@@ -467,7 +467,7 @@ class AgentStateSaver(BaseCheckpointSaver[int]):
             if before is not None and page.next_before is None:
                 return
             before = page.messages[0].seq
-            page_size = MAX_PAGE
+            page_size = min(MAX_PAGE, page_size * 4)  # a tail page was not enough: grow
 
     async def _get_tuple(self, io: _SyncIO, config: RunnableConfig) -> CheckpointTuple | None:
         conf = config["configurable"]
@@ -540,7 +540,7 @@ class AgentStateSaver(BaseCheckpointSaver[int]):
             # already passed; from a `before` checkpoint, later writes may lie beyond it, so each
             # returned checkpoint's writes are looked up by key.
             after: list[dict[str, Any]] = []
-            page = _TAIL_PAGE if limit is not None and limit <= 4 else MAX_PAGE
+            page = min(MAX_PAGE, max(_TAIL_PAGE, 4 * limit)) if limit is not None else MAX_PAGE
             async for m in self._backward(io, sid, start, page):
                 rec = m.data
                 if not self._owned(rec, thread_id, ns_filter):
