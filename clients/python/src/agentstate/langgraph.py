@@ -26,8 +26,8 @@ Mapping (agentstate v1.1 message-log API):
 Costs, independent of the thread's length: ``put`` is one request, ``put_writes`` one (the saver
 remembers the next n per checkpoint). ``get_tuple`` for the latest checkpoint is one backward
 read of the log's tail (``limit=8``; further pages, each 4× larger, only if the newest checkpoint
-has more records after it); with a checkpoint id it is one ``GET …/messages?key=cp:<id>`` plus one key lookup per writes
-batch and one that finds none. ``list(config, limit=k)`` for one thread and namespace pages
+has more records after it); with a checkpoint id it is one ``GET …/messages?key=cp:<id>`` plus
+one key lookup per writes batch and one that finds none. ``list(config, limit=k)`` for one thread and namespace pages
 backwards (``before=``) through the newest k checkpoints; with ``before=`` it starts at that
 checkpoint (found by key) and looks each returned checkpoint's writes up by key. ``prune`` and
 ``delete_for_runs`` read the log and replace it in one atomic ``PUT …/messages`` under
