@@ -1,4 +1,4 @@
-"""HTTP clients for the agentstate v1 API (sync and async), typed results and errors."""
+"""HTTP clients for the agentstate v1.1 API (sync and async), typed results and errors."""
 
 from __future__ import annotations
 
@@ -298,7 +298,7 @@ def append_body(
 
 
 class _Routes:
-    """One method per route of the v1 API. Each returns ``self._run(op)``: the result for
+    """One method per route of the v1.1 API. Each returns ``self._run(op)``: the result for
     ``Client``, an awaitable of it for ``AsyncClient``."""
 
     def _run(self, op: _Op[Any]) -> Any:  # pragma: no cover - overridden
