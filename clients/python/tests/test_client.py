@@ -78,12 +78,17 @@ def test_preconditions_on_save_and_delete(client: Client, agent_id: str) -> None
 def test_list_pages_and_delete_all(client: Client, agent_id: str) -> None:
     for i in range(5):
         client.save_session(agent_id, f"s{i}", i)
+    # Newest first, ties (saves within one millisecond) by session ID ascending: the expected order
+    # comes from the server's own updated_at, so the test does not depend on the clock's speed.
+    everything = client.list_sessions(agent_id).sessions
+    expected = [s.session_id for s in sorted(everything, key=lambda s: (-s.updated_at.timestamp(), s.session_id))]
+    assert sorted(expected) == ["s0", "s1", "s2", "s3", "s4"] and [s.session_id for s in everything] == expected
     first = client.list_sessions(agent_id, limit=2)
-    assert [s.session_id for s in first.sessions] == ["s4", "s3"] and first.next_cursor
+    assert [s.session_id for s in first.sessions] == expected[:2] and first.next_cursor
     assert all(isinstance(s, agentstate.SessionSummary) and not hasattr(s, "state") for s in first.sessions)
     second = client.list_sessions(agent_id, limit=2, cursor=first.next_cursor)
-    assert [s.session_id for s in second.sessions] == ["s2", "s1"]
-    assert [s.session_id for s in client.iter_sessions(agent_id, page_size=2)] == ["s4", "s3", "s2", "s1", "s0"]
+    assert [s.session_id for s in second.sessions] == expected[2:4]
+    assert [s.session_id for s in client.iter_sessions(agent_id, page_size=2)] == expected
     err = _error(client.list_sessions, agent_id, cursor="not-a-cursor")
     assert (err.status, err.code) == (400, "invalid_request")
     err = _error(client.list_sessions, agent_id, limit=1001)
