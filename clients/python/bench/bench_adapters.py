@@ -2,8 +2,9 @@
 
     python bench/bench_adapters.py --url http://127.0.0.1:PORT --redis redis://127.0.0.1:RPORT
 
-1. LangGraph: requests and bytes (request body + response body) per ``get_tuple`` (latest) and per
-   ``put`` on a thread that already has 10 and 1,000 checkpoints, and their median latency.
+1. LangGraph: requests and bytes (request body + response body) per ``get_tuple`` (latest), per
+   ``get_tuple`` of one checkpoint by id, and per ``put``, on a thread that already has 10 and 1,000
+   checkpoints (each with one ``put_writes`` batch), and their median latency.
 2. OpenAI Agents SDK: the latency of one turn (``get_items()`` then ``add_items`` of a user and an
    assistant item) through ``AgentStateSession``, beside the seed's approach, the
    ``openai-agents-session`` ``RedisSession`` talking to the same Redis directly.
@@ -56,8 +57,9 @@ def bench_langgraph(url: str, sizes: list[int], repeats: int) -> list[str]:
     from langgraph.checkpoint.conformance.test_utils import generate_config, generate_metadata
 
     rows = [
-        "| checkpoints in thread | get_tuple: requests | get_tuple: bytes out / in | get_tuple: median ms | put: requests | put: bytes out / in | put: median ms |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "| checkpoints in thread | get_tuple (latest): requests | bytes out / in | median ms "
+        "| get_tuple (by id): requests | bytes out / in | median ms | put: requests | bytes out / in | median ms |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for n in sizes:
         saver = AgentStateSaver(url, agent_id=f"bench-lg-{uuid.uuid4().hex[:8]}")
@@ -71,6 +73,20 @@ def bench_langgraph(url: str, sizes: list[int], repeats: int) -> list[str]:
             if parent:
                 cfg["configurable"]["checkpoint_id"] = parent["configurable"]["checkpoint_id"]
             parent = saver.put(cfg, _checkpoint(i), generate_metadata(step=i), {"step": i + 1, "messages": i + 1})
+            saver.put_writes(parent, [("messages", f"write {i}")], task_id=f"task-{i}")
+            if i == n // 2:
+                middle = parent
+
+        meter.reset()
+        tup = saver.get_tuple(middle)
+        assert tup is not None and tup.metadata["step"] == n // 2 and len(tup.pending_writes) == 1
+        id_req, id_out, id_in = meter.requests, meter.bytes_out, meter.bytes_in
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            saver.get_tuple(middle)
+            times.append((time.perf_counter() - t0) * 1000)
+        id_ms = statistics.median(times)
 
         meter.reset()
         tup = saver.get_tuple(generate_config(tid))
@@ -99,7 +115,8 @@ def bench_langgraph(url: str, sizes: list[int], repeats: int) -> list[str]:
         saver.delete_thread(tid)
         saver.close()
         rows.append(
-            f"| {n:,} | {get_req} | {get_out:,} / {get_in:,} | {get_ms:.2f} | {put_req} | {put_out:,} / {put_in:,} | {put_ms:.2f} |"
+            f"| {n:,} | {get_req} | {get_out:,} / {get_in:,} | {get_ms:.2f} | {id_req} | {id_out:,} / {id_in:,} "
+            f"| {id_ms:.2f} | {put_req} | {put_out:,} / {put_in:,} | {put_ms:.2f} |"
         )
     return rows
 
@@ -149,7 +166,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--turns", type=int, default=200)
     args = parser.parse_args()
-    print("### LangGraph: cost of get_tuple and put (v1 routes)\n")
+    print("### LangGraph: cost of get_tuple and put (v1.1 message-log routes)\n")
     print("\n".join(bench_langgraph(args.url, [10, 1000], args.repeats)))
     print("\n### OpenAI Agents SDK: one turn (get_items() + add_items of 2 items)\n")
     print("\n".join(asyncio.run(bench_sdk(args.url, args.redis, args.turns))))

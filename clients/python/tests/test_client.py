@@ -78,12 +78,17 @@ def test_preconditions_on_save_and_delete(client: Client, agent_id: str) -> None
 def test_list_pages_and_delete_all(client: Client, agent_id: str) -> None:
     for i in range(5):
         client.save_session(agent_id, f"s{i}", i)
+    # Newest first, ties (saves within one millisecond) by session ID ascending: the expected order
+    # comes from the server's own updated_at, so the test does not depend on the clock's speed.
+    everything = client.list_sessions(agent_id).sessions
+    expected = [s.session_id for s in sorted(everything, key=lambda s: (-s.updated_at.timestamp(), s.session_id))]
+    assert sorted(expected) == ["s0", "s1", "s2", "s3", "s4"] and [s.session_id for s in everything] == expected
     first = client.list_sessions(agent_id, limit=2)
-    assert [s.session_id for s in first.sessions] == ["s4", "s3"] and first.next_cursor
+    assert [s.session_id for s in first.sessions] == expected[:2] and first.next_cursor
     assert all(isinstance(s, agentstate.SessionSummary) and not hasattr(s, "state") for s in first.sessions)
     second = client.list_sessions(agent_id, limit=2, cursor=first.next_cursor)
-    assert [s.session_id for s in second.sessions] == ["s2", "s1"]
-    assert [s.session_id for s in client.iter_sessions(agent_id, page_size=2)] == ["s4", "s3", "s2", "s1", "s0"]
+    assert [s.session_id for s in second.sessions] == expected[2:4]
+    assert [s.session_id for s in client.iter_sessions(agent_id, page_size=2)] == expected
     err = _error(client.list_sessions, agent_id, cursor="not-a-cursor")
     assert (err.status, err.code) == (400, "invalid_request")
     err = _error(client.list_sessions, agent_id, limit=1001)
@@ -262,3 +267,143 @@ def test_id_mapping() -> None:
     with pytest.raises(ValueError):
         agentstate.to_id("é" * 30)
     assert json.dumps(agentstate.to_id("a" * 128)) == json.dumps("a" * 128)
+
+
+# -- v1.1 message log -----------------------------------------------------------------------
+
+
+def test_read_before_pages_backwards_and_etag(client: Client, agent_id: str) -> None:
+    r = client.append_messages(agent_id, "b", list(range(1, 8)))
+    latest = client.read_messages(agent_id, "b", limit=3)
+    assert [m.seq for m in latest.messages] == [5, 6, 7] and latest.version == r.version
+    page = client.read_messages(agent_id, "b", before=5, limit=3)
+    assert [m.data for m in page.messages] == [2, 3, 4] and page.next_before == 2 and page.next_after is None
+    page = client.read_messages(agent_id, "b", before=page.next_before, limit=3)
+    assert [m.seq for m in page.messages] == [1] and page.next_before is None
+    assert client.read_messages(agent_id, "b", before=1).messages == []
+    assert [m.seq for m in client.iter_messages_backward(agent_id, "b", page_size=2)] == [7, 6, 5, 4, 3, 2, 1]
+    assert [m.seq for m in client.iter_messages_backward(agent_id, "b", before=4, page_size=2)] == [3, 2, 1]
+    assert client.read_messages(agent_id, "b", if_none_match=r.version) is None
+    client.append_messages(agent_id, "b", [8])
+    fresh = client.read_messages(agent_id, "b", if_none_match=r.version, limit=1)
+    assert fresh is not None and fresh.version == r.version + 1 and fresh.messages[0].data == 8
+    err = _error(client.read_messages, agent_id, "b", before=3, after=1)
+    assert (err.status, err.code) == (400, "invalid_request")
+
+
+def test_keys_append_lookup_and_conflict(client: Client, agent_id: str) -> None:
+    r = client.append_messages(agent_id, "k", [{"a": 1}, {"b": 2}, 3], keys=["cp:1", None, "cp:2"])
+    assert (r.first_seq, r.last_seq) == (1, 3)
+    got = client.get_message_by_key(agent_id, "k", "cp:2")
+    assert got == agentstate.Message(3, 3, "cp:2")
+    assert client.get_message_by_key(agent_id, "k", "nope") is None
+    assert client.get_message_by_key(agent_id, "missing-session", "cp:1") is None
+    page = client.read_messages(agent_id, "k")
+    assert [m.key for m in page.messages] == ["cp:1", None, "cp:2"]
+    err = _error(client.append_messages, agent_id, "k", [4, 5], keys=["new", "cp:1"])
+    assert (err.status, err.code) == (409, "key_conflict")
+    err = _error(client.append_messages, agent_id, "k", [4, 5], keys=["d", "d"])
+    assert (err.status, err.code) == (409, "key_conflict")
+    assert client.read_messages(agent_id, "k").messages[-1].seq == 3  # nothing was written
+    with pytest.raises(ValueError):
+        client.append_messages(agent_id, "k", [4, 5], keys=["only-one"])
+    err = _error(client.append_raw_messages, agent_id, "k", ["4"], keys=["has space"])
+    assert (err.status, err.code) == (400, "invalid_request")
+    # A popped message frees its key.
+    assert client.pop_message(agent_id, "k") == agentstate.Message(3, 3, "cp:2")
+    client.append_messages(agent_id, "k", ["again"], keys=["cp:2"])
+    assert client.get_message_by_key(agent_id, "k", "cp:2").data == "again"
+
+
+def test_replace_trim_delete_one(client: Client, agent_id: str) -> None:
+    created = client.replace_messages(agent_id, "r", ["a", "b"], keys=["x", None], ttl_seconds=600)
+    assert created.created is True and (created.first_seq, created.last_seq, created.message_count) == (1, 2, 2)
+    r = client.replace_messages(agent_id, "r", ["summary", "c", "d"], keys=[None, "x", "y"], if_match=created.version)
+    assert r.created is False and (r.first_seq, r.last_seq, r.message_count) == (3, 5, 3)
+    assert r.version == created.version + 1
+    assert [(m.seq, m.data, m.key) for m in client.read_messages(agent_id, "r").messages] == [
+        (3, "summary", None), (4, "c", "x"), (5, "d", "y")
+    ]
+    err = _error(client.replace_messages, agent_id, "r", ["z"], if_match=created.version)
+    assert (err.status, err.code, err.current_version) == (412, "precondition_failed", r.version)
+    err = _error(client.replace_messages, agent_id, "r", ["z", "w"], keys=["k", "k"])
+    assert (err.status, err.code) == (409, "key_conflict")
+    trimmed = client.trim_messages(agent_id, "r", before=4, if_match=r.version)
+    assert trimmed == agentstate.TrimResult(1, r.version + 1)
+    assert client.trim_messages(agent_id, "r", before=4) == agentstate.TrimResult(0, r.version + 1)
+    err = _error(client.trim_messages, agent_id, "r", before=9, if_match=1)
+    assert err.status == 412
+    assert client.delete_message(agent_id, "r", 5) == agentstate.Message(5, "d", "y")
+    err = _error(client.delete_message, agent_id, "r", 5)
+    assert (err.status, err.code) == (404, "not_found")
+    assert [m.seq for m in client.read_messages(agent_id, "r").messages] == [4]
+    empty = client.replace_messages(agent_id, "r", [])
+    assert (empty.first_seq, empty.last_seq, empty.message_count) == (None, None, 0)
+    assert client.read_messages(agent_id, "r").messages == []
+    assert client.append_messages(agent_id, "r", ["n"]).first_seq == 6  # seqs are never reused
+    err = _error(client.replace_messages, agent_id, "r", list(range(1001)))
+    assert (err.status, err.code) == (400, "invalid_request")
+
+
+def test_message_bytes_is_reported(client: Client, agent_id: str) -> None:
+    client.append_raw_messages(agent_id, "mb", ['{"a":1}', "[1,2]"])
+    loaded = client.get_session(agent_id, "mb")
+    assert loaded.message_bytes == len('{"a":1}') + len("[1,2]")
+
+
+def test_session_too_large() -> None:
+    server, url = _start_agentstate(["--store", "memory", "--max-session-bytes", "2048"])
+    try:
+        with Client(url) as c:
+            c.append_messages("a", "big", ["x" * 1000])
+            err = _error(c.append_messages, "a", "big", ["y" * 1200])
+            assert (err.status, err.code) == (409, "session_too_large")
+            err = _error(c.replace_messages, "a", "big", ["y" * 2100])
+            assert (err.status, err.code) == (409, "session_too_large")
+            assert [m.data for m in c.read_messages("a", "big").messages] == ["x" * 1000]
+    finally:
+        _stop(server)
+
+
+def test_bearer_auth_against_a_tokens_file(tmp_path) -> None:
+    binary = _start_agentstate.__globals__["_binary"]()
+    made = subprocess.run(
+        [binary, "token", "--name", "py", "--access", "write", "--agents", "py-*"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    lines = [line for line in made.splitlines() if line and not line.startswith("#")]
+    token, entry = lines[0], lines[1]
+    tokens = tmp_path / "tokens"
+    tokens.write_text(entry + "\n")
+    tokens.chmod(0o600)
+    server, url = _start_agentstate(["--store", "memory", "--auth-tokens-file", str(tokens)])
+    try:
+        with Client(url) as anonymous:
+            err = _error(anonymous.save_session, "py-a", "s", 1)
+            assert err.status == 401
+        with Client(url, token=token) as c:
+            assert c.save_session("py-a", "s", 1).created
+            assert c.append_messages("py-a", "s", [1], keys=["k"]).first_seq == 1
+            err = _error(c.save_session, "other", "s", 1)
+            assert err.status == 403
+    finally:
+        _stop(server)
+
+
+async def test_async_client_v11_routes(base_url: str, agent_id: str) -> None:
+    async with AsyncClient(base_url) as c:
+        await c.append_messages(agent_id, "a11", list(range(6)), keys=[f"k{i}" for i in range(6)])
+        page = await c.read_messages(agent_id, "a11", before=4, limit=2)
+        assert [m.key for m in page.messages] == ["k1", "k2"] and page.next_before == 2
+        assert [m.data async for m in c.iter_messages_backward(agent_id, "a11", page_size=4)] == [5, 4, 3, 2, 1, 0]
+        assert (await c.get_message_by_key(agent_id, "a11", "k3")).seq == 4
+        assert await c.get_message_by_key(agent_id, "a11", "zz") is None
+        t = await c.trim_messages(agent_id, "a11", before=3)
+        assert t.deleted == 2
+        assert (await c.delete_message(agent_id, "a11", 3)).key == "k2"
+        r = await c.replace_messages(agent_id, "a11", ["s"], keys=["k0"], if_match=t.version + 1)
+        assert (r.first_seq, r.message_count, r.created) == (7, 1, False)
+        assert await c.read_messages(agent_id, "a11", if_none_match=r.version) is None
+        with pytest.raises(AgentStateError) as info:
+            await c.append_messages(agent_id, "a11", [1], keys=["k0"])
+        assert info.value.code == "key_conflict"

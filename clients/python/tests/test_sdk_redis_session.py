@@ -524,9 +524,48 @@ async def test_agentstate_async_with_and_several_event_loops():
         await session.get_items()
 
 
-async def test_agentstate_compaction_falls_back_to_clear_and_add():
+async def test_agentstate_compaction_replaces_atomically():
     session = make_session("compact")
-    await session.add_items([{"role": "user", "content": "a"}])
-    assert await session._atomic_replace_items([{"role": "user", "content": "b"}]) is False
-    assert [i["content"] for i in await session.get_items()] == ["a"]  # v1: nothing replaced
+    await session.add_items([{"role": "user", "content": "a"}, {"role": "user", "content": "a2"}])
+    requests: list[str] = []
+    client = session._client()
+    client._http.event_hooks["request"].append(lambda r: _record(requests, r))
+    assert await session._atomic_replace_items([{"role": "user", "content": "b"}]) is True
+    assert requests == ["PUT"]  # one atomic request, not a clear and an append
+    assert [i["content"] for i in await session.get_items()] == ["b"]
+    assert await session._atomic_replace_items([]) is True
+    assert await session.get_items() == []
+    # A history that does not fit one request is left to the SDK's clear + add fallback.
+    assert await session._atomic_replace_items([{"n": i} for i in range(1001)]) is False
+    assert await session.get_items() == []
+    with pytest.raises(TypeError):
+        await session._atomic_replace_items([{"x": float("nan")}])
+
+    class Sub(AgentStateSession):
+        pass
+
+    sub = Sub(session.session_id, agent_id=session.agent_id, base_url=session.base_url)
+    assert await sub._atomic_replace_items([{"role": "user", "content": "c"}]) is False
+    await sub.close()
     await session.close()
+
+
+async def _record(requests: list[str], request) -> None:
+    requests.append(request.method)
+
+
+async def test_agentstate_get_items_over_a_page_reads_backwards():
+    session = make_session("backwards")
+    await session.add_items([{"n": i} for i in range(2500)])
+    requests: list[str] = []
+    client = session._client()
+    client._http.event_hooks["request"].append(lambda r: _record_url(requests, r))
+    items = await session.get_items(limit=1200)
+    assert [i["n"] for i in items] == list(range(1300, 2500))
+    # The newest 1,000, then 200+ before them: two requests, never the whole log.
+    assert len(requests) == 2 and "before=1501" in requests[1]
+    await session.close()
+
+
+async def _record_url(requests: list[str], request) -> None:
+    requests.append(str(request.url))

@@ -14,10 +14,12 @@ from ._client import (
     Client,
     Message,
     MessageList,
+    ReplaceResult,
     SaveResult,
     Session,
     SessionList,
     SessionSummary,
+    TrimResult,
 )
 from ._ids import from_id, is_valid_id, to_id
 
@@ -31,6 +33,8 @@ __all__ = [
     "Client",
     "Message",
     "MessageList",
+    "ReplaceResult",
+    "TrimResult",
     "SaveResult",
     "Session",
     "SessionList",

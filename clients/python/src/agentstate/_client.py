@@ -1,4 +1,4 @@
-"""HTTP clients for the agentstate v1 API (sync and async), typed results and errors."""
+"""HTTP clients for the agentstate v1.1 API (sync and async), typed results and errors."""
 
 from __future__ import annotations
 
@@ -21,10 +21,12 @@ __all__ = [
     "Client",
     "Message",
     "MessageList",
+    "ReplaceResult",
     "SaveResult",
     "Session",
     "SessionList",
     "SessionSummary",
+    "TrimResult",
     "UNSET",
     "dumps",
 ]
@@ -119,6 +121,7 @@ class SessionSummary:
     sliding_ttl: bool
     message_count: int
     state_bytes: int
+    message_bytes: int
 
     @classmethod
     def _fields_from(cls, body: dict[str, Any]) -> dict[str, Any]:
@@ -133,6 +136,7 @@ class SessionSummary:
             "sliding_ttl": body.get("sliding_ttl", False),
             "message_count": body.get("message_count", 0),
             "state_bytes": body.get("state_bytes", 0),
+            "message_bytes": body.get("message_bytes", 0),
         }
 
     @classmethod
@@ -173,15 +177,46 @@ class AppendResult:
 
 
 @dataclass(frozen=True)
+class ReplaceResult:
+    """The answer of ``replace_messages``: ``first_seq``/``last_seq`` are ``None`` for an empty
+    log; ``created`` is True when the replace created the session (201)."""
+
+    version: int
+    first_seq: int | None
+    last_seq: int | None
+    message_count: int
+    created: bool
+
+
+@dataclass(frozen=True)
+class TrimResult:
+    """The answer of ``trim_messages``: how many messages went, and the session's version."""
+
+    deleted: int
+    version: int
+
+
+@dataclass(frozen=True)
 class Message:
     seq: int
     data: Any
+    key: str | None = None
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Message:
+        return cls(body["seq"], body["data"], body.get("key"))
 
 
 @dataclass(frozen=True)
 class MessageList:
+    """A page of messages, ascending seq. ``next_after`` is set by ``after=`` reads with more to
+    come, ``next_before`` by ``before=`` reads (and latest-``limit`` reads have neither), and
+    ``version`` is the session's version (the answer's ETag). ``None`` from a read means 304."""
+
     messages: list[Message]
     next_after: int | None
+    next_before: int | None = None
+    version: int | None = None
 
 
 def dumps(value: Any) -> str:
@@ -246,15 +281,24 @@ def _precondition_headers(if_match: int | str | None, if_none_match: str | None 
     return headers
 
 
-def append_body(raw_messages: Sequence[str], ttl_seconds: Any = UNSET, sliding_ttl: bool | None = None) -> bytes:
-    """The body of a message POST from already serialised messages (see ``dumps``)."""
+def append_body(
+    raw_messages: Sequence[str],
+    ttl_seconds: Any = UNSET,
+    sliding_ttl: bool | None = None,
+    keys: Sequence[str | None] | None = None,
+) -> bytes:
+    """The body of a message POST or PUT from already serialised messages (see ``dumps``)."""
     extra = _ttl_members(ttl_seconds, sliding_ttl)
+    if keys is not None:
+        if len(keys) != len(raw_messages):
+            raise ValueError(f"{len(keys)} keys for {len(raw_messages)} messages")
+        extra = {"keys": list(keys), **extra}
     tail = "".join(f",{dumps(k)}:{dumps(v)}" for k, v in extra.items())
     return ('{"messages":[' + ",".join(raw_messages) + "]" + tail + "}").encode("utf-8")
 
 
 class _Routes:
-    """One method per route of the v1 API. Each returns ``self._run(op)``: the result for
+    """One method per route of the v1.1 API. Each returns ``self._run(op)``: the result for
     ``Client``, an awaitable of it for ``AsyncClient``."""
 
     def _run(self, op: _Op[Any]) -> Any:  # pragma: no cover - overridden
@@ -341,8 +385,11 @@ class _Routes:
         if_match: int | str | None = None,
         ttl_seconds: int | None = UNSET,
         sliding_ttl: bool | None = None,
+        keys: Sequence[str | None] | None = None,
     ) -> AppendResult:
-        """``POST …/messages``: append 1–1000 messages atomically (creates the session)."""
+        """``POST …/messages``: append 1–1000 messages atomically (creates the session).
+        ``keys`` (parallel to ``messages``, ``None`` for no key) names messages; a key that is
+        taken in the session is 409 ``key_conflict`` and nothing is written."""
         return self.append_raw_messages(
             agent_id,
             session_id,
@@ -351,6 +398,7 @@ class _Routes:
             if_match=if_match,
             ttl_seconds=ttl_seconds,
             sliding_ttl=sliding_ttl,
+            keys=keys,
         )
 
     def append_raw_messages(
@@ -363,6 +411,7 @@ class _Routes:
         if_match: int | str | None = None,
         ttl_seconds: int | None = UNSET,
         sliding_ttl: bool | None = None,
+        keys: Sequence[str | None] | None = None,
     ) -> AppendResult:
         """Like ``append_messages``, for messages already serialised as JSON text."""
         headers = {"Content-Type": "application/json", **_precondition_headers(if_match)}
@@ -380,33 +429,143 @@ class _Routes:
                 (201,),
                 parse,
                 headers=headers,
-                body=append_body(raw_messages, ttl_seconds, sliding_ttl),
+                body=append_body(raw_messages, ttl_seconds, sliding_ttl, keys),
+            )
+        )
+
+    def replace_messages(
+        self,
+        agent_id: str,
+        session_id: str,
+        messages: Sequence[Any],
+        *,
+        keys: Sequence[str | None] | None = None,
+        if_match: int | str | None = None,
+        ttl_seconds: int | None = UNSET,
+        sliding_ttl: bool | None = None,
+    ) -> ReplaceResult:
+        """``PUT …/messages``: replace the whole log with 0–1000 messages in one atomic step
+        (seqs continue; creates the session)."""
+        return self.replace_raw_messages(
+            agent_id, session_id, [dumps(m) for m in messages], keys=keys, if_match=if_match,
+            ttl_seconds=ttl_seconds, sliding_ttl=sliding_ttl,
+        )
+
+    def replace_raw_messages(
+        self,
+        agent_id: str,
+        session_id: str,
+        raw_messages: Sequence[str],
+        *,
+        keys: Sequence[str | None] | None = None,
+        if_match: int | str | None = None,
+        ttl_seconds: int | None = UNSET,
+        sliding_ttl: bool | None = None,
+    ) -> ReplaceResult:
+        """Like ``replace_messages``, for messages already serialised as JSON text."""
+
+        def parse(r: httpx.Response) -> ReplaceResult:
+            b = r.json()
+            return ReplaceResult(
+                b["version"], b.get("first_seq"), b.get("last_seq"), b["message_count"], r.status_code == 201
+            )
+
+        return self._run(
+            _Op(
+                "PUT",
+                _session_path(agent_id, session_id) + "/messages",
+                (200, 201),
+                parse,
+                headers={"Content-Type": "application/json", **_precondition_headers(if_match)},
+                body=append_body(raw_messages, ttl_seconds, sliding_ttl, keys),
             )
         )
 
     def read_messages(
-        self, agent_id: str, session_id: str, *, limit: int | None = None, after: int | None = None
-    ) -> MessageList:
-        """``GET …/messages``: the most recent ``limit`` messages, or with ``after`` the first
-        ``limit`` with a higher seq. Ascending seq either way."""
+        self,
+        agent_id: str,
+        session_id: str,
+        *,
+        limit: int | None = None,
+        after: int | None = None,
+        before: int | None = None,
+        if_none_match: int | str | None = None,
+    ) -> MessageList | None:
+        """``GET …/messages``: the most recent ``limit`` messages; with ``after`` the first
+        ``limit`` with a higher seq; with ``before`` the newest ``limit`` with a lower seq (pass
+        ``next_before`` back to page further back). Ascending seq always. ``None`` when
+        ``if_none_match`` matched the session's version (304)."""
         params: dict[str, Any] = {}
         if limit is not None:
             params["limit"] = limit
         if after is not None:
             params["after"] = after
+        if before is not None:
+            params["before"] = before
+        headers = {}
+        if if_none_match is not None:
+            headers["If-None-Match"] = f'"{if_none_match}"' if isinstance(if_none_match, int) else if_none_match
 
-        def parse(r: httpx.Response) -> MessageList:
+        def parse(r: httpx.Response) -> MessageList | None:
+            if r.status_code == 304:
+                return None
             b = r.json()
-            return MessageList([Message(m["seq"], m["data"]) for m in b["messages"]], b.get("next_after"))
+            return MessageList(
+                [Message.from_json(m) for m in b["messages"]], b.get("next_after"), b.get("next_before"), _etag_version(r)
+            )
 
-        return self._run(_Op("GET", _session_path(agent_id, session_id) + "/messages", (200,), parse, params=params))
+        return self._run(
+            _Op("GET", _session_path(agent_id, session_id) + "/messages", (200, 304), parse, params=params, headers=headers)
+        )
+
+    def get_message_by_key(self, agent_id: str, session_id: str, key: str) -> Message | None:
+        """``GET …/messages?key=K``: the message with that key, ``None`` when there is none (the
+        server answers both a missing key and a missing session with 404 ``not_found``)."""
+
+        def parse(r: httpx.Response) -> Message | None:
+            if r.status_code == 404:
+                return None
+            messages = r.json()["messages"]
+            return Message.from_json(messages[0]) if messages else None
+
+        return self._run(
+            _Op("GET", _session_path(agent_id, session_id) + "/messages", (200, 404), parse, params={"key": key})
+        )
+
+    def trim_messages(
+        self, agent_id: str, session_id: str, *, before: int, if_match: int | str | None = None
+    ) -> TrimResult:
+        """``DELETE …/messages?before=S``: remove every message with seq < S atomically."""
+        return self._run(
+            _Op(
+                "DELETE",
+                _session_path(agent_id, session_id) + "/messages",
+                (200,),
+                lambda r: TrimResult(r.json()["deleted"], r.json()["version"]),
+                params={"before": before},
+                headers=_precondition_headers(if_match),
+            )
+        )
+
+    def delete_message(
+        self, agent_id: str, session_id: str, seq: int, *, if_match: int | str | None = None
+    ) -> Message:
+        """``DELETE …/messages/{seq}``: remove and return that message (404 when there is none)."""
+        return self._run(
+            _Op(
+                "DELETE",
+                _session_path(agent_id, session_id) + f"/messages/{int(seq)}",
+                (200,),
+                lambda r: Message.from_json(r.json()),
+                headers=_precondition_headers(if_match),
+            )
+        )
 
     def pop_message(self, agent_id: str, session_id: str, *, if_match: int | str | None = None) -> Message:
         """``DELETE …/messages/last``: remove and return the newest message (404 when none)."""
 
         def parse(r: httpx.Response) -> Message:
-            b = r.json()
-            return Message(b["seq"], b["data"])
+            return Message.from_json(r.json())
 
         return self._run(
             _Op(
@@ -558,6 +717,24 @@ class Client(_Base):
                 return
             after = page.next_after
 
+    def iter_messages_backward(
+        self, agent_id: str, session_id: str, *, before: int | None = None, page_size: int = MAX_PAGE
+    ) -> Iterator[Message]:
+        """Every message with seq < ``before`` (all of them without it), newest first, one
+        ``before=`` page at a time."""
+        while True:
+            if before is None:
+                page = self.read_messages(agent_id, session_id, limit=page_size)
+            else:
+                page = self.read_messages(agent_id, session_id, limit=page_size, before=before)
+            assert page is not None
+            yield from reversed(page.messages)
+            if not page.messages or page.messages[0].seq <= 1 or (before is not None and page.next_before is None):
+                return
+            if before is None and len(page.messages) < page_size:
+                return
+            before = page.messages[0].seq
+
     def close(self) -> None:
         self._http.close()
 
@@ -629,6 +806,23 @@ class AsyncClient(_Base):
             if page.next_after is None:
                 return
             after = page.next_after
+
+    async def iter_messages_backward(
+        self, agent_id: str, session_id: str, *, before: int | None = None, page_size: int = MAX_PAGE
+    ) -> AsyncIterator[Message]:
+        while True:
+            if before is None:
+                page = await self.read_messages(agent_id, session_id, limit=page_size)
+            else:
+                page = await self.read_messages(agent_id, session_id, limit=page_size, before=before)
+            assert page is not None
+            for m in reversed(page.messages):
+                yield m
+            if not page.messages or page.messages[0].seq <= 1 or (before is not None and page.next_before is None):
+                return
+            if before is None and len(page.messages) < page_size:
+                return
+            before = page.messages[0].seq
 
     async def aclose(self) -> None:
         await self._http.aclose()

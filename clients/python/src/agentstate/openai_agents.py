@@ -15,7 +15,6 @@ session's state document is never touched (``clear_session`` keeps it).
 from __future__ import annotations
 
 import asyncio
-import collections
 import uuid
 import weakref
 from collections.abc import Awaitable
@@ -166,12 +165,18 @@ class AgentStateSession(SessionABC):
             if effective is not None and effective <= MAX_PAGE:
                 page = await client.read_messages(self._agent, self._session, limit=effective)
                 return [m.data for m in page.messages]
-            # Everything, or more than one page: page forward. With the v1.1 `before=` route this
-            # becomes backward paging from the newest message, O(limit) instead of O(total).
-            keep: collections.deque[Any] = collections.deque(maxlen=effective)
-            async for message in client.iter_messages(self._agent, self._session):
-                keep.append(message.data)
-            return list(keep)
+            if effective is None:
+                # Everything: page forward, 1,000 per request.
+                return [m.data async for m in client.iter_messages(self._agent, self._session)]
+            # More than one page: page backwards from the newest message with `before=`, so this
+            # costs O(limit), not O(total).
+            newest_first: list[Any] = []
+            async for message in client.iter_messages_backward(self._agent, self._session):
+                newest_first.append(message.data)
+                if len(newest_first) >= effective:
+                    break
+            newest_first.reverse()
+            return newest_first
         except AgentStateError as error:
             if error.status == 404:
                 return []
@@ -227,13 +232,23 @@ class AgentStateSession(SessionABC):
                     raise
 
     async def _atomic_replace_items(self, items: list[Any]) -> bool:
-        """Hook of the SDK's compaction: replace the history in one step.
-
-        agentstate v1 has no atomic replace, so this returns False and the SDK falls back to
-        ``clear_session`` + ``add_items`` (with its own restore on failure), which another writer
-        can interleave with. With the v1.1 route ``PUT …/messages`` this becomes one request.
-        """
-        return False
+        """Hook of the SDK's compaction: replace the history in one step with ``PUT …/messages``
+        (atomic, one request). Returns False, so that the SDK falls back to ``clear_session`` +
+        ``add_items``, for a subclass (which may transform items) and for a history that does not
+        fit one request (more than 1,000 items or ``max_body_bytes``)."""
+        if type(self) is not AgentStateSession:
+            return False
+        self._check_not_closed()
+        try:
+            raw = [dumps(item) for item in items]
+        except ValueError as error:  # NaN / infinity
+            raise TypeError(f"item is not JSON: {error}") from error
+        if len(_batches(raw, MAX_MESSAGES_PER_APPEND, self._max_body)) > 1:
+            return False
+        async with self._lock():
+            self._check_not_closed()
+            await _await_mutation(self._client().replace_raw_messages(self._agent, self._session, raw, **self._ttl()))
+        return True
 
     # -- extras -----------------------------------------------------------------------------
 
