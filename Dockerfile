@@ -7,7 +7,7 @@
 
 FROM swift:6.3-bookworm AS build
 WORKDIR /src
-# Tests/ is copied too: SwiftPM rejects a manifest whose test targets have no sources.
+# Tests/ and Fuzz/ are copied too: SwiftPM rejects a manifest whose targets have no sources.
 # libssl-dev and pkg-config: the COpenSSL system-library target (rediss://) builds against the system OpenSSL.
 # hadolint ignore=DL3008
 RUN apt-get update \
@@ -16,6 +16,7 @@ RUN apt-get update \
 COPY Package.swift ./
 COPY Sources ./Sources
 COPY Tests ./Tests
+COPY Fuzz ./Fuzz
 RUN swift build -c release --static-swift-stdlib --product agentstate \
  && strip -o /agentstate "$(swift build -c release --static-swift-stdlib --show-bin-path)/agentstate"
 
