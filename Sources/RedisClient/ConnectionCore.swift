@@ -58,11 +58,16 @@ final class ConnectionCore: Sendable {
     private let wakeFD: Int32
     private let commandTimeout: Duration
     private let target: String
+    /// Receives Pub/Sub messages (arrays whose first element is `message`), which answer no command.
+    private let pushHandler: (@Sendable (RESPValue) -> Void)?
     private let state = Mutex(State())
 
     /// Takes ownership of a connected non-blocking transport and starts the I/O thread.
     /// - Throws: ``RedisClientError`` when the wake-up `eventfd` cannot be created (the transport is then closed).
-    init(transport: any Transport, commandTimeout: Duration, target: String, parser: RESPParser) throws(RedisClientError) {
+    init(
+        transport: any Transport, commandTimeout: Duration, target: String, parser: RESPParser,
+        pushHandler: (@Sendable (RESPValue) -> Void)? = nil
+    ) throws(RedisClientError) {
         let wakeFD = eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK))
         guard wakeFD >= 0 else {
             let error = RedisClientError.syscall(.connectionFailed, "eventfd()")
@@ -73,6 +78,7 @@ final class ConnectionCore: Sendable {
         self.wakeFD = wakeFD
         self.commandTimeout = commandTimeout
         self.target = target
+        self.pushHandler = pushHandler
         let thread = Thread { [self] in self.run(parser: parser) }
         thread.name = "redis-io \(target)"
         thread.start()
@@ -319,7 +325,13 @@ extension ConnectionCore {
 
         var replies: [RESPValue] = []
         do {
-            while let reply = try parser.next() { replies.append(reply) }
+            while let reply = try parser.next() {
+                if let pushHandler, Self.isPubSubMessage(reply) {
+                    pushHandler(reply)
+                } else {
+                    replies.append(reply)
+                }
+            }
         } catch {
             failure = RedisClientError(.protocolViolation, "invalid reply from \(target): \(error.message)")
         }
@@ -341,6 +353,12 @@ extension ConnectionCore {
             return (RedisClientError(.protocolViolation, "\(target) sent a reply to no command"), false)
         }
         return (failure, waitsForWrite)
+    }
+
+    /// Whether `reply` is a Pub/Sub message (`["message", channel, payload]`) rather than a command's reply.
+    private static func isPubSubMessage(_ reply: RESPValue) -> Bool {
+        guard case .array(let elements?) = reply, let kind = elements.first?.bytes else { return false }
+        return kind == Array("message".utf8)
     }
 
     /// When the oldest command waiting is past its deadline, fails it with a timeout and marks the

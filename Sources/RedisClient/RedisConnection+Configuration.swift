@@ -16,6 +16,9 @@ extension RedisConnection {
         /// The TLS context for `rediss://` URLs (ignored for `redis://`); `nil` means a new context with the
         /// system trust store for each connection. Share one ``TLSContext`` among connections.
         public var tls: TLSContext?
+        /// Receives the Pub/Sub messages of a connection that has sent `SUBSCRIBE`, on the connection's
+        /// I/O thread (keep it short). `nil` (the default) treats them as replies to no command.
+        public var pushHandler: (@Sendable (RESPValue) -> Void)?
 
         /// Creates a configuration with default timeouts.
         /// - Parameter url: The server, credentials and database.

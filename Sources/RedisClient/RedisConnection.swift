@@ -56,7 +56,8 @@ public final class RedisConnection: RedisClient {
             }
         }
         let core = try ConnectionCore(
-            transport: transport, commandTimeout: configuration.commandTimeout, target: target, parser: configuration.parser)
+            transport: transport, commandTimeout: configuration.commandTimeout, target: target, parser: configuration.parser,
+            pushHandler: configuration.pushHandler)
         let connection = RedisConnection(configuration: configuration, core: core)
         do {
             try await connection.handshake()

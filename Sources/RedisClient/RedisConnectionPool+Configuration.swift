@@ -22,6 +22,9 @@ extension RedisConnectionPool {
         public var parser = RESPParser()
         /// The TLS context for a `rediss://` URL, shared by every connection; see ``RedisConnection/Configuration/tls``.
         public var tls: TLSContext?
+        /// Names the server of every connect attempt (Sentinel discovery); `nil` connects to ``url``'s host.
+        /// ``url`` still gives the scheme, credentials and database.
+        public var endpointProvider: (any RedisEndpointProvider)?
 
         /// Creates a configuration with defaults: 4 connections, 2 s timeouts, backoff from 50 ms to 2 s.
         /// - Parameter url: The server, credentials and database.

@@ -9,12 +9,24 @@ import Synchronization
 /// ``RedisClientError/Code/connectionFailed``: nothing is queued indefinitely. A command is never retried,
 /// because it may have run before the connection broke. Call ``close()`` when done; the pool's
 /// background tasks keep it alive until then.
+///
+/// With an ``Configuration/endpointProvider`` (Sentinel), every connect attempt first asks the provider
+/// where to go and lets it confirm the new connection. A command is then retried (at most twice) only when it
+/// certainly did not run: it was never written whole, or the reply was `-READONLY`, `-LOADING` or
+/// `-MASTERDOWN`, after which the provider discovers again and the pool drops its connections to that server.
 public final class RedisConnectionPool: RedisClient, Sendable {
-    private typealias Waiter = CheckedContinuation<Result<RedisConnection, RedisClientError>, Never>
+    private typealias Waiter = CheckedContinuation<Result<Checkout, RedisClientError>, Never>
+
+    /// A connection handed to a command, and the server it goes to (nil without an endpoint provider).
+    private struct Checkout {
+        let connection: RedisConnection
+        let endpoint: RedisEndpoint?
+    }
 
     private struct Slot {
         var connection: RedisConnection?
         var connecting = false
+        var endpoint: RedisEndpoint?
     }
 
     private struct State {
@@ -48,6 +60,9 @@ public final class RedisConnectionPool: RedisClient, Sendable {
             Task { [self] in await self.runSlot(index) }
         }
         state.withLock { $0.tasks = tasks }
+        configuration.endpointProvider?.onChange { [weak self] endpoint in
+            self?.dropConnections { $0 != endpoint }
+        }
     }
 
     /// Sends one command on one of the pool's connections and returns its reply.
@@ -74,16 +89,77 @@ public final class RedisConnectionPool: RedisClient, Sendable {
     }
 
     private func send(_ arguments: [[UInt8]], lane: Lane) async throws -> RESPValue {
+        try await send(arguments, lane: lane, then: nil).reply
+    }
+
+    /// Sends a command and, when it succeeds, `WAIT replicas timeout` on the same connection.
+    /// - Parameters:
+    ///   - arguments: The command (a mutation).
+    ///   - replicas: How many replicas must acknowledge it.
+    ///   - timeoutMilliseconds: `WAIT`'s timeout.
+    /// - Returns: The command's reply, and the number of replicas that acknowledged it (0 when `WAIT`
+    ///   itself failed: the command ran, but its replication is unknown).
+    /// - Throws: As ``send(_:)``, for the command.
+    public func send(_ arguments: [[UInt8]], thenWaitFor replicas: Int, timeoutMilliseconds: Int) async throws -> (reply: RESPValue, acknowledged: Int) {
+        let wait = [Array("WAIT".utf8), Array(String(replicas).utf8), Array(String(timeoutMilliseconds).utf8)]
+        let (reply, waited) = try await send(arguments, lane: .write, then: wait)
+        var acknowledged = 0
+        if case .integer(let count)? = waited { acknowledged = Int(count) }
+        return (reply, acknowledged)
+    }
+
+    /// Error codes that mean the server is not (or not yet) a writable primary and did not run the command.
+    static let redirectCodes: Set<String> = ["READONLY", "LOADING", "MASTERDOWN"]
+    /// Attempts per command when an endpoint provider can aim a retry at another server.
+    static let maxAttempts = 3
+
+    private func send(_ arguments: [[UInt8]], lane: Lane, then follow: [[UInt8]]?) async throws -> (reply: RESPValue, follow: RESPValue?) {
         let start = ContinuousClock.now
-        do {
-            let connection = try await checkout(lane).get()
-            let reply = try await connection.send(arguments)
-            observer?.commandCompleted(succeeded: true, durationSeconds: Self.seconds(since: start))
-            return reply
-        } catch {
-            observer?.commandCompleted(succeeded: false, durationSeconds: Self.seconds(since: start))
-            throw error
+        var attempt = 1
+        while true {
+            do {
+                let checkout = try await checkout(lane).get()
+                do {
+                    let reply = try await checkout.connection.send(arguments)
+                    var followed: RESPValue?
+                    if let follow { followed = try? await checkout.connection.send(follow) }
+                    observer?.commandCompleted(succeeded: true, durationSeconds: Self.seconds(since: start))
+                    return (reply, followed)
+                } catch let error as RedisError where Self.redirectCodes.contains(error.code) {
+                    guard let provider = configuration.endpointProvider, let endpoint = checkout.endpoint else { throw error }
+                    // Not run there: that server is no writable primary. Discover again, and drop its connections.
+                    provider.invalidate(endpoint, reason: "-\(error.code) from \(endpoint)")
+                    dropConnections { $0 == endpoint }
+                    guard attempt < Self.maxAttempts else { throw error }
+                } catch let error as RedisClientError where error.commandWasSent != true {
+                    // Never written whole, so it did not run: safe to send again on another connection.
+                    guard configuration.endpointProvider != nil, attempt < Self.maxAttempts else { throw error }
+                }
+            } catch {
+                observer?.commandCompleted(succeeded: false, durationSeconds: Self.seconds(since: start))
+                throw error
+            }
+            try? await Task.sleep(for: .milliseconds(50 * attempt))
+            attempt += 1
         }
+    }
+
+    /// Closes the connections to every server `matches` selects, and marks their slots connecting so
+    /// that commands wait for the replacements rather than fail.
+    private func dropConnections(where matches: (RedisEndpoint) -> Bool) {
+        let dropped: [RedisConnection] = state.withLock { state in
+            guard !state.closed else { return [] }
+            var dropped: [RedisConnection] = []
+            for index in state.slots.indices {
+                guard let connection = state.slots[index].connection, let endpoint = state.slots[index].endpoint,
+                      matches(endpoint) else { continue }
+                dropped.append(connection)
+                state.slots[index] = Slot(connection: nil, connecting: true)
+            }
+            if !dropped.isEmpty { report(&state) }
+            return dropped
+        }
+        for connection in dropped { connection.close() }
     }
 
     /// Closes the pool: waiting and later commands fail with ``RedisClientError/Code/poolClosed``, connections
@@ -113,9 +189,9 @@ public final class RedisConnectionPool: RedisClient, Sendable {
     // MARK: - Checkout
 
     /// Picks a live connection round-robin, waits for a connect attempt in progress, or fails at once.
-    private func checkout(_ lane: Lane) async -> Result<RedisConnection, RedisClientError> {
+    private func checkout(_ lane: Lane) async -> Result<Checkout, RedisClientError> {
         await withCheckedContinuation { (waiter: Waiter) in
-            let immediate: Result<RedisConnection, RedisClientError>? = state.withLock { state in
+            let immediate: Result<Checkout, RedisClientError>? = state.withLock { state in
                 if state.closed {
                     return .failure(RedisClientError(.poolClosed, "the Redis connection pool is closed"))
                 }
@@ -132,11 +208,13 @@ public final class RedisConnectionPool: RedisClient, Sendable {
                         } else {
                             state.next = (index + 1) % own.count
                         }
-                        return .success(connection)
+                        return .success(Checkout(connection: connection, endpoint: state.slots[index].endpoint))
                     }
                 }
                 for slot in state.slots {
-                    if let connection = slot.connection, !connection.isClosed { return .success(connection) }
+                    if let connection = slot.connection, !connection.isClosed {
+                        return .success(Checkout(connection: connection, endpoint: slot.endpoint))
+                    }
                 }
                 if state.slots.contains(where: \.connecting) {
                     state.waiters.append(waiter)
@@ -163,8 +241,8 @@ public final class RedisConnectionPool: RedisClient, Sendable {
         var hadConnection = false
         while beginConnecting(index) {
             do {
-                let connection = try await RedisConnection.connect(configuration: configuration.connection)
-                guard install(connection, at: index) else {
+                let (connection, endpoint) = try await connect()
+                guard install(connection, endpoint: endpoint, at: index) else {
                     connection.close()
                     return
                 }
@@ -173,6 +251,7 @@ public final class RedisConnectionPool: RedisClient, Sendable {
                 failures = 0
                 await connection.waitUntilClosed()
                 guard detach(connection, at: index) else { return }
+                if let endpoint { configuration.endpointProvider?.invalidate(endpoint, reason: "connection to \(endpoint) closed") }
             } catch {
                 guard connectFailed(at: index, error) else { return }
                 observer?.connectAttemptFailed(error)
@@ -180,6 +259,24 @@ public final class RedisConnectionPool: RedisClient, Sendable {
             }
             try? await Task.sleep(for: configuration.reconnectDelay(afterFailures: failures))
         }
+    }
+
+    /// Connects to the configured server, or to the one the endpoint provider names and then confirms.
+    private func connect() async throws(RedisClientError) -> (RedisConnection, RedisEndpoint?) {
+        guard let provider = configuration.endpointProvider else {
+            return (try await RedisConnection.connect(configuration: configuration.connection), nil)
+        }
+        let endpoint = try await provider.endpoint()
+        var connectionConfiguration = configuration.connection
+        connectionConfiguration.url = connectionConfiguration.url.aimed(at: endpoint)
+        let connection = try await RedisConnection.connect(configuration: connectionConfiguration)
+        do {
+            try await provider.confirm(connection, endpoint: endpoint)
+        } catch {
+            connection.close()
+            throw error
+        }
+        return (connection, endpoint)
     }
 
     /// Marks the slot connecting. - Returns: `false` when the pool is closed.
@@ -193,10 +290,10 @@ public final class RedisConnectionPool: RedisClient, Sendable {
     }
 
     /// Puts a new connection into service and hands it to waiting commands. - Returns: `false` when the pool is closed.
-    private func install(_ connection: RedisConnection, at index: Int) -> Bool {
+    private func install(_ connection: RedisConnection, endpoint: RedisEndpoint?, at index: Int) -> Bool {
         let waiters: [Waiter]? = state.withLock { state in
             guard !state.closed else { return nil }
-            state.slots[index] = Slot(connection: connection, connecting: false)
+            state.slots[index] = Slot(connection: connection, connecting: false, endpoint: endpoint)
             state.lastError = nil
             let waiters = state.waiters
             state.waiters = []
@@ -204,7 +301,7 @@ public final class RedisConnectionPool: RedisClient, Sendable {
             return waiters
         }
         guard let waiters else { return false }
-        for waiter in waiters { waiter.resume(returning: .success(connection)) }
+        for waiter in waiters { waiter.resume(returning: .success(Checkout(connection: connection, endpoint: endpoint))) }
         return true
     }
 
@@ -212,7 +309,10 @@ public final class RedisConnectionPool: RedisClient, Sendable {
     private func detach(_ connection: RedisConnection, at index: Int) -> Bool {
         state.withLock { state in
             guard !state.closed else { return false }
-            if state.slots[index].connection === connection { state.slots[index].connection = nil }
+            if state.slots[index].connection === connection {
+                state.slots[index].connection = nil
+                state.slots[index].endpoint = nil
+            }
             report(&state)
             return true
         }

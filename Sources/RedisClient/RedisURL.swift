@@ -1,4 +1,7 @@
-/// Where and how to reach a Redis server: `redis://[user[:password]@]host[:port][/db]`.
+/// Where and how to reach a Redis server: `redis://[user[:password]@]host[:port][,host[:port]…][/db]`.
+///
+/// Several hosts are for Sentinel mode, where they name the sentinels (``additionalHosts``);
+/// a connection always goes to ``host`` and ``port``.
 ///
 /// The ``description`` redacts the password (`redis://user:***@host:6379/0`), so a `RedisURL` may be
 /// logged. `rediss://` connects with TLS (see ``TLSConfiguration``).
@@ -27,6 +30,21 @@ public struct RedisURL: Sendable, Equatable {
     public var password: String?
     /// The logical database selected with `SELECT` after connecting; 0 by default.
     public var database: Int
+    /// The hosts after the first, in URL order (`redis://a:1,b:2` → `b:2`); empty for one host.
+    public var additionalHosts: [RedisEndpoint] = []
+
+    /// Every host of the URL, the first (``host``, ``port``) first.
+    public var endpoints: [RedisEndpoint] { [RedisEndpoint(host: host, port: port)] + additionalHosts }
+
+    /// This URL with ``host`` and ``port`` set to `endpoint` and no additional hosts: the same
+    /// scheme, credentials and database, aimed at one server.
+    public func aimed(at endpoint: RedisEndpoint) -> RedisURL {
+        var url = self
+        url.host = endpoint.host
+        url.port = endpoint.port
+        url.additionalHosts = []
+        return url
+    }
 
     /// Creates a URL from its parts.
     /// - Parameters:
@@ -48,7 +66,7 @@ public struct RedisURL: Sendable, Equatable {
         self.database = database
     }
 
-    /// Parses `redis://[user[:password]@]host[:port][/db]` or the `rediss://` form.
+    /// Parses `redis://[user[:password]@]host[:port][,host[:port]…][/db]` or the `rediss://` form.
     ///
     /// User name and password are percent-decoded; an empty user name means the default user.
     /// IPv6 hosts are written in brackets (`redis://[::1]:6380`). The port defaults to 6379 and the database to 0.
@@ -87,9 +105,14 @@ public struct RedisURL: Sendable, Equatable {
             if username?.isEmpty == true { username = nil }
         }
 
-        let (host, port) = try Self.parseHostPort(hostPort)
-        self.init(scheme: scheme, host: host, port: port, username: username, password: password,
+        var hosts: [RedisEndpoint] = []
+        for part in hostPort.split(separator: ",", omittingEmptySubsequences: false) {
+            let (host, port) = try Self.parseHostPort(part)
+            hosts.append(RedisEndpoint(host: host, port: port))
+        }
+        self.init(scheme: scheme, host: hosts[0].host, port: hosts[0].port, username: username, password: password,
                   database: try Self.parseDatabase(path))
+        additionalHosts = Array(hosts.dropFirst())
     }
 
     private static func parseHostPort(_ text: Substring) throws(RedisURLError) -> (String, Int) {
@@ -174,8 +197,8 @@ extension RedisURL: CustomStringConvertible, CustomDebugStringConvertible, Custo
         if let username { text += percentEncode(username) }
         if password != nil { text += ":***" }
         if username != nil || password != nil { text += "@" }
-        text += host.contains(":") ? "[\(host)]" : host
-        text += ":\(port)/\(database)"
+        text += endpoints.map(\.description).joined(separator: ",")
+        text += "/\(database)"
         return text
     }
 
@@ -187,6 +210,7 @@ extension RedisURL: CustomStringConvertible, CustomDebugStringConvertible, Custo
         Mirror(self, children: [
             "scheme": scheme, "host": host, "port": port, "username": username as Any,
             "password": password == nil ? "nil" : "***", "database": database,
+            "additionalHosts": additionalHosts,
         ])
     }
 
@@ -202,4 +226,24 @@ extension RedisURL: CustomStringConvertible, CustomDebugStringConvertible, Custo
         }
         return result
     }
+}
+
+/// One server's address: a host name or IP address (IPv6 without brackets) and a TCP port.
+public struct RedisEndpoint: Sendable, Hashable, CustomStringConvertible {
+    /// The host name or IP address.
+    public var host: String
+    /// The TCP port.
+    public var port: Int
+
+    /// Creates an endpoint.
+    /// - Parameters:
+    ///   - host: The host name or IP address, without brackets for IPv6.
+    ///   - port: The TCP port.
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// `host:port`, or `[host]:port` for IPv6.
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
