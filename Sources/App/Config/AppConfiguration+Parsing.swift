@@ -50,6 +50,39 @@ extension AppConfiguration {
             if file.isReadableByOthers { config.secretFilesReadableByOthers.append(file.path) }
             config.redisPasswordFile = value
         },
+        Option(flag: "--redis-mode", valueName: "standalone|sentinel", help: "standalone: the URL names one server; sentinel: the URL's hosts are sentinels, asked for --redis-sentinel-master (default standalone).") { config, value throws(ConfigurationError) in
+            guard let mode = RedisMode(rawValue: value) else { throw invalid("--redis-mode", value, "must be standalone or sentinel") }
+            guard mode != .cluster else { throw invalid("--redis-mode", value, "cluster mode is not supported yet; use standalone or sentinel") }
+            config.redisMode = mode
+        },
+        Option(flag: "--redis-sentinel-master", valueName: "NAME", help: "The master's name as the sentinels monitor it; required in sentinel mode.") { config, value throws(ConfigurationError) in
+            guard !value.isEmpty, value.utf8.count <= 256, !value.contains(where: { $0 == " " || $0.isNewline }) else {
+                throw invalid("--redis-sentinel-master", value, "must be a name without spaces, 1-256 bytes")
+            }
+            config.redisSentinelMaster = value
+        },
+        Option(flag: "--redis-sentinel-username", valueName: "USER", help: "ACL user for AUTH to the sentinels (the URL's user is for the data nodes).") { config, value throws(ConfigurationError) in
+            guard !value.isEmpty else { throw invalid("--redis-sentinel-username", value, "must not be empty") }
+            config.redisSentinelUsername = value
+        },
+        Option(flag: "--redis-sentinel-password", valueName: "PASSWORD", help: "Password for AUTH to the sentinels; prefer --redis-sentinel-password-file.") { config, value throws(ConfigurationError) in
+            guard !value.isEmpty else { throw ConfigurationError(message: "agentstate: --redis-sentinel-password must not be empty") }
+            if config.redisSentinelPassword != nil { throw sentinelPasswordTwice }
+            config.redisSentinelPassword = value
+        },
+        Option(flag: "--redis-sentinel-password-file", valueName: "PATH", help: "File holding the sentinels' password (less one trailing newline); not with --redis-sentinel-password.") { config, value throws(ConfigurationError) in
+            let file = try readSecret("--redis-sentinel-password-file", value)
+            if config.redisSentinelPassword != nil { throw sentinelPasswordTwice }
+            config.redisSentinelPassword = file.content
+            if file.isReadableByOthers { config.secretFilesReadableByOthers.append(file.path) }
+            config.redisSentinelPasswordFile = value
+        },
+        Option(flag: "--redis-wait-replicas", valueName: "COUNT", help: "Replicas that must acknowledge each mutation (WAIT) before it is answered 2xx; else 503 (default 0).") { config, value throws(ConfigurationError) in
+            config.redisWaitReplicas = Int(try integer("--redis-wait-replicas", value, in: 0...16))
+        },
+        Option(flag: "--redis-wait-timeout-ms", valueName: "MS", help: "How long WAIT waits for --redis-wait-replicas (default 1000).") { config, value throws(ConfigurationError) in
+            config.redisWaitTimeoutMilliseconds = Int(try integer("--redis-wait-timeout-ms", value, in: 1...10_000))
+        },
         Option(flag: "--redis-tls-ca-file", valueName: "PATH", help: "PEM bundle of the CAs that verify the Redis server, for rediss:// (default: the system trust store).") { config, value throws(ConfigurationError) in
             config.redisTLSCAFile = try readableFile("--redis-tls-ca-file", value)
         },
@@ -163,6 +196,7 @@ extension AppConfiguration {
         default: break
         }
         try validateRedisSecurity(config)
+        try validateRedisMode(config)
         if let ttl = config.defaultTTLSeconds, ttl > config.maxTTLSeconds {
             throw ConfigurationError(message: "agentstate: --default-ttl (\(ttl)) must not exceed --max-ttl (\(config.maxTTLSeconds))")
         }
@@ -252,6 +286,32 @@ extension AppConfiguration {
         return file
     }
 
+    private static let sentinelPasswordTwice = ConfigurationError(
+        message: "agentstate: the sentinel password is set both in --redis-sentinel-password and in --redis-sentinel-password-file; set it in one place")
+
+    /// The mode agrees with the URL's hosts and the sentinel options.
+    private static func validateRedisMode(_ config: AppConfiguration) throws(ConfigurationError) {
+        guard let redisURL = config.redisURL, let url = try? RedisURL(parsing: redisURL) else { return }
+        switch config.redisMode {
+        case .sentinel:
+            guard config.redisSentinelMaster != nil else {
+                throw ConfigurationError(message: "agentstate: --redis-mode sentinel needs --redis-sentinel-master NAME")
+            }
+        default:
+            if !url.additionalHosts.isEmpty {
+                throw ConfigurationError(message: "agentstate: --redis-url names \(url.endpoints.count) hosts, but --redis-mode standalone takes one (use --redis-mode sentinel for sentinels)")
+            }
+            let sentinelOptions = [
+                ("--redis-sentinel-master", config.redisSentinelMaster != nil), ("--redis-sentinel-username", config.redisSentinelUsername != nil),
+                ("--redis-sentinel-password", config.redisSentinelPassword != nil && config.redisSentinelPasswordFile == nil),
+                ("--redis-sentinel-password-file", config.redisSentinelPasswordFile != nil),
+            ]
+            if let (flag, _) = sentinelOptions.first(where: { $0.1 }) {
+                throw ConfigurationError(message: "agentstate: \(flag) needs --redis-mode sentinel")
+            }
+        }
+    }
+
     /// The password and TLS options agree with each other and with the URL.
     private static func validateRedisSecurity(_ config: AppConfiguration) throws(ConfigurationError) {
         guard let redisURL = config.redisURL, let url = try? RedisURL(parsing: redisURL) else { return }
@@ -288,6 +348,13 @@ extension AppConfiguration {
             metadata.append(("key_prefix", .string(keyPrefix)))
             metadata.append(("redis_connections", .int(Int64(redisConnections))))
             if let redisPasswordFile { metadata.append(("redis_password_file", .string(redisPasswordFile))) }
+            metadata.append(("redis_mode", .string(redisMode.rawValue)))
+            if let redisSentinelMaster { metadata.append(("redis_sentinel_master", .string(redisSentinelMaster))) }
+            if let redisSentinelPasswordFile { metadata.append(("redis_sentinel_password_file", .string(redisSentinelPasswordFile))) }
+            if redisWaitReplicas > 0 {
+                metadata.append(("redis_wait_replicas", .int(Int64(redisWaitReplicas))))
+                metadata.append(("redis_wait_timeout_ms", .int(Int64(redisWaitTimeoutMilliseconds))))
+            }
             if redisURL.lowercased().hasPrefix("rediss://") {
                 metadata.append(("redis_tls_ca_file", .string(redisTLSCAFile ?? "<system trust store>")))
                 if let redisTLSCertFile { metadata.append(("redis_tls_cert_file", .string(redisTLSCertFile))) }

@@ -5,6 +5,11 @@ public enum StoreKind: String, Sendable, CaseIterable {
     case memory, redis
 }
 
+/// How the Redis URL's hosts are used (DESIGN §8): one server, or the sentinels of a monitored master.
+public enum RedisMode: String, Sendable, CaseIterable {
+    case standalone, sentinel, cluster
+}
+
 /// The service's whole configuration, from flags, then `AGENTSTATE_*` environment variables
 /// (plus `REDIS_URL` and `PORT`), then defaults. See DESIGN §5.
 public struct AppConfiguration: Sendable, Equatable {
@@ -20,6 +25,16 @@ public struct AppConfiguration: Sendable, Equatable {
     /// (read at parse time, less one trailing newline). Never log `redisPassword`.
     public var redisPasswordFile: String?
     public var redisPassword: String?
+    /// `--redis-mode`; in sentinel mode the URL's hosts are the sentinels of `redisSentinelMaster`.
+    public var redisMode: RedisMode = .standalone
+    public var redisSentinelMaster: String?
+    /// Credentials for the sentinels (the URL's are for the data nodes). Never log the password.
+    public var redisSentinelUsername: String?
+    public var redisSentinelPassword: String?
+    public var redisSentinelPasswordFile: String?
+    /// `WAIT` after each mutation: replicas that must acknowledge it (0: none), and how long to wait.
+    public var redisWaitReplicas = 0
+    public var redisWaitTimeoutMilliseconds = 1000
     /// Secret files read while parsing that users other than the owner and group can read; each is
     /// warned about once the logger exists.
     public var secretFilesReadableByOthers: [String] = []
