@@ -36,6 +36,26 @@ enum StoreFactory {
                 logger.warning("--redis-tls-insecure is set: the Redis server's certificate is not verified; anyone on the network path can impersonate it")
             }
         }
+        if configuration.redisMode == .sentinel, let master = configuration.redisSentinelMaster {
+            var sentinel = SentinelEndpointProvider.Configuration(masterName: master, sentinels: url.endpoints, dataURL: url)
+            sentinel.sentinelUsername = configuration.redisSentinelUsername
+            sentinel.sentinelPassword = configuration.redisSentinelPassword
+            sentinel.tls = poolConfiguration.tls
+            poolConfiguration.endpointProvider = SentinelEndpointProvider(configuration: sentinel) { event in
+                switch event {
+                case .primaryConfirmed(let primary, let previous) where previous != primary:
+                    logger.info("redis primary confirmed", [("primary", .string(primary.description)), ("previous", .string(previous?.description ?? "none"))])
+                case .switchAnnounced(let from, let to):
+                    logger.warning("sentinel announced +switch-master", [("from", .string(from.description)), ("to", .string(to.description))])
+                case .discoveryFailed(let reason):
+                    logger.warning("redis primary discovery failed; retrying", [("error", .string(reason))])
+                default:
+                    break
+                }
+            }
+            // Reconnect quickly once the sentinels have promoted a replica.
+            poolConfiguration.reconnectMaxDelay = .milliseconds(500)
+        }
         let observer = RedisMetricsObserver(metrics: metrics, connectionLog: RedisConnectionLog(logger: logger))
         let pool = RedisConnectionPool(configuration: poolConfiguration, observer: observer)
         let store = RedisStateStore(client: pool, keyPrefix: configuration.keyPrefix, configuration: storeConfiguration) { pruned in
