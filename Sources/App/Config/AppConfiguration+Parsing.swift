@@ -77,10 +77,10 @@ extension AppConfiguration {
             if file.isReadableByOthers { config.secretFilesReadableByOthers.append(file.path) }
             config.redisSentinelPasswordFile = value
         },
-        Option(flag: "--redis-wait-replicas", valueName: "COUNT", help: "Replicas that must acknowledge each mutation (WAIT) before it is answered 2xx; else 503 (default 0).") { config, value throws(ConfigurationError) in
+        Option(flag: "--redis-wait-replicas", valueName: "COUNT", help: "Replicas that must acknowledge each mutation (WAIT); parsed, not applied yet (default 0).") { config, value throws(ConfigurationError) in
             config.redisWaitReplicas = Int(try integer("--redis-wait-replicas", value, in: 0...16))
         },
-        Option(flag: "--redis-wait-timeout-ms", valueName: "MS", help: "How long WAIT waits for --redis-wait-replicas (default 1000).") { config, value throws(ConfigurationError) in
+        Option(flag: "--redis-wait-timeout-ms", valueName: "MS", help: "How long WAIT waits for --redis-wait-replicas; parsed, not applied yet (default 1000).") { config, value throws(ConfigurationError) in
             config.redisWaitTimeoutMilliseconds = Int(try integer("--redis-wait-timeout-ms", value, in: 1...10_000))
         },
         Option(flag: "--redis-tls-ca-file", valueName: "PATH", help: "PEM bundle of the CAs that verify the Redis server, for rediss:// (default: the system trust store).") { config, value throws(ConfigurationError) in
