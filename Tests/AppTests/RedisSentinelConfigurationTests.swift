@@ -1,0 +1,55 @@
+import Foundation
+import TestSupport
+import Testing
+@testable import App
+
+/// `--redis-mode` and the `--redis-sentinel-*` flags: parsing and the exit-2 rules (DESIGN §8).
+@Suite(.offCooperativePool)
+struct RedisSentinelConfigurationTests {
+    private static func parse(_ arguments: [String], _ environment: [String: String] = [:]) throws(ConfigurationError) -> AppConfiguration {
+        guard case .serve(let configuration) = try AppConfiguration.parse(arguments: arguments, environment: environment) else {
+            throw ConfigurationError(message: "not a serve command")
+        }
+        return configuration
+    }
+
+    private static func error(_ arguments: [String], _ environment: [String: String] = [:]) -> String? {
+        do {
+            _ = try parse(arguments, environment)
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+
+    @Test func sentinelModeTakesSeveralHostsAndTheMasterName() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("agentstate-sentinel-\(UUID().uuidString)").path
+        try "s3ntinel\n".write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let configuration = try Self.parse([], [
+            "AGENTSTATE_REDIS_URL": "redis://:data@127.0.0.1:26379,127.0.0.1:26380", "AGENTSTATE_REDIS_MODE": "sentinel",
+            "AGENTSTATE_REDIS_SENTINEL_MASTER": "mymaster", "AGENTSTATE_REDIS_SENTINEL_PASSWORD_FILE": path,
+        ])
+        #expect(configuration.redisMode == .sentinel)
+        #expect(configuration.redisSentinelMaster == "mymaster")
+        #expect(configuration.redisSentinelPassword == "s3ntinel")
+        #expect(!configuration.logMetadata.contains { "\($0.1)".contains("s3ntinel") })
+        let both = Self.error(["--redis-mode", "sentinel", "--redis-sentinel-master", "m", "--redis-url", "redis://h:1",
+                               "--redis-sentinel-password", "x", "--redis-sentinel-password-file", path])
+        #expect(both?.contains("both") == true)
+    }
+
+    @Test(arguments: [
+        (["--redis-url", "redis://a:1,b:2"], "takes one"),
+        (["--redis-url", "redis://a:1", "--redis-mode", "sentinel"], "needs --redis-sentinel-master"),
+        (["--redis-url", "redis://a:1", "--redis-sentinel-master", "m"], "needs --redis-mode sentinel"),
+        (["--redis-url", "redis://a:1", "--redis-sentinel-username", "u"], "needs --redis-mode sentinel"),
+        (["--redis-url", "redis://a:1", "--redis-mode", "cluster"], "not supported yet"),
+        (["--redis-url", "redis://a:1", "--redis-mode", "ring"], "must be standalone or sentinel"),
+    ])
+    func mistakesAreOneLineErrors(_ arguments: [String], _ expected: String) {
+        let message = Self.error(arguments)
+        #expect(message?.contains(expected) == true, "\(message ?? "accepted")")
+        #expect(message?.contains("\n") != true)
+    }
+}
