@@ -6,6 +6,7 @@ import TestSupport
 /// Sentinel discovery against a real primary, replica and redis-sentinel on loopback ports.
 @Suite(.offCooperativePool)
 struct SentinelDiscoveryTests {
+    /// Also: after `kill -9` of the primary, the pool's writes go to the promoted replica (bounded wait).
     @Test func aDeadSentinelFirstInTheListDoesNotBlockDiscovery() async throws {
         guard let sentinelPath = ChildProcess.findExecutable("redis-sentinel") else {
             Issue.record("redis-sentinel not found on PATH: install it with 'apt-get install -y redis-sentinel'")
@@ -34,7 +35,6 @@ struct SentinelDiscoveryTests {
             masterName: "mymaster",
             sentinels: [RedisEndpoint(host: "127.0.0.1", port: deadPort), RedisEndpoint(host: "127.0.0.1", port: sentinelPort)],
             dataURL: RedisURL(host: "127.0.0.1"))
-        configuration.subscribe = false
         let provider = SentinelEndpointProvider(configuration: configuration)
         defer { Task { await provider.close() } }
         // Eventually (the sentinel needs a moment to start): the primary, never the replica.
@@ -52,6 +52,25 @@ struct SentinelDiscoveryTests {
         _ = try await pool.send("SET", "sentinel-test", "1")
         let value = try await RedisConnection.connect(to: RedisURL(host: "127.0.0.1", port: primary.port)).send("GET", "sentinel-test")
         #expect(value.string == "1")
+
+        // Wait for the replica's link, then crash the primary: writes must resume on the replica.
+        let replicaConnection = try await RedisConnection.connect(to: RedisURL(host: "127.0.0.1", port: replica.port))
+        for _ in 0..<100 {
+            if (try await replicaConnection.send("INFO", "replication")).string?.contains("master_link_status:up") == true { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        await primary.crash()
+        var resumed = false
+        for attempt in 0..<300 where !resumed {
+            if (try? await pool.send("SET", "sentinel-test", "after-\(attempt)")) != nil { resumed = true } else {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+        #expect(resumed, "writes did not resume within 30 s of the crash")
+        #expect(provider.currentPrimary?.port == replica.port)
+        // A fresh connection: the sentinel kills the promoted replica's clients during the failover.
+        let promoted = try await RedisConnection.connect(to: RedisURL(host: "127.0.0.1", port: replica.port))
+        #expect((try await promoted.send("GET", "sentinel-test")).string?.hasPrefix("after-") == true)
         await pool.close()
     }
 }
