@@ -83,6 +83,22 @@ public final class RedisClusterProcess: Sendable {
         throw RedisServerProcess.Failure(description: "the cluster did not reach cluster_state:ok within \(timeout): \(last.prefix(300))")
     }
 
+    /// Waits until every replica reports `master_link_status:up`.
+    /// - Throws: ``RedisServerProcess/Failure`` when that does not happen within `timeout`.
+    public func waitUntilReplicasAreInSync(timeout: Duration) async throws {
+        let deadline = ContinuousClock.now + timeout
+        for node in nodes.dropFirst(primaryCount) {
+            while true {
+                let info = (try? await cli(node, ["INFO", "replication"])) ?? ""
+                if info.contains("master_link_status:up") { break }
+                guard ContinuousClock.now < deadline else {
+                    throw RedisServerProcess.Failure(description: "replica on port \(node.port) not in sync within \(timeout): \(info.prefix(200))")
+                }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+        }
+    }
+
     /// Stops every node.
     public func stop() async {
         for node in nodes { await node.stop() }

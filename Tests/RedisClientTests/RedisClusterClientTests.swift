@@ -92,3 +92,59 @@ struct RedisClusterClientTests {
         #expect(key("PING") == nil && key("SCRIPT", "LOAD", "x") == nil && key("CLUSTER", "SHARDS") == nil)
     }
 }
+
+/// A primary killed under writes, with a replica per primary (3 + 3).
+@Suite(.offCooperativePool)
+struct RedisClusterFailoverTests {
+    @Test func writesResumeAfterAReplicaIsPromotedAndNoWriteIsResent() async throws {
+        let cluster = try await RedisClusterProcess(primaries: 3, replicasPerPrimary: 1)
+        defer { Task { await cluster.stop() } }
+        try await cluster.waitUntilReplicasAreInSync(timeout: .seconds(30))
+        let seeds = cluster.nodes.map { ClusterSlotMap.Node(host: "127.0.0.1", port: $0.port) }
+        var pool = RedisConnectionPool.Configuration(url: try cluster.nodes[0].redisURL())
+        pool.connectionCount = 1
+        pool.connectTimeout = .milliseconds(500)
+        let client = RedisClusterClient(configuration: .init(seeds: seeds, pool: pool))
+        defer { Task { await client.close() } }
+        try await client.refreshSlotMap()
+
+        // The victim: the primary of slot 0's key.
+        let key = "{victim}"
+        let victimPort = try #require(client.slotMap.primary(for: HashSlot(key: key))?.port)
+        let victim = try #require(cluster.nodes.first { $0.port == victimPort })
+
+        var acknowledged = 0, unknown = 0, refused = 0, other: [String] = []
+        var killedAt: ContinuousClock.Instant?
+        var firstSuccessAfterKill: ContinuousClock.Instant?
+        let start = ContinuousClock.now
+        var index = 0
+        // Bounded: at most 40 s and 100,000 writes, and ends 3 s after writes to the victim's slots resume.
+        while ContinuousClock.now - start < .seconds(40), index < 100_000 {
+            if killedAt == nil, acknowledged >= 200 {
+                await victim.crash()
+                killedAt = .now
+            }
+            if let resumed = firstSuccessAfterKill, ContinuousClock.now - resumed > .seconds(3) { break }
+            index += 1
+            do {
+                _ = try await client.send("SET", "{victim}\(index)", "v")
+                acknowledged += 1
+                if killedAt != nil, firstSuccessAfterKill == nil { firstSuccessAfterKill = .now }
+            } catch let error as RedisClientError {
+                if error.commandWasSent == true { unknown += 1 } else { refused += 1 }
+            } catch let error as RedisError where ["CLUSTERDOWN", "TRYAGAIN", "LOADING"].contains(error.code) {
+                refused += 1
+            } catch {
+                other.append("\(error)")
+            }
+            if killedAt != nil, firstSuccessAfterKill == nil { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        let killed = try #require(killedAt)
+        let resumed = try #require(firstSuccessAfterKill, "writes never resumed after the kill")
+        #expect(other.isEmpty, "unexpected failures: \(other.prefix(3))")
+        // The promotion takes node-timeout (2 s) plus an election; 20 s leaves room for a busy machine.
+        #expect(resumed - killed < .seconds(20))
+        #expect(client.slotMap.primary(for: HashSlot(key: key))?.port != victimPort)
+        print("cluster failover: \(acknowledged) acknowledged, \(refused) refused, \(unknown) outcome unknown; writes resumed \(resumed - killed) after kill -9")
+    }
+}
