@@ -16,6 +16,8 @@ public struct HTTPRequestHead: Sendable {
     public var headers: HTTPHeaders
     /// Monotonic time (`DispatchTime.now().uptimeNanoseconds`) at which the request's first byte arrived.
     public var receivedAtNanos: UInt64
+    /// What the handler's `preflight(_: inout HTTPRequestHead)` attached for its `handle`; nil otherwise.
+    public var handlerContext: (any Sendable)?
 
     /// Creates a request head.
     /// - Parameters:
