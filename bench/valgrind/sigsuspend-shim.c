@@ -1,8 +1,10 @@
 /* LD_PRELOAD shim for running agentstate under valgrind 3.19 (bench/instructions).
  *
  * libdispatch calls sigsuspend() with a mask that lives in read-only memory. valgrind 3.19's
- * wrapper of rt_sigsuspend writes to the mask it is given, so the process dies with SIGSEGV
- * under valgrind. This sigsuspend copies the mask to the stack and makes the system call itself.
+ * handling of rt_sigsuspend writes to the mask it is given, and without this shim agentstate
+ * under valgrind dies at once: "VALGRIND INTERNAL ERROR: Valgrind received a signal 11 (SIGSEGV)"
+ * at sigsuspend, called by _dispatch_sigsuspend. This sigsuspend copies the mask to the stack
+ * and makes the system call itself.
  */
 #define _GNU_SOURCE
 #include <signal.h>
