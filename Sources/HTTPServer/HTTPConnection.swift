@@ -170,12 +170,13 @@ final class HTTPConnection {
 
     /// Applies preflight and the body rules to a freshly parsed head.
     /// - Returns: False when the connection answered or closed and processing must stop.
-    private func startBody(head: HTTPRequestHead, framing: HTTPRequestParser.BodyFraming, now: UInt64) -> Bool {
+    private func startBody(head parsedHead: HTTPRequestHead, framing: HTTPRequestParser.BodyFraming, now: UInt64) -> Bool {
+        var head = parsedHead
         let keepAlive = head.wantsKeepAlive && !closeAfterResponse
         let maxBody = core.configuration.maxBodyBytes
         var tooLarge = false
         if case .contentLength(let length) = framing, length > maxBody { tooLarge = true }
-        if let early = core.handler.preflight(head) {
+        if let early = core.handler.preflight(&head) {
             guard framing.announcesBody else {
                 respond(early, head: head, keepAlive: keepAlive, now: now)
                 return false

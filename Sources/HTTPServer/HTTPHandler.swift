@@ -10,6 +10,11 @@ public protocol HTTPHandler: Sendable {
     /// - Parameter head: The parsed request head.
     func preflight(_ head: HTTPRequestHead) -> HTTPResponse?
 
+    /// The form of ``preflight(_:)`` the server calls: it may also set `head.handlerContext`
+    /// (for example the resolved route), which ``handle(_:)`` then finds in `request.head`, so that
+    /// the work is not done twice. The default calls ``preflight(_:)``.
+    func preflight(_ head: inout HTTPRequestHead) -> HTTPResponse?
+
     /// Called with the complete request; responses on one connection are written in request order.
     /// - Parameter request: The request with its decoded body.
     func handle(_ request: HTTPRequest) async -> HTTPResponse
@@ -21,4 +26,11 @@ public protocol HTTPHandler: Sendable {
     ///   - receivedAtNanos: When the request's first byte arrived (monotonic, as `HTTPRequestHead.receivedAtNanos`),
     ///     also when the head was not parsed, so the answer can be timed.
     func protocolError(_ error: HTTPProtocolError, head: HTTPRequestHead?, receivedAtNanos: UInt64) -> HTTPResponse
+}
+
+extension HTTPHandler {
+    /// Calls ``preflight(_:)``, attaching nothing to the head.
+    public func preflight(_ head: inout HTTPRequestHead) -> HTTPResponse? {
+        preflight(head)
+    }
 }

@@ -16,6 +16,8 @@ public struct HTTPRequestHead: Sendable {
     public var headers: HTTPHeaders
     /// Monotonic time (`DispatchTime.now().uptimeNanoseconds`) at which the request's first byte arrived.
     public var receivedAtNanos: UInt64
+    /// What the handler's `preflight(_: inout HTTPRequestHead)` attached for its `handle`; nil otherwise.
+    public var handlerContext: (any Sendable)?
 
     /// Creates a request head.
     /// - Parameters:
@@ -33,9 +35,11 @@ public struct HTTPRequestHead: Sendable {
     ) {
         self.method = method
         self.target = target
-        if let mark = target.firstIndex(of: "?") {
-            path = String(target[..<mark])
-            query = String(target[target.index(after: mark)...])
+        // A byte search: `firstIndex(of: "?")` would walk Characters (grapheme breaking) on every request.
+        let utf8 = target.utf8
+        if let mark = utf8.firstIndex(of: UInt8(ascii: "?")) {
+            path = String(decoding: utf8[..<mark], as: UTF8.self)
+            query = String(decoding: utf8[utf8.index(after: mark)...], as: UTF8.self)
         } else {
             path = target
             query = nil

@@ -49,12 +49,14 @@ struct RoutingTests {
 
 @Suite(.offCooperativePool)
 struct HeaderRulesTests {
-    @Test(arguments: [nil, "application/json", "Application/JSON; charset=utf-8", "application/problem+json", "text/vnd.x+json ; q=1"])
+    @Test(arguments: [nil, "application/json", "Application/JSON; charset=utf-8", "application/problem+json", "text/vnd.x+json ; q=1",
+                            " \tAPPLICATION/VND.A+JSON\t", "application/json;"])
     func jsonMediaTypes(_ value: String?) {
         #expect(HeaderRules.isJSONMediaType(value))
     }
 
-    @Test(arguments: ["text/plain", "application/jsonx", "application/x-www-form-urlencoded", "+json", "application/+json", "", "json"])
+    @Test(arguments: ["text/plain", "application/jsonx", "application/x-www-form-urlencoded", "+json", "application/+json", "", "json",
+                            "a/b/c+json", "/x+json", "application/js on", "application/jsön", "application/x+jsonx"])
     func nonJSONMediaTypes(_ value: String) {
         #expect(!HeaderRules.isJSONMediaType(value))
     }

@@ -30,8 +30,14 @@ final class APIHandler: HTTPHandler {
     // MARK: - HTTPHandler
 
     func preflight(_ head: HTTPRequestHead) -> HTTPResponse? {
+        var head = head
+        return preflight(&head)
+    }
+
+    /// Resolves the route once (DESIGN §7 and §9 checks) and leaves it in `head.handlerContext` for `handle`.
+    func preflight(_ head: inout HTTPRequestHead) -> HTTPResponse? {
         do {
-            _ = try resolve(head)
+            head.handlerContext = try resolve(head)
             return nil
         } catch {
             let route = RouteMatch(path: head.path)?.route
@@ -50,7 +56,8 @@ final class APIHandler: HTTPHandler {
         var tokenName: String?
         var response: HTTPResponse
         do {
-            let resolved = try resolve(head)
+            // Resolved by preflight on the event loop; resolving again only for a head that skipped it.
+            let resolved = try (head.handlerContext as? ResolvedRoute) ?? resolve(head)
             route = resolved.match.route
             tokenName = resolved.tokenName
             var context = RequestContext(request: request, requestID: requestID, resolved: resolved)
