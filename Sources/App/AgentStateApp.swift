@@ -26,6 +26,8 @@ public enum AgentStateApp {
             case .token(let request):
                 print(TokenGenerator.output(for: request), terminator: "")
                 return 0
+            case .check(let request):
+                return await LayoutCheck.run(request)
             case .serve(let parsed):
                 configuration = parsed
             }

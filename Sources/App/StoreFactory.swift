@@ -58,8 +58,8 @@ enum StoreFactory {
         }
         let observer = RedisMetricsObserver(metrics: metrics, connectionLog: RedisConnectionLog(logger: logger))
         let pool = RedisConnectionPool(configuration: poolConfiguration, observer: observer)
-        let store = RedisStateStore(client: pool, keyPrefix: configuration.keyPrefix, configuration: storeConfiguration) { pruned in
-            metrics.indexPruned.increment(by: Int64(pruned))
+        let store = RedisStateStore(client: pool, keyPrefix: configuration.keyPrefix, configuration: storeConfiguration) { trigger, pruned in
+            metrics.indexPruned.labels(trigger.rawValue).increment(by: Int64(pruned))
         }
         Task {
             do {

@@ -31,7 +31,7 @@ extension InMemoryStateStore {
         }
     }
 
-    /// Lists the agent's live sessions, newest `updatedAt` first, ties by `sessionID` ascending.
+    /// Lists the agent's live sessions, newest `updatedAt` first, ties by `sessionID` descending.
     /// Never extends a sliding TTL. Costs O(n log n) in the agent's session count per page.
     /// - Parameters:
     ///   - limit: the page size (1–1000, validated by the caller).

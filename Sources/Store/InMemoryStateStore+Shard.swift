@@ -10,13 +10,14 @@ extension InMemoryStateStore {
         let state = Mutex(ShardState())
     }
 
-    /// A session's place in its agent's list: newest `updatedAt` first, ties by session ID ascending.
+    /// A session's place in its agent's list: newest `updatedAt` first, ties by session ID
+    /// descending (Redis's `ZREVRANGE` order; IDs are ASCII, so this is byte order).
     struct ListKey: Comparable {
         var updatedAt: Int64
         var sessionID: String
 
         static func < (lhs: ListKey, rhs: ListKey) -> Bool {
-            lhs.updatedAt != rhs.updatedAt ? lhs.updatedAt > rhs.updatedAt : lhs.sessionID < rhs.sessionID
+            lhs.updatedAt != rhs.updatedAt ? lhs.updatedAt > rhs.updatedAt : lhs.sessionID > rhs.sessionID
         }
     }
 

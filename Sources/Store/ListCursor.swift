@@ -31,8 +31,8 @@ public struct ListCursor: Sendable, Hashable {
         "\(updatedAt)-\(sessionID)"
     }
 
-    /// Whether a session sorts strictly after this cursor (newest first, ties by ID ascending).
+    /// Whether a session sorts strictly after this cursor (newest first, ties by ID descending).
     public func precedes(updatedAt otherUpdatedAt: Int64, sessionID otherID: String) -> Bool {
-        otherUpdatedAt < updatedAt || (otherUpdatedAt == updatedAt && otherID > sessionID)
+        otherUpdatedAt < updatedAt || (otherUpdatedAt == updatedAt && otherID < sessionID)
     }
 }

@@ -13,7 +13,7 @@ extension RedisScript {
     /// in the session's idempotency hash; one older than its lifetime no longer counts and is
     /// overwritten. The hash is pruned of such records whenever it has doubled in size since the
     /// last pruning (field `ip` of the record), which keeps the cost amortised O(1) per append.
-    static let append = RedisScript(name: "append", source: RedisScripts.compose(RedisScripts.common, RedisScripts.session, #"""
+    static let append = RedisScript(name: "append", source: RedisScripts.sessionScript(#"""
         refuse_if_out_of_memory()
         local v = current()
         local token, digest, lifetime = ARGV[9], ARGV[10], tonumber(ARGV[11])
@@ -83,7 +83,7 @@ extension RedisScript {
     /// to know whether more follow; before S they are scores `(S..-inf` read newest first with
     /// [`ZREVRANGEBYSCORE`](https://redis.io/docs/latest/commands/zrevrangebyscore/) `LIMIT 0 N+1`,
     /// O(log n + N), then put in ascending order.
-    static let readMessages = RedisScript(name: "read_messages", source: RedisScripts.compose(RedisScripts.common, RedisScripts.session, #"""
+    static let readMessages = RedisScript(name: "read_messages", source: RedisScripts.sessionScript(#"""
         local v = current()
         if not v then return {'NF'} end
         slide()
@@ -111,7 +111,7 @@ extension RedisScript {
     /// `message(withKey:)`: the message with a key, via the key hash. KEYS: record, messages,
     /// idempotency, index, keys. ARGV: message key.
     /// Reply: `{'OK', member, version}`, `{'NF'}` or `{'MN'}`.
-    static let messageByKey = RedisScript(name: "message_by_key", source: RedisScripts.compose(RedisScripts.common, RedisScripts.session, #"""
+    static let messageByKey = RedisScript(name: "message_by_key", source: RedisScripts.sessionScript(#"""
         local v = current()
         if not v then return {'NF'} end
         slide()
@@ -128,7 +128,7 @@ extension RedisScript {
     /// per message ('' for none).
     /// Reply: `{'OK', created (0/1), version, firstSeq|nil, lastSeq|nil, messageCount}`,
     /// `{'PF', version|nil}`, `{'TM'}`, `{'TL'}` or `{'KC'}`.
-    static let replace = RedisScript(name: "replace_messages", source: RedisScripts.compose(RedisScripts.common, RedisScripts.session, #"""
+    static let replace = RedisScript(name: "replace_messages", source: RedisScripts.sessionScript(#"""
         refuse_if_out_of_memory()
         local v = current()
         if not holds(ARGV[1], ARGV[2], v) then return failed(v) end
@@ -166,7 +166,7 @@ extension RedisScript {
     /// index, keys. ARGV: precondition mode, tags, S, session ID.
     /// Reply: `{'OK', deleted, version}`, `{'PF', version|nil}` or `{'NF'}`. Removing nothing
     /// writes nothing.
-    static let trim = RedisScript(name: "trim_messages", source: RedisScripts.compose(RedisScripts.common, RedisScripts.session, #"""
+    static let trim = RedisScript(name: "trim_messages", source: RedisScripts.sessionScript(#"""
         local v = current()
         if not holds(ARGV[1], ARGV[2], v) then return failed(v) end
         if not v then return {'NF'} end
@@ -192,7 +192,7 @@ extension RedisScript {
     /// `deleteMessage`: removes the message with one seq. KEYS: record, messages, idempotency,
     /// index, keys. ARGV: precondition mode, tags, seq, session ID.
     /// Reply: `{'OK', member, version}`, `{'PF', version|nil}`, `{'NF'}` or `{'MN'}`.
-    static let deleteMessage = RedisScript(name: "delete_message", source: RedisScripts.compose(RedisScripts.common, RedisScripts.session, #"""
+    static let deleteMessage = RedisScript(name: "delete_message", source: RedisScripts.sessionScript(#"""
         local v = current()
         if not holds(ARGV[1], ARGV[2], v) then return failed(v) end
         if not v then return {'NF'} end
@@ -213,7 +213,7 @@ extension RedisScript {
     /// `popMessage`, with [`ZPOPMAX`](https://redis.io/docs/latest/commands/zpopmax/).
     /// KEYS: record, messages, idempotency, index, keys. ARGV: precondition mode, tags, session ID.
     /// Reply: `{'OK', member, version}`, `{'PF', version|nil}`, `{'NF'}` or `{'NM'}`.
-    static let pop = RedisScript(name: "pop", source: RedisScripts.compose(RedisScripts.common, RedisScripts.session, #"""
+    static let pop = RedisScript(name: "pop", source: RedisScripts.sessionScript(#"""
         local v = current()
         if not holds(ARGV[1], ARGV[2], v) then return failed(v) end
         if not v then return {'NF'} end
@@ -233,7 +233,7 @@ extension RedisScript {
     /// `clearMessages`: deletes the log and its keys and keeps the seq counter. KEYS: record,
     /// messages, idempotency, index, keys. ARGV: precondition mode, tags, session ID.
     /// Reply: `{'OK', meta}`, `{'PF', version|nil}` or `{'NF'}`.
-    static let clear = RedisScript(name: "clear_messages", source: RedisScripts.compose(RedisScripts.common, RedisScripts.session, #"""
+    static let clear = RedisScript(name: "clear_messages", source: RedisScripts.sessionScript(#"""
         local v = current()
         if not holds(ARGV[1], ARGV[2], v) then return failed(v) end
         if not v then return {'NF'} end

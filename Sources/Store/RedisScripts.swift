@@ -1,8 +1,9 @@
 /// The Lua scripts behind `RedisStateStore`: one script per operation, each run with one
 /// [`EVALSHA`](https://redis.io/docs/latest/commands/evalsha/), so every operation is atomic.
 ///
-/// Every script begins with `common` (the clock and helpers); the session scripts add `session`
-/// (the keys of one session and the steps every mutation shares). Scripts follow one rule: every
+/// Every script begins with `common` (the clock and helpers) and `index` (the agent index and its
+/// expiry set, `RedisScripts+Index.swift`); the session scripts add `session` (the keys of one
+/// session and the steps every mutation shares). Scripts follow one rule: every
 /// check (precondition, idempotency, message cap) happens before the first write, so a script
 /// that refuses returns a marker and has changed nothing.
 ///
@@ -35,22 +36,16 @@ enum RedisScripts {
         -- Whether a session record's fields say it has expired (inclusive of its instant, as
         -- the in-memory store; Redis itself drops the key one millisecond later).
         local function expired(e) return e and tonumber(e) <= now end
-
-        -- Index-key TTL after a session of it now expires at `e` (nil: never). The index must
-        -- never expire before its longest-lived session: PERSIST for a persistent session, else
-        -- extend, never shorten; a persistent index stays persistent. `existed`: whether the
-        -- index key existed before this script added to it.
-        local function index_expiry(X, e, existed)
-          if not e then redis.call('PERSIST', X) return end
-          if not existed then redis.call('PEXPIREAT', X, str(e)) return end
-          local left = redis.call('PTTL', X)
-          if left >= 0 and now + left < e then redis.call('PEXPIREAT', X, str(e)) end
-        end
         """#
 
-    /// Shared by the scripts of one session: `KEYS = [record, messages, idempotency, index, keys]`.
+    /// Shared by the scripts of one session:
+    /// `KEYS = [record, messages, idempotency, index, keys, expiry set]`; follows `index`.
     static let session = #"""
         local S, M, I, X, K = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+        -- The index's expiry set, the session's ID and `<prefix><agent>:` (IDs never contain ':').
+        local E = KEYS[6]
+        local SID = string.match(S, '([^:]*)$')
+        local BASE = string.sub(S, 1, #S - #SID)
 
         -- The first statement of every script that can grow memory (save, append, replace).
         -- Redis checks maxmemory only at a script's first write command, and only while the script
@@ -145,11 +140,19 @@ enum RedisScripts {
           end
         end
 
-        -- Moves the session to the top of the index (score -updatedAt) and fixes the index TTL.
+        -- Moves the session to the top of the index (score updatedAt), records its expiry `e`
+        -- (nil: persistent), prunes a few expired entries and fixes the index TTL.
         local function reindex(sid, e)
-          local existed = redis.call('EXISTS', X) == 1
-          redis.call('ZADD', X, str(-now), sid)
-          index_expiry(X, e, existed)
+          redis.call('ZADD', X, str(now), sid)
+          index_expiry_of(E, sid, e)
+          index_settle(X, E, BASE)
+        end
+
+        -- Removes the session from the index, prunes a few expired entries and fixes the index TTL.
+        local function unindex(sid)
+          redis.call('ZREM', X, sid)
+          redis.call('ZREM', E, sid)
+          index_settle(X, E, BASE)
         end
 
         -- The session's metadata: version, created, updated, expires (-1: never), ttl (-1: none),
@@ -237,7 +240,10 @@ enum RedisScripts {
           local e = now + tonumber(f[2]) * 1000
           redis.call('HSET', S, 'e', str(e))
           expire(e)
-          index_expiry(X, e, redis.call('EXISTS', X) == 1)
+          if redis.call('ZSCORE', X, SID) then
+            index_expiry_of(E, SID, e)
+            index_ttl(X, E)
+          end
         end
         """#
 

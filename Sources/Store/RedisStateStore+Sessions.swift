@@ -59,7 +59,7 @@ extension RedisStateStore {
         return Session(metadata: try Self.metadata(reply.values[0], key: key), state: reply.values[1].bytes)
     }
 
-    /// Lists the agent's live sessions, newest `updatedAt` first, ties by `sessionID` ascending, in
+    /// Lists the agent's live sessions, newest `updatedAt` first, ties by `sessionID` descending, in
     /// one `EVALSHA` costing O(log n + page). Index entries whose session is gone are removed on the
     /// way and counted through `onIndexPruned`. Never extends a sliding TTL.
     /// - Parameters:
@@ -70,14 +70,14 @@ extension RedisStateStore {
         let script = RedisScript.list
         let arguments = [
             sessionKeyBase(agentID), Self.argument(String(max(limit, 0))),
-            cursor.map { Self.argument(String(-$0.updatedAt)) } ?? [],
+            cursor.map { Self.argument(String($0.updatedAt)) } ?? [],
             cursor.map { Self.argument($0.sessionID) } ?? [],
         ]
-        let reply = try Reply(await run(script, keys: [indexKey(agentID)], arguments: arguments), script: script)
+        let reply = try Reply(await run(script, keys: indexKeys(agentID), arguments: arguments), script: script)
         try reply.check(configuration)
         guard reply.values.count == 3, let entries = reply.values[2].array else { throw reply.malformed }
         let pruned = try reply.int(0)
-        if pruned > 0 { onIndexPruned(Int(pruned)) }
+        if pruned > 0 { onIndexPruned(.list, Int(pruned)) }
         let sessions = try entries.map { entry throws(StoreError) -> SessionMetadata in
             guard let pair = entry.array, pair.count == 2, let id = pair[0].string else { throw reply.malformed }
             return try Self.metadata(pair[1], key: SessionKey(agentID: agentID, sessionID: id))
@@ -107,7 +107,7 @@ extension RedisStateStore {
         var deleted = 0
         // Bounded: at most 10 million sessions per call, far beyond any realistic agent.
         for _ in 0..<20_000 {
-            let reply = try await run(script, keys: [indexKey(agentID)], arguments: arguments)
+            let reply = try await run(script, keys: indexKeys(agentID), arguments: arguments)
             guard let values = reply.array, values.count == 2, let live = values[0].int, let left = values[1].int else {
                 throw StoreError.internalError(reason: "redis \(script.name): unexpected reply \(reply)")
             }

@@ -24,7 +24,8 @@ import Synchronization
 /// | `<prefix><agent>:<session>:messages` | sorted set | the log: score = seq, member = `<seq>:<raw message bytes>`, or `<seq>#<key length>:<key><raw message bytes>` for a message with a key |
 /// | `<prefix><agent>:<session>:keys` | hash | message keys: field = key, value = its message's seq |
 /// | `<prefix><agent>:<session>:idem` | hash | idempotency records: field = `Idempotency-Key`, value = `<created ms>\|<version>\|<first seq>\|<last seq>\|<message count>\|<body digest>` |
-/// | `<prefix><agent>` | sorted set | the agent's index: member = session ID, score = −`updatedAt` ms |
+/// | `<prefix><agent>` | sorted set | the agent's index: member = session ID, score = `updatedAt` ms |
+/// | `<prefix><agent>::expiry` | sorted set | the index's expiry set: member = session ID, score = `expiresAt` ms, for sessions with a TTL only |
 ///
 /// Record fields (integers as decimal strings, times in ms since the Unix epoch):
 /// `v` version · `c` createdAt · `u` updatedAt · `e` expiresAt (absent: never expires) ·
@@ -42,26 +43,31 @@ import Synchronization
 ///   "before S" the same range backwards (`ZREVRANGEBYSCORE (S -inf LIMIT`), O(log n + N). Replace,
 ///   trim and delete-one are one script each; a message's key lives in its member and in the
 ///   keys hash, and every script that removes a message frees its key and subtracts its bytes.
-/// - **Index order:** ascending score = `updatedAt` descending, ties by session ID ascending
-///   (members of equal score sort bytewise), which is exactly the list order. A page starts from
-///   the cursor in O(log n) and costs O(page); entries whose record is gone are removed as a list
-///   passes them and reported through `onIndexPruned`.
+/// - **Index order:** `ZREVRANGE` order, score (`updatedAt`) descending, ties by session ID
+///   descending (members of equal score sort bytewise), which is exactly the list order. A page
+///   starts from the cursor in O(log n) and costs O(page); `ZRANGEBYSCORE <index> <t> +inf` finds
+///   the sessions updated since `t`.
+/// - **Index hygiene** (`RedisScripts.index`): every mutation removes up to
+///   `RedisScripts.prunePerWrite` entries whose session has expired (found through the expiry
+///   set), and a list removes the stale entries it passes; both are reported through
+///   `onIndexPruned` with their trigger.
 /// - **TTL:** every write sets [`PEXPIREAT`](https://redis.io/docs/latest/commands/pexpireat/)
 ///   `expiresAt` on every existing key of the session (record, messages, idempotency, keys), or
 ///   [`PERSIST`](https://redis.io/docs/latest/commands/persist/) when it never expires, so they
 ///   expire together; a read of a sliding session does the same. A record whose `e` has passed is
 ///   treated as missing (and deleted) even in the millisecond before Redis drops it.
-/// - **Index TTL:** never shorter than its longest-lived session: `PERSIST` when a session without
-///   TTL is written; otherwise, when the index is new it gets the session's `expiresAt`, and an
-///   index with a TTL is extended (never shortened) to it. A persistent index stays persistent
-///   until it empties (Redis deletes an empty sorted set) or `deleteAll` removes it.
+/// - **Index TTL:** the index and its expiry set share one TTL, recomputed in O(log n) by every
+///   script that changes them: `PERSIST` while any session is persistent (the index has more
+///   members than the expiry set), else the highest score of the expiry set, the longest-lived
+///   session's `expiresAt`.
 /// - **Idempotency records** live as long as their session (same TTL) and at most
 ///   `StoreConfiguration.idempotencyTTLSeconds`: an older record is ignored and overwritten, and
 ///   the hash is purged of such records whenever it has doubled in size since the last purge.
 /// - **deleteAll** runs in batches of `deleteAllBatchSize` sessions, one script each, so no script
 ///   blocks the server for long; a session created concurrently may or may not be deleted.
-/// - **Cluster:** not yet. `list` and `deleteAll` derive session keys from the index members inside
-///   their scripts, which a cluster layout (hash tags per index bucket) must replace.
+/// - **Cluster:** not yet. `list`, `deleteAll` and the write-time prune derive session keys from
+///   index members inside their scripts; a cluster layout hash-tags each index bucket (and its
+///   expiry set, `<bucket key>::expiry`) together with its sessions, so these keys share the slot.
 public final class RedisStateStore: StateStore {
     /// Sessions deleted per `deleteAll` script, bounding how long one script runs.
     static let deleteAllBatchSize = 500
@@ -72,8 +78,8 @@ public final class RedisStateStore: StateStore {
     public let keyPrefix: String
     /// Limits and defaults applied to every write.
     public let configuration: StoreConfiguration
-    /// Called with the number of stale index entries a list removed (when above zero).
-    let onIndexPruned: @Sendable (Int) -> Void
+    /// Called with what removed stale index entries and how many (when above zero).
+    let onIndexPruned: @Sendable (IndexPruneTrigger, Int) -> Void
     /// Script SHA-1s by script name, filled by `SCRIPT LOAD`.
     private let shas = Mutex<[String: [UInt8]]>([:])
 
@@ -83,11 +89,11 @@ public final class RedisStateStore: StateStore {
     ///   - client: where commands go, usually a `RedisConnectionPool`.
     ///   - keyPrefix: prepended to every key (`--key-prefix`).
     ///   - configuration: message cap, default TTL and idempotency-record lifetime.
-    ///   - onIndexPruned: told how many stale index entries each list removed; feeds
-    ///     `agentstate_index_pruned_total`. Called on the caller's task; keep it cheap.
+    ///   - onIndexPruned: told how many stale index entries each list or write removed; feeds
+    ///     `agentstate_index_pruned_total{trigger}`. Called on the caller's task; keep it cheap.
     public init(
         client: any RedisClient, keyPrefix: String = "agentstate:", configuration: StoreConfiguration = .init(),
-        onIndexPruned: @escaping @Sendable (Int) -> Void = { _ in }
+        onIndexPruned: @escaping @Sendable (IndexPruneTrigger, Int) -> Void = { _, _ in }
     ) {
         self.client = client
         self.keyPrefix = keyPrefix
@@ -123,13 +129,28 @@ public final class RedisStateStore: StateStore {
         Array("\(keyPrefix)\(key.agentID):\(key.sessionID)".utf8)
     }
 
-    /// The five keys of a session's scripts: record, messages, idempotency, index, message keys.
+    /// The six keys of a session's scripts: record, messages, idempotency, index, message keys,
+    /// the index's expiry set.
     func sessionKeys(_ key: SessionKey) -> [[UInt8]] {
         let record = recordKey(key)
+        let index = indexKey(key.agentID)
         return [
-            record, record + Array(":messages".utf8), record + Array(":idem".utf8), indexKey(key.agentID),
-            record + Array(":keys".utf8),
+            record, record + Array(":messages".utf8), record + Array(":idem".utf8), index,
+            record + Array(":keys".utf8), Self.expiryKey(index: index),
         ]
+    }
+
+    /// The keys of the list and deleteAll scripts: the agent's index and its expiry set.
+    func indexKeys(_ agentID: String) -> [[UInt8]] {
+        let index = indexKey(agentID)
+        return [index, Self.expiryKey(index: index)]
+    }
+
+    /// `<index key>::expiry`, the index's expiry set (see `RedisScripts.index`). No session or
+    /// message key can equal it: after `<prefix><agent>:` a session key has a session ID, which
+    /// never starts with `:`. Built from the index key, it shares the index's hash tag in cluster mode.
+    static func expiryKey(index: [UInt8]) -> [UInt8] {
+        index + Array("::expiry".utf8)
     }
 
     /// `<prefix><agent>`, the agent's index.
@@ -152,15 +173,27 @@ public final class RedisStateStore: StateStore {
         do {
             var sha = shas.withLock { $0[script.name] }
             if sha == nil { sha = try await load(script) }
+            let reply: RESPValue
             do {
-                return try await evalsha(sha!, keys: keys, arguments: arguments)
+                reply = try await evalsha(sha!, keys: keys, arguments: arguments)
             } catch let error as RedisError where error.code == "NOSCRIPT" {
                 let reloaded = try await load(script)
-                return try await evalsha(reloaded, keys: keys, arguments: arguments)
+                reply = try await evalsha(reloaded, keys: keys, arguments: arguments)
             }
+            return try reportingPruned(reply, script: script)
         } catch {
             throw Self.storeError(error, operation: script.name)
         }
+    }
+
+    /// A session script's reply without its trailing pruned count, which goes to `onIndexPruned`.
+    private func reportingPruned(_ reply: RESPValue, script: RedisScript) throws -> RESPValue {
+        guard script.reportsPruned else { return reply }
+        guard var elements = reply.array, let pruned = elements.popLast()?.int else {
+            throw StoreError.internalError(reason: "redis \(script.name): reply without a pruned count \(reply)")
+        }
+        if pruned > 0 { onIndexPruned(.write, Int(pruned)) }
+        return .array(elements)
     }
 
     private func evalsha(_ sha: [UInt8], keys: [[UInt8]], arguments: [[UInt8]]) async throws -> RESPValue {

@@ -12,7 +12,7 @@ public protocol StateStore: Sendable {
     /// - Throws: `sessionNotFound`, `unavailable`.
     func load(_ key: SessionKey) async throws -> Session
 
-    /// Lists an agent's live sessions, newest `updatedAt` first, ties by `sessionID` ascending.
+    /// Lists an agent's live sessions, newest `updatedAt` first, ties by `sessionID` descending.
     /// Not a read: it never extends a sliding TTL.
     /// - Parameters:
     ///   - limit: 1–1000, validated by the caller.

@@ -131,7 +131,7 @@ public struct TrimResult: Sendable, Equatable {
     }
 }
 
-/// A page of an agent's sessions, newest `updatedAt` first, ties by `sessionID` ascending.
+/// A page of an agent's sessions, newest `updatedAt` first, ties by `sessionID` descending.
 public struct SessionPage: Sendable, Equatable {
     /// The page's sessions, in list order.
     public var sessions: [SessionMetadata]

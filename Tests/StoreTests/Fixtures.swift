@@ -76,9 +76,9 @@ enum Fixtures {
         return page.sessions
     }
 
-    /// Whether `a` may precede `b` in a list: newer `updatedAt` first, ties by `sessionID` ascending.
+    /// Whether `a` may precede `b` in a list: newer `updatedAt` first, ties by `sessionID` descending.
     static func listsBefore(_ a: SessionMetadata, _ b: SessionMetadata) -> Bool {
-        a.updatedAt != b.updatedAt ? a.updatedAt > b.updatedAt : a.sessionID < b.sessionID
+        a.updatedAt != b.updatedAt ? a.updatedAt > b.updatedAt : a.sessionID > b.sessionID
     }
 
     /// Sleeps just long enough for the millisecond clock to move on.

@@ -68,18 +68,18 @@ struct InMemoryStateStoreTests {
         #expect(throws: StoreError.sessionNotFound) { try store.load(SessionKey(agentID: "a", sessionID: "t")) }
     }
 
-    @Test func listBreaksUpdatedAtTiesBySessionIDAscending() throws {
+    @Test func listBreaksUpdatedAtTiesBySessionIDDescending() throws {
         let clock = ManualClock()
         let store = makeStore(clock)
         for id in ["c", "a", "d", "b"] {
             _ = try store.save(SessionKey(agentID: "agent", sessionID: id), state: Array("1".utf8), options: .init())
         }
         let ids = { try store.list(agentID: "agent", limit: 10, cursor: nil).sessions.map(\.sessionID) }
-        #expect(try ids() == ["a", "b", "c", "d"])
+        #expect(try ids() == ["d", "c", "b", "a"])
 
         clock.advance(milliseconds: 1)
-        _ = try store.append(SessionKey(agentID: "agent", sessionID: "c"), messages: [Array("1".utf8)], options: .init(), idempotency: nil)
-        #expect(try ids() == ["c", "a", "b", "d"])
+        _ = try store.append(SessionKey(agentID: "agent", sessionID: "b"), messages: [Array("1".utf8)], options: .init(), idempotency: nil)
+        #expect(try ids() == ["b", "d", "c", "a"])
     }
 
     @Test func listCursorWithTiesStartsStrictlyAfterIt() throws {
@@ -92,12 +92,12 @@ struct InMemoryStateStoreTests {
         _ = try store.append(SessionKey(agentID: "agent", sessionID: "d"), messages: [Array("1".utf8)], options: .init(), idempotency: nil)
 
         let first = try store.list(agentID: "agent", limit: 2, cursor: nil)
-        #expect(first.sessions.map(\.sessionID) == ["d", "a"])
-        #expect(first.nextCursor == ListCursor(updatedAt: clock.now() - 1, sessionID: "a"))
+        #expect(first.sessions.map(\.sessionID) == ["d", "e"])
+        #expect(first.nextCursor == ListCursor(updatedAt: clock.now() - 1, sessionID: "e"))
         let second = try store.list(agentID: "agent", limit: 2, cursor: first.nextCursor)
-        #expect(second.sessions.map(\.sessionID) == ["b", "c"])
+        #expect(second.sessions.map(\.sessionID) == ["c", "b"])
         let third = try store.list(agentID: "agent", limit: 2, cursor: second.nextCursor)
-        #expect(third.sessions.map(\.sessionID) == ["e"])
+        #expect(third.sessions.map(\.sessionID) == ["a"])
         #expect(third.nextCursor == nil)
     }
 
@@ -182,7 +182,7 @@ struct InMemoryStateStoreTests {
                 expected.append((session.metadata.updatedAt, session.metadata.sessionID))
             }
         }
-        expected.sort { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 < $1.1 }
+        expected.sort { $0.0 != $1.0 ? $0.0 > $1.0 : $0.1 > $1.1 }
         #expect(listed == expected.map(\.1))
     }
 }

@@ -36,7 +36,7 @@ import TestSupport
         #expect(Array(parts.dropFirst()) == ["2", "1", "2", "2", "abc123"])
         #expect(appended == AppendResult(version: 2, firstSeq: 1, lastSeq: 2, messageCount: 2))
 
-        #expect(try await fixture.send("ZSCORE", index, key.sessionID).string == String(-meta.updatedAt))
+        #expect(try await fixture.send("ZSCORE", index, key.sessionID).string == String(meta.updatedAt))
         #expect(try await fixture.send("ZCARD", index).int == 1)
         #expect(try await fixture.send("TYPE", record).string == "hash")
         #expect(try await fixture.send("TYPE", messages).string == "zset")
@@ -64,7 +64,7 @@ import TestSupport
         // A keyed message, so the session's key hash exists too and must share the TTL.
         _ = try await fixture.store.append(
             key, messages: [Fixtures.json("1")], keys: ["m1"], options: .init(), idempotency: IdempotencyToken(key: "k", bodyDigest: "d"))
-        #expect(keys.count == 5)
+        #expect(keys.count == 6)
         let expiresAt = try #require(try await fixture.store.load(key).metadata.expiresAt)
         for name in keys {
             let left = try await fixture.pttl(name)
@@ -79,7 +79,8 @@ import TestSupport
         _ = try await fixture.store.save(Fixtures.key(agent, "short"), state: Fixtures.json("1"), options: .init(ttl: .seconds(5)))
         #expect(try await fixture.pttl(keys[3]) > 60_000)
 
-        // Persist: every key of the session and the index lose their TTL.
+        // Persist: every key of the session and the index lose their TTL (the expiry set keeps the
+        // same TTL as the index: both persist).
         _ = try await fixture.store.save(key, state: Fixtures.json("2"), options: .init(ttl: .persist))
         for name in keys {
             #expect(try await fixture.pttl(name) == -1, "\(name) still expires")
@@ -156,9 +157,10 @@ import TestSupport
         // Give every session one updatedAt, so the whole page is one tie group.
         for id in ids {
             try await fixture.send("HSET", fixture.recordKey(Fixtures.key(agent, id)), "u", "1000")
-            try await fixture.send("ZADD", fixture.prefix + agent, "-1000", id)
+            try await fixture.send("ZADD", fixture.prefix + agent, "1000", id)
         }
-        let expected = ids.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+        // ZREVRANGE order: IDs descending, byte by byte.
+        let expected = ids.sorted { Array($1.utf8).lexicographicallyPrecedes(Array($0.utf8)) }
         var seen: [String] = []
         var cursor: ListCursor?
         for _ in 0..<20 {
@@ -170,7 +172,7 @@ import TestSupport
         #expect(seen == expected)
         // A cursor at an ID that is not in the index starts right after where it would be.
         let page = try await fixture.store.list(agentID: agent, limit: 3, cursor: ListCursor(updatedAt: 1000, sessionID: "a1"))
-        #expect(page.sessions.map(\.sessionID) == ["a@", "aZ", "a_"])
+        #expect(page.sessions.map(\.sessionID) == ["a0", "a.", "a-"])
     }
 
     @Test func oneMebibyteOfArbitraryBytesRoundTrips() async throws {
@@ -254,7 +256,7 @@ struct RedisFixture {
     /// A store with a fresh `test:<uuid>:` prefix and its scripts loaded.
     static func make(configuration: StoreConfiguration = .init()) async throws -> RedisFixture {
         let pruned = PruneCounter()
-        let store = try await makeRedisStore(configuration: configuration, onIndexPruned: { pruned.add($0) })
+        let store = try await makeRedisStore(configuration: configuration, onIndexPruned: { pruned.add($0, $1) })
         let server = try await RedisServerProcess.shared()
         let raw = try await RedisConnection.connect(to: try RedisURL(parsing: server.url))
         return RedisFixture(store: store, prefix: store.keyPrefix, raw: raw, pruned: pruned)
@@ -265,10 +267,10 @@ struct RedisFixture {
         "\(prefix)\(key.agentID):\(key.sessionID)"
     }
 
-    /// The five keys of a session: record, messages, idempotency, index, message keys.
+    /// The six keys of a session: record, messages, idempotency, index, message keys, expiry set.
     func keys(_ key: SessionKey) -> [String] {
         let record = recordKey(key)
-        return [record, record + ":messages", record + ":idem", prefix + key.agentID, record + ":keys"]
+        return [record, record + ":messages", record + ":idem", prefix + key.agentID, record + ":keys", prefix + key.agentID + "::expiry"]
     }
 
     /// Sends a command on the raw connection.
@@ -293,15 +295,18 @@ struct RedisFixture {
     }
 }
 
-/// Counts what `onIndexPruned` reports.
+/// Counts what `onIndexPruned` reports, by trigger.
 final class PruneCounter: Sendable {
-    private let total = Mutex(0)
+    private let totals = Mutex([IndexPruneTrigger: Int]())
 
     /// Adds one report.
-    func add(_ count: Int) {
-        total.withLock { $0 += count }
+    func add(_ trigger: IndexPruneTrigger, _ count: Int) {
+        totals.withLock { $0[trigger, default: 0] += count }
     }
 
-    /// The sum of every report so far.
-    var value: Int { total.withLock { $0 } }
+    /// The sum of every report by lists so far.
+    var value: Int { totals.withLock { $0[.list] ?? 0 } }
+
+    /// The sum of every report by writes so far.
+    var writes: Int { totals.withLock { $0[.write] ?? 0 } }
 }

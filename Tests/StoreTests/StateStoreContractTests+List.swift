@@ -7,7 +7,7 @@ extension StateStoreContractTests {
     func listOrdersByUpdatedAtDescendingThenSessionID(_ backend: StoreBackend) async throws {
         let store = try await makeStore(backend)
         let agent = Fixtures.agentID()
-        // Created back to back, many share a millisecond: ties must go by ID ascending.
+        // Created back to back, many share a millisecond: ties must go by ID descending.
         let ids = (0..<30).map { "s\(($0 * 7) % 30)" }
         for id in ids {
             _ = try await store.save(Fixtures.key(agent, id), state: Fixtures.json("{}"), options: .init())

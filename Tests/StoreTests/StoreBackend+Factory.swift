@@ -76,7 +76,7 @@ func makeTimedStore(
 /// and its scripts loaded.
 /// - Throws: `RedisServerProcess.Failure` (with the install hint) when `redis-server` is missing.
 func makeRedisStore(
-    configuration: StoreConfiguration = .init(), onIndexPruned: @escaping @Sendable (Int) -> Void = { _ in }
+    configuration: StoreConfiguration = .init(), onIndexPruned: @escaping @Sendable (IndexPruneTrigger, Int) -> Void = { _, _ in }
 ) async throws -> RedisStateStore {
     let store = RedisStateStore(
         client: try await SharedRedisPool.pool(), keyPrefix: "test:\(UUID().uuidString):",

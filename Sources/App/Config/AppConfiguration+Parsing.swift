@@ -155,6 +155,11 @@ extension AppConfiguration {
     /// - Throws: `ConfigurationError` with a one-line message for anything invalid.
     public static func parse(arguments: [String], environment: [String: String]) throws(ConfigurationError) -> LaunchCommand {
         if arguments.first == "token" { return try parseToken(Array(arguments.dropFirst())) }
+        if arguments.first == "check" {
+            let rest = Array(arguments.dropFirst())
+            if rest.contains("--help") || rest.contains("-h") { return .help }
+            return .check(try CheckRequest.parse(rest, environment: environment))
+        }
         var fromFlags: [String: String] = [:]
         var index = 0
         while index < arguments.count {
@@ -252,6 +257,8 @@ extension AppConfiguration {
         lines.append("  Prints a new random 256-bit bearer token and the --auth-tokens-file line for it")
         lines.append("  (defaults: --name client --access write --agents '*').")
         lines.append("  --version   Print the version and exit.")
+        lines.append("")
+        lines += CheckRequest.helpLines
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -81,6 +81,8 @@ public enum LaunchCommand: Sendable, Equatable {
     case serve(AppConfiguration)
     /// `agentstate token`: print a new random token and its tokens-file line.
     case token(TokenRequest)
+    /// `agentstate check`: verify (and repair) the Redis key layout.
+    case check(CheckRequest)
     case help
     case version
 }

@@ -191,7 +191,7 @@ paths:
       operationId: listSessions
       summary: List an agent's sessions
       description: |
-        Newest `updated_at` first, ties by `session_id` ascending. Never lists an expired or
+        Newest `updated_at` first, ties by `session_id` descending. Never lists an expired or
         deleted session, and a session never appears twice within one page. Not a read: it does
         not extend sliding TTLs.
       parameters:

@@ -15,7 +15,7 @@ final class AppMetrics: Sendable {
     let redisCommandDuration: Histogram
     let redisConnections: GaugeFamily
     let redisReconnects: Counter
-    let indexPruned: Counter
+    let indexPruned: CounterFamily
     let authFailures: CounterFamily
 
     /// Registers every family; `openConnections` is read at scrape time.
@@ -32,7 +32,7 @@ final class AppMetrics: Sendable {
         redisCommandDuration = registry.histogram("agentstate_redis_command_duration_seconds", help: "Redis command round-trip time.", buckets: Buckets.latency).labels()
         redisConnections = registry.gauge("agentstate_redis_connections", help: "Redis connections by state.", labelNames: ["state"])
         redisReconnects = registry.counter("agentstate_redis_reconnects_total", help: "Redis reconnections.").labels()
-        indexPruned = registry.counter("agentstate_index_pruned_total", help: "Expired or deleted sessions pruned from agent indexes.").labels()
+        indexPruned = registry.counter("agentstate_index_pruned_total", help: "Expired or deleted sessions pruned from agent indexes, by what pruned them (list or write).", labelNames: ["trigger"])
         authFailures = registry.counter("agentstate_auth_failures_total", help: "Requests refused by bearer-token auth.", labelNames: ["reason"])
         registry.gauge("agentstate_build_info", help: "Build information; the value is always 1.", labelNames: ["version"]) { [(labels: [version], value: 1)] }
         ProcessMetrics.register(in: registry)
