@@ -52,4 +52,11 @@ struct RedisSentinelConfigurationTests {
         #expect(message?.contains(expected) == true, "\(message ?? "accepted")")
         #expect(message?.contains("\n") != true)
     }
+
+    @Test func waitReplicasAboveZeroIsRefusedUntilWaitIsBuilt() throws {
+        #expect(try Self.parse(["--redis-wait-replicas", "0", "--redis-wait-timeout-ms", "500"]).redisWaitReplicas == 0)
+        let refused = Self.error(["--redis-wait-replicas", "1"])
+        #expect(refused?.contains("not supported yet") == true, "\(refused ?? "accepted")")
+        #expect(Self.error([], ["AGENTSTATE_REDIS_WAIT_REPLICAS": "2"])?.contains("not supported yet") == true)
+    }
 }
