@@ -56,9 +56,18 @@ enum StoreFactory {
             // Reconnect quickly once the sentinels have promoted a replica.
             poolConfiguration.reconnectMaxDelay = .milliseconds(500)
         }
+        if configuration.redisWaitReplicas > 0 {
+            // WAIT answers after at most its timeout; the command timeout must outlast it.
+            poolConfiguration.commandTimeout = max(
+                poolConfiguration.commandTimeout, .milliseconds(configuration.redisWaitTimeoutMilliseconds) + .seconds(1))
+        }
         let observer = RedisMetricsObserver(metrics: metrics, connectionLog: RedisConnectionLog(logger: logger))
         let pool = RedisConnectionPool(configuration: poolConfiguration, observer: observer)
-        let store = RedisStateStore(client: pool, keyPrefix: configuration.keyPrefix, configuration: storeConfiguration) { trigger, pruned in
+        let replicaWait = configuration.redisWaitReplicas > 0
+            ? ReplicaWait(replicas: configuration.redisWaitReplicas, timeoutMilliseconds: configuration.redisWaitTimeoutMilliseconds) : nil
+        let store = RedisStateStore(
+            client: pool, keyPrefix: configuration.keyPrefix, configuration: storeConfiguration, replicaWait: replicaWait
+        ) { trigger, pruned in
             metrics.indexPruned.labels(trigger.rawValue).increment(by: Int64(pruned))
         }
         Task {

@@ -80,6 +80,8 @@ public final class RedisStateStore: StateStore {
     public let configuration: StoreConfiguration
     /// Called with what removed stale index entries and how many (when above zero).
     let onIndexPruned: @Sendable (IndexPruneTrigger, Int) -> Void
+    /// Replicas that must acknowledge every applied mutation (`--redis-wait-replicas`), or nil.
+    let replicaWait: ReplicaWait?
     /// Script SHA-1s by script name, filled by `SCRIPT LOAD`.
     private let shas = Mutex<[String: [UInt8]]>([:])
 
@@ -89,13 +91,18 @@ public final class RedisStateStore: StateStore {
     ///   - client: where commands go, usually a `RedisConnectionPool`.
     ///   - keyPrefix: prepended to every key (`--key-prefix`).
     ///   - configuration: message cap, default TTL and idempotency-record lifetime.
+    ///   - replicaWait: when set (and `client` can `WAIT`), every mutation that applied is followed by
+    ///     `WAIT` on its connection, and fewer acknowledgements than required throw
+    ///     `StoreError.replicationIncomplete`.
     ///   - onIndexPruned: told how many stale index entries each list or write removed; feeds
     ///     `agentstate_index_pruned_total{trigger}`. Called on the caller's task; keep it cheap.
     public init(
         client: any RedisClient, keyPrefix: String = "agentstate:", configuration: StoreConfiguration = .init(),
+        replicaWait: ReplicaWait? = nil,
         onIndexPruned: @escaping @Sendable (IndexPruneTrigger, Int) -> Void = { _, _ in }
     ) {
         self.client = client
+        self.replicaWait = replicaWait
         self.keyPrefix = keyPrefix
         self.configuration = configuration
         self.onIndexPruned = onIndexPruned
@@ -175,10 +182,10 @@ public final class RedisStateStore: StateStore {
             if sha == nil { sha = try await load(script) }
             let reply: RESPValue
             do {
-                reply = try await evalsha(sha!, keys: keys, arguments: arguments)
+                reply = try await evalsha(sha!, script: script, keys: keys, arguments: arguments)
             } catch let error as RedisError where error.code == "NOSCRIPT" {
                 let reloaded = try await load(script)
-                reply = try await evalsha(reloaded, keys: keys, arguments: arguments)
+                reply = try await evalsha(reloaded, script: script, keys: keys, arguments: arguments)
             }
             return try reportingPruned(reply, script: script)
         } catch {
@@ -196,12 +203,23 @@ public final class RedisStateStore: StateStore {
         return .array(elements)
     }
 
-    private func evalsha(_ sha: [UInt8], keys: [[UInt8]], arguments: [[UInt8]]) async throws -> RESPValue {
+    private func evalsha(_ sha: [UInt8], script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]]) async throws -> RESPValue {
         var command: [[UInt8]] = [Array("EVALSHA".utf8), sha, Array(String(keys.count).utf8)]
         command.reserveCapacity(command.count + keys.count + arguments.count)
         command += keys
         command += arguments
-        return try await client.send(command)
+        guard let replicaWait, replicaWait.replicas > 0, Self.mutatingScripts.contains(script.name),
+              let waiting = client as? any ReplicaAcknowledgingClient else {
+            return try await client.send(command)
+        }
+        let (reply, acknowledged) = try await waiting.send(
+            command, thenWaitFor: replicaWait.replicas, timeoutMilliseconds: replicaWait.timeoutMilliseconds)
+        // Only a mutation that applied (or replayed one that did) needs its replicas; a refusal wrote nothing.
+        let status = reply.array?.first?.string
+        if (status == "OK" || status == "RP") && acknowledged < replicaWait.replicas {
+            throw StoreError.replicationIncomplete(acknowledged: acknowledged, required: replicaWait.replicas)
+        }
+        return reply
     }
 
     /// `SCRIPT LOAD`s `script` and remembers its SHA-1.
@@ -247,5 +265,17 @@ public final class RedisStateStore: StateStore {
         default:
             return .internalError(reason: "redis \(operation): \(error)")
         }
+    }
+}
+
+/// `--redis-wait-replicas` and `--redis-wait-timeout-ms`: how many replicas must acknowledge every
+/// applied mutation, and how long `WAIT` waits for them.
+public struct ReplicaWait: Sendable, Equatable {
+    public var replicas: Int
+    public var timeoutMilliseconds: Int
+
+    public init(replicas: Int, timeoutMilliseconds: Int) {
+        self.replicas = replicas
+        self.timeoutMilliseconds = timeoutMilliseconds
     }
 }

@@ -27,6 +27,11 @@ public enum StoreError: Error, Sendable, Equatable {
     /// may or may not have been applied. → 503 `backend_unavailable`, saying to retry with the same
     /// `Idempotency-Key` or `If-Match`
     case outcomeUnknown(reason: String)
+    /// A mutation was applied on the primary, but fewer replicas than `--redis-wait-replicas`
+    /// confirmed it within `--redis-wait-timeout-ms`: it may still become visible (or be lost in a
+    /// failover). → 503 `backend_unavailable`, saying so and to retry with the same
+    /// `Idempotency-Key` or `If-Match`
+    case replicationIncomplete(acknowledged: Int, required: Int)
     /// Anything else (a bug, a corrupt record). → 500 `internal`
     case internalError(reason: String)
 }

@@ -53,10 +53,11 @@ struct RedisSentinelConfigurationTests {
         #expect(message?.contains("\n") != true)
     }
 
-    @Test func waitReplicasAboveZeroIsRefusedUntilWaitIsBuilt() throws {
-        #expect(try Self.parse(["--redis-wait-replicas", "0", "--redis-wait-timeout-ms", "500"]).redisWaitReplicas == 0)
-        let refused = Self.error(["--redis-wait-replicas", "1"])
-        #expect(refused?.contains("not supported yet") == true, "\(refused ?? "accepted")")
-        #expect(Self.error([], ["AGENTSTATE_REDIS_WAIT_REPLICAS": "2"])?.contains("not supported yet") == true)
+    @Test func waitReplicasAndTimeoutParseWithinTheirBounds() throws {
+        let configuration = try Self.parse(["--redis-wait-replicas", "1", "--redis-wait-timeout-ms", "500"])
+        #expect(configuration.redisWaitReplicas == 1 && configuration.redisWaitTimeoutMilliseconds == 500)
+        #expect(try Self.parse([], ["AGENTSTATE_REDIS_WAIT_REPLICAS": "2"]).redisWaitReplicas == 2)
+        #expect(Self.error(["--redis-wait-replicas", "17"]) != nil)
+        #expect(Self.error(["--redis-wait-timeout-ms", "0"]) != nil)
     }
 }

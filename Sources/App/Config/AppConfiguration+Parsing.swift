@@ -77,13 +77,10 @@ extension AppConfiguration {
             if file.isReadableByOthers { config.secretFilesReadableByOthers.append(file.path) }
             config.redisSentinelPasswordFile = value
         },
-        Option(flag: "--redis-wait-replicas", valueName: "COUNT", help: "Replicas that must acknowledge each mutation (WAIT). Only 0 (the default) is accepted: WAIT is not built yet, so a higher count exits 2 rather than promising durability it does not give.") { config, value throws(ConfigurationError) in
+        Option(flag: "--redis-wait-replicas", valueName: "COUNT", help: "Replicas that must acknowledge each mutation (WAIT on the same connection) before it is answered 2xx; otherwise 503 (default 0: no WAIT).") { config, value throws(ConfigurationError) in
             config.redisWaitReplicas = Int(try integer("--redis-wait-replicas", value, in: 0...16))
-            if config.redisWaitReplicas > 0 {
-                throw ConfigurationError(message: "agentstate: --redis-wait-replicas \(config.redisWaitReplicas) is not supported yet (writes are not confirmed by WAIT); use 0")
-            }
         },
-        Option(flag: "--redis-wait-timeout-ms", valueName: "MS", help: "How long WAIT waits for --redis-wait-replicas (default 1000); has no effect while only 0 replicas is accepted.") { config, value throws(ConfigurationError) in
+        Option(flag: "--redis-wait-timeout-ms", valueName: "MS", help: "How long WAIT waits for --redis-wait-replicas before the write is answered 503 (default 1000).") { config, value throws(ConfigurationError) in
             config.redisWaitTimeoutMilliseconds = Int(try integer("--redis-wait-timeout-ms", value, in: 1...10_000))
         },
         Option(flag: "--redis-tls-ca-file", valueName: "PATH", help: "PEM bundle of the CAs that verify the Redis server, for rediss:// (default: the system trust store).") { config, value throws(ConfigurationError) in

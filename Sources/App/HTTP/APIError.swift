@@ -100,6 +100,8 @@ extension APIError {
             self = .backendUnavailable("The storage backend is unavailable; nothing was written, so the request is safe to retry.")
         case .outcomeUnknown:
             self = .backendUnavailable("The storage backend took the write but did not answer in time: it may or may not have been applied. Retry with the same Idempotency-Key or If-Match, or read the session first.")
+        case .replicationIncomplete(let acknowledged, let required):
+            self = .backendUnavailable("The write reached the Redis primary, but only \(acknowledged) of the \(required) required replicas confirmed it in time: it may still become visible. Retry with the same Idempotency-Key or If-Match, or read the session first.")
         case .outOfMemory:
             self = .backendUnavailable("The storage backend is out of memory (Redis maxmemory); nothing was written. Reads and deletes still work.")
         case .internalError: self = .internalError
