@@ -36,14 +36,17 @@ enum StoreFactory {
                 logger.warning("--redis-tls-insecure is set: the Redis server's certificate is not verified; anyone on the network path can impersonate it")
             }
         }
+        var readinessCheck: (@Sendable () -> String?)?
         if configuration.redisMode == .sentinel, let master = configuration.redisSentinelMaster {
             var sentinel = SentinelEndpointProvider.Configuration(masterName: master, sentinels: url.endpoints, dataURL: url)
             sentinel.sentinelUsername = configuration.redisSentinelUsername
             sentinel.sentinelPassword = configuration.redisSentinelPassword
             sentinel.tls = poolConfiguration.tls
-            poolConfiguration.endpointProvider = SentinelEndpointProvider(configuration: sentinel) { event in
+            let provider = SentinelEndpointProvider(configuration: sentinel) { event in
                 switch event {
                 case .primaryConfirmed(let primary, let previous) where previous != primary:
+                    metrics.redisPrimary.address.withLock { $0 = primary.description }
+                    if previous != nil { metrics.redisFailovers.increment() }
                     logger.info("redis primary confirmed", [("primary", .string(primary.description)), ("previous", .string(previous?.description ?? "none"))])
                 case .switchAnnounced(let from, let to):
                     logger.warning("sentinel announced +switch-master", [("from", .string(from.description)), ("to", .string(to.description))])
@@ -52,6 +55,10 @@ enum StoreFactory {
                 default:
                     break
                 }
+            }
+            poolConfiguration.endpointProvider = provider
+            readinessCheck = {
+                provider.currentPrimary == nil ? "no Redis primary confirmed by the sentinels (discovering or failing over)" : nil
             }
             // Reconnect quickly once the sentinels have promoted a replica.
             poolConfiguration.reconnectMaxDelay = .milliseconds(500)
@@ -66,7 +73,8 @@ enum StoreFactory {
         let replicaWait = configuration.redisWaitReplicas > 0
             ? ReplicaWait(replicas: configuration.redisWaitReplicas, timeoutMilliseconds: configuration.redisWaitTimeoutMilliseconds) : nil
         let store = RedisStateStore(
-            client: pool, keyPrefix: configuration.keyPrefix, configuration: storeConfiguration, replicaWait: replicaWait
+            client: pool, keyPrefix: configuration.keyPrefix, configuration: storeConfiguration, replicaWait: replicaWait,
+            readinessCheck: readinessCheck
         ) { trigger, pruned in
             metrics.indexPruned.labels(trigger.rawValue).increment(by: Int64(pruned))
         }

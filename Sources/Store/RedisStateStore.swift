@@ -82,6 +82,8 @@ public final class RedisStateStore: StateStore {
     let onIndexPruned: @Sendable (IndexPruneTrigger, Int) -> Void
     /// Replicas that must acknowledge every applied mutation (`--redis-wait-replicas`), or nil.
     let replicaWait: ReplicaWait?
+    /// Why the store cannot take writes although Redis may answer (e.g. no primary confirmed), or nil.
+    let readinessCheck: (@Sendable () -> String?)?
     /// Script SHA-1s by script name, filled by `SCRIPT LOAD`.
     private let shas = Mutex<[String: [UInt8]]>([:])
 
@@ -94,15 +96,18 @@ public final class RedisStateStore: StateStore {
     ///   - replicaWait: when set (and `client` can `WAIT`), every mutation that applied is followed by
     ///     `WAIT` on its connection, and fewer acknowledgements than required throw
     ///     `StoreError.replicationIncomplete`.
+    ///   - readinessCheck: asked first by `ping()`; a reason makes it throw `StoreError.unavailable`.
     ///   - onIndexPruned: told how many stale index entries each list or write removed; feeds
     ///     `agentstate_index_pruned_total{trigger}`. Called on the caller's task; keep it cheap.
     public init(
         client: any RedisClient, keyPrefix: String = "agentstate:", configuration: StoreConfiguration = .init(),
         replicaWait: ReplicaWait? = nil,
+        readinessCheck: (@Sendable () -> String?)? = nil,
         onIndexPruned: @escaping @Sendable (IndexPruneTrigger, Int) -> Void = { _, _ in }
     ) {
         self.client = client
         self.replicaWait = replicaWait
+        self.readinessCheck = readinessCheck
         self.keyPrefix = keyPrefix
         self.configuration = configuration
         self.onIndexPruned = onIndexPruned
@@ -122,6 +127,7 @@ public final class RedisStateStore: StateStore {
     /// Sends [`PING`](https://redis.io/docs/latest/commands/ping/).
     /// - Throws: `StoreError.unavailable` when Redis does not answer.
     public func ping() async throws {
+        if let reason = readinessCheck?() { throw StoreError.unavailable(reason: reason) }
         do {
             _ = try await client.send([Array("PING".utf8)])
         } catch {

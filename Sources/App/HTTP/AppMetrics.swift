@@ -17,6 +17,9 @@ final class AppMetrics: Sendable {
     let redisReconnects: Counter
     let indexPruned: CounterFamily
     let authFailures: CounterFamily
+    let redisFailovers: Counter
+    /// The Redis primary in use (sentinel mode), for `agentstate_redis_primary_info{address}`.
+    let redisPrimary = RedisPrimaryAddress()
 
     /// Registers every family; `openConnections` is read at scrape time.
     init(registry: MetricsRegistry = MetricsRegistry(), version: String, openConnections: @escaping @Sendable () -> Int) {
@@ -34,6 +37,10 @@ final class AppMetrics: Sendable {
         redisReconnects = registry.counter("agentstate_redis_reconnects_total", help: "Redis reconnections.").labels()
         indexPruned = registry.counter("agentstate_index_pruned_total", help: "Expired or deleted sessions pruned from agent indexes, by what pruned them (list or write).", labelNames: ["trigger"])
         authFailures = registry.counter("agentstate_auth_failures_total", help: "Requests refused by bearer-token auth.", labelNames: ["reason"])
+        redisFailovers = registry.counter("agentstate_redis_failovers_total", help: "Switches to a new Redis primary (sentinel mode).").labels()
+        registry.gauge("agentstate_redis_primary_info", help: "The Redis primary in use (sentinel mode); the value is always 1.", labelNames: ["address"]) { [redisPrimary] in
+            redisPrimary.address.withLock { address in address.map { [(labels: [$0], value: 1)] } ?? [] }
+        }
         registry.gauge("agentstate_build_info", help: "Build information; the value is always 1.", labelNames: ["version"]) { [(labels: [version], value: 1)] }
         ProcessMetrics.register(in: registry)
     }
@@ -110,4 +117,9 @@ final class RedisConnectionLog: Sendable {
         }
         if hadFailed { logger.info("redis connection established") }
     }
+}
+
+/// The address of the Redis primary in use, set on every switch (sentinel mode) and read at scrape time.
+final class RedisPrimaryAddress: Sendable {
+    let address = Mutex<String?>(nil)
 }
