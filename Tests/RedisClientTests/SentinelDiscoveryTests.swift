@@ -8,31 +8,14 @@ import TestSupport
 struct SentinelDiscoveryTests {
     /// Also: after `kill -9` of the primary, the pool's writes go to the promoted replica (bounded wait).
     @Test func aDeadSentinelFirstInTheListDoesNotBlockDiscovery() async throws {
-        guard let sentinelPath = ChildProcess.findExecutable("redis-sentinel") else {
-            Issue.record("redis-sentinel not found on PATH: install it with 'apt-get install -y redis-sentinel'")
-            return
-        }
         let primary = try await RedisServerProcess(arguments: ["--repl-diskless-sync-delay", "0"])
         let replica = try await RedisServerProcess(arguments: ["--replicaof", "127.0.0.1", String(primary.port)])
-        let sentinelPort = try FreePort.allocate()
+        let sentinel = try await RedisSentinelProcess(monitoring: primary.port)
+        let sentinelPort = sentinel.port
         let deadPort = try FreePort.allocate()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("agentstate-sentinel-\(sentinelPort)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let conf = "\(directory)/sentinel.conf"
-        try """
-        port \(sentinelPort)
-        bind 127.0.0.1
-        dir \(directory)
-        sentinel monitor mymaster 127.0.0.1 \(primary.port) 1
-        sentinel down-after-milliseconds mymaster 1000
 
-        """.write(toFile: conf, atomically: true, encoding: .utf8)
-        let sentinel = try ChildProcess(path: sentinelPath, arguments: [conf], outputPath: "\(directory)/sentinel.log")
-        defer { sentinel.send(SIGKILL) }
-
-        var configuration = SentinelEndpointProvider.Configuration(
-            masterName: "mymaster",
+        let configuration = SentinelEndpointProvider.Configuration(
+            masterName: RedisSentinelProcess.masterName,
             sentinels: [RedisEndpoint(host: "127.0.0.1", port: deadPort), RedisEndpoint(host: "127.0.0.1", port: sentinelPort)],
             dataURL: RedisURL(host: "127.0.0.1"))
         let provider = SentinelEndpointProvider(configuration: configuration)
