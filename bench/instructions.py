@@ -17,6 +17,8 @@ import socket
 import sys
 import time
 
+from tools import resp_command as resp  # bench/tools.py: RESP encoding shared with bench/run
+
 SESSIONS = 100  # requests cycle over this many sessions
 
 
@@ -92,14 +94,6 @@ def cmd_drive(port, scenario, count, state_file):
         conn.exchange(requests[i % len(requests)], expect)
     print(f"{scenario}: {count} requests in {time.monotonic() - started:.1f}s")
     return 0
-
-
-def resp(*args):
-    out = [f"*{len(args)}\r\n".encode()]
-    for a in args:
-        b = a if isinstance(a, bytes) else str(a).encode()
-        out.append(f"${len(b)}\r\n".encode() + b + b"\r\n")
-    return b"".join(out)
 
 
 ANCHOR_SCRIPT = "redis.call('SET', KEYS[1], ARGV[1]); redis.call('ZADD', KEYS[2], ARGV[2], KEYS[1]); return 1"

@@ -40,7 +40,7 @@ public final class RedisSentinelProcess: Sendable {
         """.write(toFile: configuration, atomically: true, encoding: .utf8)
         child = try ChildProcess(path: path, arguments: [configuration], outputPath: "\(directory)/sentinel.log")
         for _ in 0..<100 {
-            if (try? await answersPing(port: port)) == true { return }
+            if (try? await onDedicatedThread({ [port] in RedisServerProcess.answersPing(port: port) })) == true { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         throw RedisServerProcess.Failure(description: "redis-sentinel on port \(port) did not answer within 5 s")
@@ -55,28 +55,5 @@ public final class RedisSentinelProcess: Sendable {
     /// Stops the sentinel (SIGTERM, then SIGKILL) and waits for it to exit.
     public func stop() async {
         _ = await child.stop()
-    }
-}
-
-/// Whether something on 127.0.0.1:`port` answers an inline `PING` with a RESP reply.
-private func answersPing(port: Int) async throws -> Bool {
-    try await onDedicatedThread {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return false }
-        let ping = Array("PING\r\n".utf8)
-        guard send(fd, ping, ping.count, Int32(MSG_NOSIGNAL)) == ping.count else { return false }
-        var reply = [UInt8](repeating: 0, count: 16)
-        return recv(fd, &reply, reply.count, 0) > 0 && reply[0] == UInt8(ascii: "+")
     }
 }

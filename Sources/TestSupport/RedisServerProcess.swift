@@ -217,7 +217,7 @@ public final class RedisServerProcess: Sendable {
     }
 
     /// Whether something on 127.0.0.1:`port` answers `PING` with any RESP reply (`+PONG` or `-NOAUTH`).
-    private static func answersPing(port: Int) -> Bool {
+    static func answersPing(port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }

@@ -14,19 +14,11 @@ struct RedisSecurityConfigurationTests {
     }
 
     private static func parse(_ arguments: [String], _ environment: [String: String] = [:]) throws(ConfigurationError) -> AppConfiguration {
-        guard case .serve(let configuration) = try AppConfiguration.parse(arguments: arguments, environment: environment) else {
-            throw ConfigurationError(message: "not a serve command")
-        }
-        return configuration
+        try ServeConfiguration.parse(arguments, environment)
     }
 
     private static func error(_ arguments: [String], _ environment: [String: String] = [:]) -> String? {
-        do {
-            _ = try parse(arguments, environment)
-            return nil
-        } catch {
-            return error.message
-        }
+        ServeConfiguration.error(arguments, environment)
     }
 
     @Test(arguments: [("s3cret\n", "s3cret"), ("s3cret\r\n", "s3cret"), ("s3cret", "s3cret"), ("s3cret\n\n", "s3cret\n"), (" pw \n", " pw ")])

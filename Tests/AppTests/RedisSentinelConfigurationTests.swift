@@ -7,19 +7,11 @@ import Testing
 @Suite(.offCooperativePool)
 struct RedisSentinelConfigurationTests {
     private static func parse(_ arguments: [String], _ environment: [String: String] = [:]) throws(ConfigurationError) -> AppConfiguration {
-        guard case .serve(let configuration) = try AppConfiguration.parse(arguments: arguments, environment: environment) else {
-            throw ConfigurationError(message: "not a serve command")
-        }
-        return configuration
+        try ServeConfiguration.parse(arguments, environment)
     }
 
     private static func error(_ arguments: [String], _ environment: [String: String] = [:]) -> String? {
-        do {
-            _ = try parse(arguments, environment)
-            return nil
-        } catch {
-            return error.message
-        }
+        ServeConfiguration.error(arguments, environment)
     }
 
     @Test func sentinelModeTakesSeveralHostsAndTheMasterName() throws {

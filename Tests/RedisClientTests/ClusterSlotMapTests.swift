@@ -39,15 +39,15 @@ struct HashSlotTests {
             .array([.integer(start), .integer(end), .array([.bulkString(Array("10.0.0.1".utf8)), .integer(port), .bulkString(Array("id".utf8))])])
         }
         let map = ClusterSlotMap(slotsReply: .array([range(0, 8191, 7000), range(8192, 16382, 7001)]), defaultHost: "h")
-        #expect(map?.primary(for: HashSlot(0)!) == .init(host: "10.0.0.1", port: 7000))
-        #expect(map?.primary(for: HashSlot(16382)!) == .init(host: "10.0.0.1", port: 7001))
+        #expect(map?.primary(for: HashSlot(0)!) == RedisEndpoint(host: "10.0.0.1", port: 7000))
+        #expect(map?.primary(for: HashSlot(16382)!) == RedisEndpoint(host: "10.0.0.1", port: 7001))
         #expect(map?.primary(for: HashSlot(16383)!) == nil)
         #expect(map?.isComplete == false && map?.uncoveredSlotCount == 1 && map?.primaries.count == 2)
         #expect(ClusterSlotMap(slotsReply: .array([range(5, 4, 7000)]), defaultHost: "h") == nil)
         #expect(ClusterSlotMap(slotsReply: .array([range(0, 16384, 7000)]), defaultHost: "h") == nil)
         #expect(ClusterSlotMap(slotsReply: .integer(1), defaultHost: "h") == nil)
         let unknownHost = RESPValue.array([.array([.integer(0), .integer(16383), .array([.bulkString([]), .integer(7002)])])])
-        #expect(ClusterSlotMap(slotsReply: unknownHost, defaultHost: "seed")?.primary(for: HashSlot(5)!) == .init(host: "seed", port: 7002))
+        #expect(ClusterSlotMap(slotsReply: unknownHost, defaultHost: "seed")?.primary(for: HashSlot(5)!) == RedisEndpoint(host: "seed", port: 7002))
     }
 }
 

@@ -15,7 +15,7 @@ final class RedirectCounter: RedisClusterObserver {
 @Suite(.offCooperativePool)
 struct RedisClusterClientTests {
     private static func client(_ cluster: RedisClusterProcess, observer: RedirectCounter? = nil) throws -> RedisClusterClient {
-        let seeds = cluster.nodes.map { ClusterSlotMap.Node(host: "127.0.0.1", port: $0.port) }
+        let seeds = cluster.nodes.map { RedisEndpoint(host: "127.0.0.1", port: $0.port) }
         var pool = RedisConnectionPool.Configuration(url: try cluster.nodes[0].redisURL())
         pool.connectionCount = 1
         return RedisClusterClient(configuration: .init(seeds: seeds, pool: pool), observer: observer)
@@ -100,7 +100,7 @@ struct RedisClusterFailoverTests {
         let cluster = try await RedisClusterProcess(primaries: 3, replicasPerPrimary: 1)
         defer { Task { await cluster.stop() } }
         try await cluster.waitUntilReplicasAreInSync(timeout: .seconds(30))
-        let seeds = cluster.nodes.map { ClusterSlotMap.Node(host: "127.0.0.1", port: $0.port) }
+        let seeds = cluster.nodes.map { RedisEndpoint(host: "127.0.0.1", port: $0.port) }
         var pool = RedisConnectionPool.Configuration(url: try cluster.nodes[0].redisURL())
         pool.connectionCount = 1
         pool.connectTimeout = .milliseconds(500)

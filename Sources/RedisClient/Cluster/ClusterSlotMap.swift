@@ -3,22 +3,8 @@
 ///
 /// A slot no primary serves maps to `nil`; ``isComplete`` is then false and readiness is 503.
 public struct ClusterSlotMap: Sendable, Equatable {
-    /// A node's address, as the cluster announces it.
-    public struct Node: Sendable, Hashable, CustomStringConvertible {
-        public let host: String
-        public let port: Int
-
-        public init(host: String, port: Int) {
-            self.host = host
-            self.port = port
-        }
-
-        /// `host:port`, with IPv6 hosts in brackets.
-        public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
-    }
-
     /// The primary of each slot, indexed by slot number.
-    private var owners: [Node?]
+    private var owners: [RedisEndpoint?]
 
     /// An empty map: no slot is served.
     public init() {
@@ -26,10 +12,10 @@ public struct ClusterSlotMap: Sendable, Equatable {
     }
 
     /// The primary serving `slot`, or `nil` when none does.
-    public func primary(for slot: HashSlot) -> Node? { owners[slot.value] }
+    public func primary(for slot: HashSlot) -> RedisEndpoint? { owners[slot.value] }
 
     /// Makes `node` the primary of `slot` (after a `MOVED`).
-    public mutating func assign(_ slot: HashSlot, to node: Node) { owners[slot.value] = node }
+    public mutating func assign(_ slot: HashSlot, to node: RedisEndpoint) { owners[slot.value] = node }
 
     /// Whether every slot has a primary.
     public var isComplete: Bool { !owners.contains(nil) }
@@ -38,8 +24,8 @@ public struct ClusterSlotMap: Sendable, Equatable {
     public var uncoveredSlotCount: Int { owners.reduce(0) { $0 + ($1 == nil ? 1 : 0) } }
 
     /// Every distinct primary, in slot order of first appearance.
-    public var primaries: [Node] {
-        var seen = Set<Node>()
+    public var primaries: [RedisEndpoint] {
+        var seen = Set<RedisEndpoint>()
         return owners.compactMap { node in
             guard let node, seen.insert(node).inserted else { return nil }
             return node
@@ -77,7 +63,7 @@ public struct ClusterSlotMap: Sendable, Equatable {
         for shard in shards {
             guard let fields = Self.fields(shard), let slots = fields["slots"]?.array,
                   let nodes = fields["nodes"]?.array, slots.count % 2 == 0 else { return nil }
-            var primary: Node?
+            var primary: RedisEndpoint?
             for value in nodes {
                 guard let node = Self.fields(value) else { return nil }
                 guard node["role"]?.string == "master", node["health"]?.string ?? "online" == "online" else { continue }
@@ -95,10 +81,10 @@ public struct ClusterSlotMap: Sendable, Equatable {
         }
     }
 
-    private static func node(host: String?, port: Int64, defaultHost: String) -> Node? {
+    private static func node(host: String?, port: Int64, defaultHost: String) -> RedisEndpoint? {
         guard (1...65535).contains(port) else { return nil }
         let name = (host == nil || host == "" || host == "?") ? defaultHost : host!
-        return Node(host: name, port: Int(port))
+        return RedisEndpoint(host: name, port: Int(port))
     }
 
     /// A flat `[key, value, key, value, …]` array as a dictionary (RESP2's rendering of a map).

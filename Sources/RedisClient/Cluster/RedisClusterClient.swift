@@ -28,7 +28,7 @@ public final class RedisClusterClient: RedisClient, Sendable {
     /// The seed nodes, the per-node pool settings and the retry policy.
     public struct Configuration: Sendable {
         /// Where to ask for the slot map first.
-        public var seeds: [ClusterSlotMap.Node]
+        public var seeds: [RedisEndpoint]
         /// The settings of each node's pool; its URL's scheme, credentials and database apply to
         /// every node, and its host and port are replaced by the node's.
         public var pool: RedisConnectionPool.Configuration
@@ -43,7 +43,7 @@ public final class RedisClusterClient: RedisClient, Sendable {
         /// The longest backoff between retries.
         public var maxBackoff: Duration = .milliseconds(500)
 
-        public init(seeds: [ClusterSlotMap.Node], pool: RedisConnectionPool.Configuration) {
+        public init(seeds: [RedisEndpoint], pool: RedisConnectionPool.Configuration) {
             self.seeds = seeds
             self.pool = pool
         }
@@ -52,7 +52,7 @@ public final class RedisClusterClient: RedisClient, Sendable {
     private struct State {
         var map = ClusterSlotMap()
         var hasMap = false
-        var pools: [ClusterSlotMap.Node: RedisConnectionPool] = [:]
+        var pools: [RedisEndpoint: RedisConnectionPool] = [:]
         var refreshing: Task<Void, Never>?
         var lastRefresh: ContinuousClock.Instant?
         var lastError: String?
@@ -83,9 +83,9 @@ public final class RedisClusterClient: RedisClient, Sendable {
         var redirects = 0
         var retries = 0
         while true {
-            let node: ClusterSlotMap.Node
+            let node: RedisEndpoint
             if let redirect {
-                node = ClusterSlotMap.Node(host: redirect.host.isEmpty ? configuration.seeds[0].host : redirect.host, port: redirect.port)
+                node = RedisEndpoint(host: redirect.host.isEmpty ? configuration.seeds[0].host : redirect.host, port: redirect.port)
             } else {
                 node = try await primary(for: slot)
             }
@@ -99,7 +99,7 @@ public final class RedisClusterClient: RedisClient, Sendable {
                     redirects += 1
                     observer?.redirected(found.kind)
                     if found.kind == .moved {
-                        let target = ClusterSlotMap.Node(host: found.host.isEmpty ? node.host : found.host, port: found.port)
+                        let target = RedisEndpoint(host: found.host.isEmpty ? node.host : found.host, port: found.port)
                         state.withLock { $0.map.assign(found.slot, to: target) }
                         scheduleRefresh()
                     }
@@ -180,7 +180,7 @@ public final class RedisClusterClient: RedisClient, Sendable {
     public func refreshSlotMap() async throws {
         let candidates = state.withLock { $0.map.primaries } + configuration.seeds
         var failures: [String] = []
-        var seen = Set<ClusterSlotMap.Node>()
+        var seen = Set<RedisEndpoint>()
         for node in candidates where seen.insert(node).inserted {
             do {
                 let map = try await readSlotMap(from: node)
@@ -205,7 +205,7 @@ public final class RedisClusterClient: RedisClient, Sendable {
         throw RedisClientError(.connectionFailed, message).sent(false)
     }
 
-    private func readSlotMap(from node: ClusterSlotMap.Node) async throws -> ClusterSlotMap {
+    private func readSlotMap(from node: RedisEndpoint) async throws -> ClusterSlotMap {
         let pool = pool(for: node)
         let tls = configuration.pool.url.scheme == .rediss
         do {
@@ -235,9 +235,9 @@ public final class RedisClusterClient: RedisClient, Sendable {
         }
     }
 
-    private func primary(for slot: HashSlot?) async throws -> ClusterSlotMap.Node {
+    private func primary(for slot: HashSlot?) async throws -> RedisEndpoint {
         if !state.withLock({ $0.hasMap }) { try await refreshSlotMap() }
-        let node: ClusterSlotMap.Node? = state.withLock { state in
+        let node: RedisEndpoint? = state.withLock { state in
             if let slot { return state.map.primary(for: slot) }
             return state.map.primaries.first
         }
@@ -248,7 +248,7 @@ public final class RedisClusterClient: RedisClient, Sendable {
         return node
     }
 
-    private func pool(for node: ClusterSlotMap.Node) -> RedisConnectionPool {
+    private func pool(for node: RedisEndpoint) -> RedisConnectionPool {
         state.withLock { state in
             if let pool = state.pools[node] { return pool }
             var settings = configuration.pool
@@ -261,7 +261,7 @@ public final class RedisClusterClient: RedisClient, Sendable {
     }
 
     /// `ASKING` then the command, on a connection of their own (rare: only while a slot migrates).
-    private func sendAsking(_ arguments: [[UInt8]], to node: ClusterSlotMap.Node) async throws -> RESPValue {
+    private func sendAsking(_ arguments: [[UInt8]], to node: RedisEndpoint) async throws -> RESPValue {
         var settings = RedisConnection.Configuration(url: configuration.pool.url)
         settings.url.host = node.host
         settings.url.port = node.port
