@@ -20,7 +20,7 @@ extension InMemoryStateStore {
                 guard recorded.bodyDigest == idempotency.bodyDigest else { throw StoreError.idempotencyKeyReused }
                 return recorded.result
             }
-            try options.precondition.check(currentVersion: record?.version)
+            try Record.check(options.precondition, record)
             let limit = configuration.maxMessages
             guard messages.count <= limit - (record?.messages.count ?? 0) else {
                 throw StoreError.tooManyMessages(limit: limit)
@@ -34,10 +34,7 @@ extension InMemoryStateStore {
             let isNew = record == nil
             var updated = record ?? Record(now: now)
             record = nil  // `updated` is now the only reference: the log grows in place.
-            updated.applyPolicy(
-                ttl: options.ttl, slidingTTL: options.slidingTTL, isNew: isNew,
-                defaultTTLSeconds: configuration.defaultTTLSeconds
-            )
+            updated.apply(options, isNew: isNew, defaultTTLSeconds: configuration.defaultTTLSeconds)
             let firstSeq = updated.nextSeq
             updated.add(messages, keys: keys)
             updated.recordMutation(now: now)
@@ -110,7 +107,7 @@ extension InMemoryStateStore {
     ///   `StoreError.sessionTooLarge`, `StoreError.keyConflict`.
     public func replaceMessages(_ key: SessionKey, messages: [[UInt8]], keys: [String?]?, options: WriteOptions) throws -> ReplaceResult {
         try withSession(key) { record, now in
-            try options.precondition.check(currentVersion: record?.version)
+            try Record.check(options.precondition, record)
             guard messages.count <= configuration.maxMessages else {
                 throw StoreError.tooManyMessages(limit: configuration.maxMessages)
             }
@@ -122,10 +119,7 @@ extension InMemoryStateStore {
             let isNew = record == nil
             var updated = record ?? Record(now: now)
             record = nil
-            updated.applyPolicy(
-                ttl: options.ttl, slidingTTL: options.slidingTTL, isNew: isNew,
-                defaultTTLSeconds: configuration.defaultTTLSeconds
-            )
+            updated.apply(options, isNew: isNew, defaultTTLSeconds: configuration.defaultTTLSeconds)
             updated.removeMessages(0..<updated.messages.count)
             let firstSeq = updated.nextSeq
             updated.add(messages, keys: keys)
@@ -143,7 +137,7 @@ extension InMemoryStateStore {
     /// - Throws: `StoreError.preconditionFailed` (checked first), `StoreError.sessionNotFound`.
     public func trimMessages(_ key: SessionKey, before: Int64, precondition: Precondition) throws -> TrimResult {
         try withSession(key) { record, now in
-            try precondition.check(currentVersion: record?.version)
+            try Record.check(precondition, record)
             guard record != nil else { throw StoreError.sessionNotFound }
             let end = before <= Int64.min + 1 ? 0 : Self.firstIndex(in: record!.messages, afterSeq: before - 1)
             guard end > 0 else { return TrimResult(deleted: 0, version: record!.version) }
@@ -158,7 +152,7 @@ extension InMemoryStateStore {
     ///   `StoreError.messageNotFound`.
     public func deleteMessage(_ key: SessionKey, seq: Int64, precondition: Precondition) throws -> PopResult {
         try withSession(key) { record, now in
-            try precondition.check(currentVersion: record?.version)
+            try Record.check(precondition, record)
             guard record != nil else { throw StoreError.sessionNotFound }
             guard let index = record!.index(ofSeq: seq) else { throw StoreError.messageNotFound }
             let message = record!.messages[index]
@@ -173,7 +167,7 @@ extension InMemoryStateStore {
     ///   `StoreError.noMessages`.
     public func popMessage(_ key: SessionKey, precondition: Precondition) throws -> PopResult {
         try withSession(key) { record, now in
-            try precondition.check(currentVersion: record?.version)
+            try Record.check(precondition, record)
             guard record != nil else { throw StoreError.sessionNotFound }
             guard let message = record!.messages.last else { throw StoreError.noMessages }
             record!.removeMessages((record!.messages.count - 1)..<record!.messages.count)
@@ -187,13 +181,13 @@ extension InMemoryStateStore {
     /// - Throws: `StoreError.preconditionFailed` (checked first), `StoreError.sessionNotFound`.
     public func clearMessages(_ key: SessionKey, precondition: Precondition) throws -> SessionMetadata {
         try withSession(key) { record, now in
-            try precondition.check(currentVersion: record?.version)
+            try Record.check(precondition, record)
             guard record != nil else { throw StoreError.sessionNotFound }
             record!.messages = []
             record!.messageBytes = 0
             record!.keys = [:]
             record!.recordMutation(now: now)
-            return record!.metadata(for: key)
+            return record!.metadata(for: key, now: now)
         }
     }
 

@@ -24,6 +24,12 @@ extension InMemoryStateStore {
         var nextSeq: Int64 = 1
         /// Successful appends by `Idempotency-Key`.
         var idempotency: [String: IdempotencyRecord] = [:]
+        /// The session's labels.
+        var labels: SessionLabels = [:]
+        /// The last lease taken, live until its `expiresAt`; nil once released.
+        var lease: Lease?
+        /// The fencing token of the last acquisition; 0 until the first. Survives release and expiry.
+        var fencingToken: Int64 = 0
 
         /// A record about to be created by a write at `now`.
         init(now: Int64) {
@@ -37,10 +43,13 @@ extension InMemoryStateStore {
             return expiresAt <= now
         }
 
-        /// Applies a write's TTL options: `keep` keeps an existing policy and gives a new session the
-        /// default; a nil `slidingTTL` keeps an existing flag and gives a new session `false`.
-        mutating func applyPolicy(ttl: TTLChange, slidingTTL sliding: Bool?, isNew: Bool, defaultTTLSeconds: Int64?) {
-            switch ttl {
+        /// Applies a write's options: `keep` keeps an existing TTL policy and gives a new session the
+        /// default; a nil `slidingTTL` keeps an existing flag and gives a new session `false`; nil
+        /// `labels` keep the existing ones (a new session has none).
+        mutating func apply(_ options: WriteOptions, isNew: Bool, defaultTTLSeconds: Int64?) {
+            let sliding = options.slidingTTL
+            if let newLabels = options.labels { labels = newLabels }
+            switch options.ttl {
             case .keep:
                 if isNew { ttlSeconds = defaultTTLSeconds.flatMap { $0 > 0 ? $0 : nil } }
             case .persist:
@@ -75,14 +84,26 @@ extension InMemoryStateStore {
             }
         }
 
-        /// The public view of this record under `key`.
-        func metadata(for key: SessionKey) -> SessionMetadata {
+        /// The public view of this record under `key` at `now`.
+        func metadata(for key: SessionKey, now: Int64) -> SessionMetadata {
             SessionMetadata(
                 agentID: key.agentID, sessionID: key.sessionID, version: version,
                 createdAt: createdAt, updatedAt: updatedAt, expiresAt: expiresAt,
                 ttlSeconds: ttlSeconds, slidingTTL: slidingTTL,
-                messageCount: messages.count, stateBytes: state?.count ?? 0, messageBytes: messageBytes
+                messageCount: messages.count, stateBytes: state?.count ?? 0, messageBytes: messageBytes,
+                labels: labels, lease: liveLease(at: now)
             )
+        }
+
+        /// The lease, unless it has lapsed at `now` (inclusive of its instant, as session expiry).
+        func liveLease(at now: Int64) -> Lease? {
+            guard let lease, lease.expiresAt > now else { return nil }
+            return lease
+        }
+
+        /// Checks a mutation's precondition against this record (nil when missing): entity tags, then fencing.
+        static func check(_ precondition: Precondition, _ record: Record?) throws(StoreError) {
+            try precondition.check(currentVersion: record?.version, currentFencingToken: record?.fencingToken ?? 0)
         }
 
         /// Removes the messages in `range` of the log, freeing their keys and bytes.

@@ -3,21 +3,18 @@ extension InMemoryStateStore {
     /// - Throws: `StoreError.preconditionFailed` when `options.precondition` does not hold.
     public func save(_ key: SessionKey, state: [UInt8], options: WriteOptions) throws -> SaveResult {
         try withSession(key) { record, now in
-            try options.precondition.check(currentVersion: record?.version)
+            try Record.check(options.precondition, record)
             guard state.count + (record?.messageBytes ?? 0) <= configuration.maxSessionBytes else {
                 throw StoreError.sessionTooLarge(limit: configuration.maxSessionBytes)
             }
             let isNew = record == nil
             var updated = record ?? Record(now: now)
             record = nil  // `updated` is now the only reference: changes happen in place.
-            updated.applyPolicy(
-                ttl: options.ttl, slidingTTL: options.slidingTTL, isNew: isNew,
-                defaultTTLSeconds: configuration.defaultTTLSeconds
-            )
+            updated.apply(options, isNew: isNew, defaultTTLSeconds: configuration.defaultTTLSeconds)
             updated.state = state
             updated.recordMutation(now: now)
             record = updated
-            return SaveResult(metadata: updated.metadata(for: key), created: isNew)
+            return SaveResult(metadata: updated.metadata(for: key, now: now), created: isNew)
         }
     }
 
@@ -27,43 +24,75 @@ extension InMemoryStateStore {
         try withSession(key) { record, now in
             guard record != nil else { throw StoreError.sessionNotFound }
             record!.recordRead(now: now)
-            return Session(metadata: record!.metadata(for: key), state: record!.state)
+            return Session(metadata: record!.metadata(for: key, now: now), state: record!.state)
         }
     }
 
-    /// Lists the agent's live sessions, newest `updatedAt` first, ties by `sessionID` descending.
-    /// Never extends a sliding TTL. Costs O(n log n) in the agent's session count per page.
+    /// Lists the agent's live sessions, newest `updatedAt` first, ties by `sessionID` descending,
+    /// from the list-ordered index (or the label's): O(log n + page). Never extends a sliding TTL.
     /// - Parameters:
     ///   - limit: the page size (1–1000, validated by the caller).
     ///   - cursor: where the previous page ended, or nil for the first page.
-    public func list(agentID: String, limit: Int, cursor: ListCursor?) throws -> SessionPage {
+    ///   - label: only the sessions carrying this label, when set.
+    public func list(agentID: String, limit: Int, cursor: ListCursor?, label: LabelFilter?) throws -> SessionPage {
         let now = now()
         return shard(for: agentID).state.withLock { state in
             state.withAgent(agentID) { sessions in
-                // Start right after the cursor in the list-ordered index: O(log n + page).
-                var index = cursor.map { sessions.lowerBound(ListKey(updatedAt: $0.updatedAt, sessionID: $0.sessionID)) } ?? 0
-                if let cursor, index < sessions.order.count,
-                   sessions.order[index] == ListKey(updatedAt: cursor.updatedAt, sessionID: cursor.sessionID) {
-                    index += 1
-                }
+                var order = label.map { sessions.labelOrders[$0] ?? [] } ?? sessions.order
+                let start = cursor.map { ListKey(updatedAt: $0.updatedAt, sessionID: $0.sessionID) }
+                var index = start.map { AgentSessions.lowerBound($0, in: order) } ?? 0
+                if let start, index < order.count, order[index] == start { index += 1 }
                 var page: [SessionMetadata] = []
                 var next: ListCursor?
-                while index < sessions.order.count {
-                    let key = sessions.order[index]
+                while index < order.count {
+                    let key = order[index]
                     guard let record = sessions.records[key.sessionID], !record.isExpired(at: now) else {
-                        // Expired: drop it from both maps (by position, so the loop always advances).
-                        sessions.order.remove(at: index)
-                        sessions.records.removeValue(forKey: key.sessionID)
+                        // Expired: drop it from every index (the loop's copy too), so the loop always advances.
+                        sessions.remove(key.sessionID)
+                        order.remove(at: index)
                         continue
                     }
                     if page.count == max(limit, 0) {
                         next = page.last.map { ListCursor(updatedAt: $0.updatedAt, sessionID: $0.sessionID) }
                         break
                     }
-                    page.append(record.metadata(for: SessionKey(agentID: agentID, sessionID: key.sessionID)))
+                    page.append(record.metadata(for: SessionKey(agentID: agentID, sessionID: key.sessionID), now: now))
                     index += 1
                 }
                 return SessionPage(sessions: page, nextCursor: next)
+            }
+        }
+    }
+
+    /// Lists all of the agent's live sessions; see `list(agentID:limit:cursor:label:)`.
+    public func list(agentID: String, limit: Int, cursor: ListCursor?) throws -> SessionPage {
+        try list(agentID: agentID, limit: limit, cursor: cursor, label: nil)
+    }
+
+    /// Lists the agent's live sessions whose ID starts with `prefix`, by ID ascending, from the
+    /// ID-ordered index: O(log n + page). Never extends a sliding TTL.
+    public func list(agentID: String, prefix: String, limit: Int, after: String?) throws -> SessionPage {
+        let now = now()
+        return shard(for: agentID).state.withLock { state in
+            state.withAgent(agentID) { sessions in
+                var index = sessions.lowerBound(id: max(prefix, after ?? ""))
+                if let after, index < sessions.ids.count, sessions.ids[index] == after { index += 1 }
+                var page: [SessionMetadata] = []
+                var more = false
+                while index < sessions.ids.count, sessions.ids[index].utf8.starts(with: prefix.utf8) {
+                    let id = sessions.ids[index]
+                    guard let record = sessions.records[id], !record.isExpired(at: now) else {
+                        sessions.remove(id)  // shifts the next ID into `index`
+                        continue
+                    }
+                    if page.count == max(limit, 0) {
+                        more = true
+                        break
+                    }
+                    page.append(record.metadata(for: SessionKey(agentID: agentID, sessionID: id), now: now))
+                    index += 1
+                }
+                return SessionPage(sessions: page, nextCursor: more ? page.last.map { ListCursor(updatedAt: 0, sessionID: $0.sessionID) } : nil)
             }
         }
     }
@@ -72,7 +101,7 @@ extension InMemoryStateStore {
     /// - Throws: `StoreError.preconditionFailed` (checked first), `StoreError.sessionNotFound`.
     public func delete(_ key: SessionKey, precondition: Precondition) throws {
         try withSession(key) { record, _ in
-            try precondition.check(currentVersion: record?.version)
+            try Record.check(precondition, record)
             guard record != nil else { throw StoreError.sessionNotFound }
             record = nil
         }
@@ -85,6 +114,25 @@ extension InMemoryStateStore {
         return shard(for: agentID).state.withLock { state in
             let removed = state.agents.removeValue(forKey: agentID) ?? AgentSessions()
             return removed.records.values.count { !$0.isExpired(at: now) }
+        }
+    }
+
+    /// Deletes every session of the agent whose ID starts with `prefix`.
+    /// - Returns: how many live (unexpired) sessions were removed.
+    public func deleteAll(agentID: String, prefix: String) throws -> Int {
+        let now = now()
+        return shard(for: agentID).state.withLock { state in
+            state.withAgent(agentID) { sessions in
+                let start = sessions.lowerBound(id: prefix)
+                var end = start
+                while end < sessions.ids.count, sessions.ids[end].utf8.starts(with: prefix.utf8) { end += 1 }
+                var live = 0
+                for id in sessions.ids[start..<end] {
+                    if let record = sessions.records[id], !record.isExpired(at: now) { live += 1 }
+                    sessions.remove(id)
+                }
+                return live
+            }
         }
     }
 

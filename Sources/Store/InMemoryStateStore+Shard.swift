@@ -1,5 +1,12 @@
 import Synchronization
 
+extension InMemoryStateStore.Record {
+    /// This record's entries in its agent's indexes.
+    func indexEntry(_ sessionID: String) -> InMemoryStateStore.IndexEntry {
+        InMemoryStateStore.IndexEntry(listKey: InMemoryStateStore.ListKey(updatedAt: updatedAt, sessionID: sessionID), labels: labels)
+    }
+}
+
 extension InMemoryStateStore {
     /// One lock stripe: every session of the agents that hash to it, behind one `Mutex`.
     ///
@@ -21,16 +28,27 @@ extension InMemoryStateStore {
         }
     }
 
-    /// The sessions of one agent, with an index in list order so a page costs O(log n + page).
+    /// Where a session sits in its agent's indexes: its list position and its labels.
+    struct IndexEntry: Equatable {
+        var listKey: ListKey
+        var labels: SessionLabels
+    }
+
+    /// The sessions of one agent, with indexes so that every list page costs O(log n + page):
+    /// the list order, one list-ordered index per label, and the IDs in byte order (prefix lists).
     struct AgentSessions {
         var records: [String: Record] = [:]
         /// Every record's `ListKey`, sorted. Expired records stay until a list, a touch or the sweep drops them.
         var order: [ListKey] = []
+        /// The `ListKey`s of the sessions carrying each label, sorted like `order`.
+        var labelOrders: [LabelFilter: [ListKey]] = [:]
+        /// Every record's ID, ascending.
+        var ids: [String] = []
 
         var isEmpty: Bool { records.isEmpty }
 
-        /// The index of the first key not ordered before `key`.
-        func lowerBound(_ key: ListKey) -> Int {
+        /// The index of the first key not ordered before `key` in a list-ordered array.
+        static func lowerBound(_ key: ListKey, in order: [ListKey]) -> Int {
             var low = 0, high = order.count
             while low < high {
                 let middle = (low + high) / 2
@@ -39,20 +57,49 @@ extension InMemoryStateStore {
             return low
         }
 
-        /// Moves a session's list position from `old` to `new` (either may be nil: created or removed).
-        mutating func reorder(from old: ListKey?, to new: ListKey?) {
-            guard old != new else { return }
-            if let old {
-                let index = lowerBound(old)
-                if index < order.count, order[index] == old { order.remove(at: index) }
+        /// The index of the first ID not below `id` in `ids`.
+        func lowerBound(id: String) -> Int {
+            var low = 0, high = ids.count
+            while low < high {
+                let middle = (low + high) / 2
+                if ids[middle] < id { low = middle + 1 } else { high = middle }
             }
-            if let new { order.insert(new, at: lowerBound(new)) }
+            return low
         }
 
-        /// Removes a session and its list entry.
+        /// Moves `key` within a sorted array: removes `old`, inserts `new` (either may be nil).
+        static func move(in order: inout [ListKey], from old: ListKey?, to new: ListKey?) {
+            if let old {
+                let index = lowerBound(old, in: order)
+                if index < order.count, order[index] == old { order.remove(at: index) }
+            }
+            if let new { order.insert(new, at: lowerBound(new, in: order)) }
+        }
+
+        /// Moves a session's entries in every index from `old` to `new` (either may be nil: created or removed).
+        mutating func reindex(_ sessionID: String, from old: IndexEntry?, to new: IndexEntry?) {
+            guard old != new else { return }
+            if old?.listKey != new?.listKey { Self.move(in: &order, from: old?.listKey, to: new?.listKey) }
+            for (key, value) in old?.labels ?? [:] {
+                let filter = LabelFilter(key: key, value: value)
+                Self.move(in: &labelOrders[filter, default: []], from: old?.listKey, to: nil)
+                if labelOrders[filter]?.isEmpty == true { labelOrders.removeValue(forKey: filter) }
+            }
+            for (key, value) in new?.labels ?? [:] {
+                Self.move(in: &labelOrders[LabelFilter(key: key, value: value), default: []], from: nil, to: new?.listKey)
+            }
+            if old == nil {
+                ids.insert(sessionID, at: lowerBound(id: sessionID))
+            } else if new == nil {
+                let index = lowerBound(id: sessionID)
+                if index < ids.count, ids[index] == sessionID { ids.remove(at: index) }
+            }
+        }
+
+        /// Removes a session and its index entries.
         mutating func remove(_ sessionID: String) {
             guard let record = records.removeValue(forKey: sessionID) else { return }
-            reorder(from: ListKey(updatedAt: record.updatedAt, sessionID: sessionID), to: nil)
+            reindex(sessionID, from: record.indexEntry(sessionID), to: nil)
         }
     }
 
@@ -62,17 +109,17 @@ extension InMemoryStateStore {
 
         /// Runs `body` with the live record of `key` (nil when missing or expired) taken out of the
         /// maps, so that in-place changes never copy its state or log, and puts back whatever
-        /// `body` leaves (nothing when it sets nil), keeping the list order in step. An expired
+        /// `body` leaves (nothing when it sets nil), keeping every index in step. An expired
         /// record is dropped for good.
         ///
         /// `body` must only change the record once it can no longer throw.
         mutating func withSession<R>(_ key: SessionKey, now: Int64, _ body: (inout Record?) throws -> R) rethrows -> R {
             var sessions = agents.removeValue(forKey: key.agentID) ?? AgentSessions()
             var record = sessions.records.removeValue(forKey: key.sessionID)
-            let before = record.map { ListKey(updatedAt: $0.updatedAt, sessionID: key.sessionID) }
+            let before = record?.indexEntry(key.sessionID)
             if let existing = record, existing.isExpired(at: now) { record = nil }
             defer {
-                sessions.reorder(from: before, to: record.map { ListKey(updatedAt: $0.updatedAt, sessionID: key.sessionID) })
+                sessions.reindex(key.sessionID, from: before, to: record?.indexEntry(key.sessionID))
                 if let record { sessions.records[key.sessionID] = record }
                 if !sessions.isEmpty { agents[key.agentID] = sessions }
             }

@@ -90,7 +90,7 @@ extension RedisScript {
           end
         end
 
-        if repair and touched then index_ttl(X, E) end
+        if repair and touched then index_ttl(X, E, ids_key(X)) end
         return found
         """#))
 
@@ -129,7 +129,7 @@ extension RedisScript {
             report('expiry_set_ttl', 'expiry-set PTTL ' .. el .. ' ms differs from the index PTTL ' .. xl .. ' ms')
             wrong = true
           end
-          if wrong and repair then index_ttl(X, E) end
+          if wrong and repair then index_ttl(X, E, ids_key(X)) end
           return {n, 0, 0, found}
         end
 
@@ -158,7 +158,7 @@ extension RedisScript {
             end
           end
         end
-        if removed > 0 then index_ttl(X, E) end
+        if removed > 0 then index_ttl(X, E, ids_key(X)) end
         return {#ids, removed, waiting, found}
         """#))
 }

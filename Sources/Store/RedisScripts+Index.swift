@@ -26,6 +26,34 @@ extension RedisScripts {
         -- Every key of the session whose record key is R.
         local function session_key_names(R) return R, R .. ':messages', R .. ':idem', R .. ':keys' end
 
+        -- The agent index's ID set (score 0, member = session ID; ZRANGEBYLEX for prefix lists).
+        local function ids_key(X) return X .. '::ids' end
+
+        -- A label's index and its expiry set, beside the agent index X.
+        local function label_keys(X, k, v) return X .. '::label:' .. k .. ':' .. v, X .. '::label-expiry:' .. k .. ':' .. v end
+
+        -- A record's labels ('lb': '<key>=<value length>:<value>' repeated, keys ascending) as {{k, v}, …}.
+        local function labels_of(lb)
+          local out, i = {}, 1
+          if not lb then return out end
+          while i <= #lb do
+            local _, e, k, n = string.find(lb, '^([a-z][a-z0-9_]*)=(%d+):', i)
+            if not e then break end
+            n = tonumber(n)
+            out[#out + 1] = {k, string.sub(lb, e + 1, e + n)}
+            i = e + n + 1
+          end
+          return out
+        end
+
+        -- Whether encoded labels `lb` include exactly k: v.
+        local function has_label(lb, k, v)
+          for _, kv in ipairs(labels_of(lb)) do
+            if kv[1] == k and kv[2] == v then return true end
+          end
+          return false
+        end
+
         -- Whether a is after b, byte by byte (the order of sorted-set members with one score).
         local function bytes_after(a, b)
           for i = 1, math.min(#a, #b) do
@@ -35,20 +63,27 @@ extension RedisScripts {
           return #a > #b
         end
 
-        -- Sets the TTL of X and E from E: persistent while X has a member not in E (a persistent
-        -- session), else the longest remaining expiry. O(log n). An empty X takes E with it.
-        local function index_ttl(X, E)
+        -- Sets the TTL of X and E (and IDS, the agent index's ID set, when given) from E: persistent
+        -- while X has a member not in E (a persistent session), else the longest remaining expiry.
+        -- O(log n). An empty X takes E and IDS with it.
+        local function index_ttl(X, E, IDS)
           local n = redis.call('ZCARD', X)
-          if n == 0 then redis.call('DEL', E) return end
+          if n == 0 then
+            redis.call('DEL', E)
+            if IDS then redis.call('DEL', IDS) end
+            return
+          end
           if redis.call('ZCARD', E) < n then
             redis.call('PERSIST', X)
             redis.call('PERSIST', E)
+            if IDS then redis.call('PERSIST', IDS) end
             return
           end
           local top = redis.call('ZRANGE', E, -1, -1, 'WITHSCORES')
           local e = str(tonumber(top[2]))
           redis.call('PEXPIREAT', X, e)
           redis.call('PEXPIREAT', E, e)
+          if IDS then redis.call('PEXPIREAT', IDS, e) end
         end
 
         -- Records a session's expiry `e` (nil: persistent) in E, for a session that is in X.
@@ -56,29 +91,77 @@ extension RedisScripts {
           if e then redis.call('ZADD', E, str(e), sid) else redis.call('ZREM', E, sid) end
         end
 
+        -- Removes a session from the indexes of its labels (`lb`, encoded), fixing their TTLs.
+        local function unlabel(X, sid, lb)
+          for _, kv in ipairs(labels_of(lb)) do
+            local L, LE = label_keys(X, kv[1], kv[2])
+            redis.call('ZREM', L, sid)
+            redis.call('ZREM', LE, sid)
+            index_ttl(L, LE)
+          end
+        end
+
+        -- The record fields `record_meta` reads, in its order.
+        local META = {'v', 'c', 'u', 'e', 't', 'sl', 'mb', 'lb', 'lh', 'lt', 'la', 'le'}
+
+        -- A session's metadata from its record key R and its META fields f: version, created,
+        -- updated, expires (-1: never), ttl (-1: none), sliding (0/1), message count, state bytes
+        -- (0 when never set), message bytes, labels (encoded, '' when none), and the live lease as
+        -- {holder, fencing token, acquired, expires}, or false.
+        local function record_meta(R, f)
+          local lease = false
+          if f[9] and tonumber(f[12]) > now then lease = {f[9], tonumber(f[10]), tonumber(f[11]), tonumber(f[12])} end
+          return {
+            tonumber(f[1]), tonumber(f[2]), tonumber(f[3]),
+            f[4] and tonumber(f[4]) or -1, f[5] and tonumber(f[5]) or -1,
+            f[6] == '1' and 1 or 0,
+            redis.call('ZCARD', R .. ':messages'), redis.call('HSTRLEN', R, 'st'), tonumber(f[7] or '0'),
+            f[8] or '', lease
+          }
+        end
+
+        -- Deletes every key of the session `sid` and its label entries (not its agent-index
+        -- entries). Returns 1 when the session was live, else 0.
+        local function drop_session(X, base, sid)
+          local R = base .. sid
+          local f = redis.call('HMGET', R, 'v', 'e', 'lb')
+          if not f[1] then return 0 end
+          unlabel(X, sid, f[3])
+          redis.call('DEL', session_key_names(R))
+          if expired(f[2]) then return 0 end
+          return 1
+        end
+
         -- Removes up to `limit` entries whose session has expired (by E), with any leftover keys
         -- of those sessions. An entry of E that its record contradicts (a live record) is
-        -- corrected instead. `base` is `<prefix><agent>:`.
-        local function index_prune(X, E, base, limit)
+        -- corrected instead. `base` is `<prefix><agent>:`. For a label's index (k, v given), an
+        -- entry whose live record no longer carries the label is removed too.
+        local function index_prune(X, E, base, limit, k, v)
           local ids = redis.call('ZRANGEBYSCORE', E, '-inf', str(now), 'LIMIT', 0, limit)
           for _, sid in ipairs(ids) do
             local R = base .. sid
-            local f = redis.call('HMGET', R, 'v', 'e')
-            if f[1] and not expired(f[2]) then
+            local f = redis.call('HMGET', R, 'v', 'e', 'lb')
+            local live = f[1] and not expired(f[2])
+            if live and (not k or has_label(f[3], k, v)) then
               index_expiry_of(E, sid, f[2] and tonumber(f[2]) or nil)
             else
-              redis.call('DEL', session_key_names(R))
+              if f[1] and not live then
+                unlabel(string.sub(base, 1, #base - 1), sid, f[3])
+                redis.call('DEL', session_key_names(R))
+              end
               redis.call('ZREM', X, sid)
               redis.call('ZREM', E, sid)
+              if not k then redis.call('ZREM', ids_key(X), sid) end
               pruned = pruned + 1
             end
           end
         end
 
-        -- After a mutation of the index: prune a bounded number of expired entries, then fix the TTL.
-        local function index_settle(X, E, base)
-          index_prune(X, E, base, \#(prunePerWrite))
-          index_ttl(X, E)
+        -- After a mutation of an index: prune a bounded number of expired entries, then fix the TTL.
+        -- k, v name the label of a label index (nil for the agent index).
+        local function index_settle(X, E, base, k, v)
+          index_prune(X, E, base, \#(prunePerWrite), k, v)
+          if k then index_ttl(X, E) else index_ttl(X, E, ids_key(X)) end
         end
         """#
 
@@ -104,6 +187,6 @@ extension RedisScripts {
     /// The scripts whose replies end with a pruned count: every session script (`sessionScript`).
     static let pruningScripts: Set<String> = [
         "save", "load", "delete", "append", "read_messages", "message_by_key", "pop", "clear_messages",
-        "replace_messages", "trim_messages", "delete_message",
+        "replace_messages", "trim_messages", "delete_message", "lease_acquire", "lease_get", "lease_release",
     ]
 }

@@ -1,10 +1,10 @@
 extension RedisScript {
     /// `append`. KEYS: record, messages, idempotency, index, keys.
-    /// ARGV: precondition mode, tags, ttl mode, ttl seconds, sliding, default ttl, message cap,
-    /// session ID, idempotency key ('' for none), body digest, idempotency record lifetime (ms),
+    /// ARGV: precondition mode (with the fencing token), tags, ttl mode, ttl seconds, sliding,
+    /// default ttl, labels, message cap, session ID, idempotency key ('' for none), body digest, idempotency record lifetime (ms),
     /// session byte cap, has keys ('1'/'0'), then the messages, then (with keys) one key per
     /// message ('' for none).
-    /// Reply: `{'OK'|'RP', version, firstSeq, lastSeq, messageCount}`, `{'PF', version|nil}`,
+    /// Reply: `{'OK'|'RP', version, firstSeq, lastSeq, messageCount}`, `{'PF', version|nil}`, `{'SF', token}`,
     /// `{'TM'}`, `{'TL'}`, `{'KC'}` or `{'IR'}`.
     ///
     /// Order of checks: the idempotency record (a live one replays or refuses), the precondition,
@@ -16,7 +16,7 @@ extension RedisScript {
     static let append = RedisScript(name: "append", source: RedisScripts.sessionScript(#"""
         refuse_if_out_of_memory()
         local v = current()
-        local token, digest, lifetime = ARGV[9], ARGV[10], tonumber(ARGV[11])
+        local token, digest, lifetime = ARGV[10], ARGV[11], tonumber(ARGV[12])
         if v and token ~= '' then
           local record = redis.call('HGET', I, token)
           if record then
@@ -27,17 +27,18 @@ extension RedisScript {
             end
           end
         end
-        if not holds(ARGV[1], ARGV[2], v) then return failed(v) end
-        local haskeys = ARGV[13] == '1'
-        local n = #ARGV - 13
+        local refused = refusal(ARGV[1], ARGV[2], v)
+        if refused then return refused end
+        local haskeys = ARGV[14] == '1'
+        local n = #ARGV - 14
         if haskeys then n = n / 2 end
         local count = 0
         if v then count = redis.call('ZCARD', M) end
-        if count + n > tonumber(ARGV[7]) then return {'TM'} end
-        local bytes = size(13, n)
+        if count + n > tonumber(ARGV[8]) then return {'TM'} end
+        local bytes = size(14, n)
         local old = v and (redis.call('HSTRLEN', S, 'st') + mbytes()) or 0
-        if old + bytes > tonumber(ARGV[12]) then return {'TL'} end
-        local kbase = haskeys and (13 + n) or nil
+        if old + bytes > tonumber(ARGV[13]) then return {'TL'} end
+        local kbase = haskeys and (14 + n) or nil
         if kbase and not keys_ok(kbase, n, v ~= nil) then return {'KC'} end
 
         local ttl, sl = policy(v ~= nil, ARGV[3], ARGV[4], ARGV[5], ARGV[6])
@@ -45,8 +46,9 @@ extension RedisScript {
           redis.call('DEL', M, I, K)
           redis.call('HSET', S, 'c', str(now), 'n', '1')
         end
+        set_labels(ARGV[7])
         local first = tonumber(redis.call('HGET', S, 'n'))
-        add(first, n, 13, kbase)
+        add(first, n, 14, kbase)
         local last = first + n - 1
         redis.call('HSET', S, 'n', str(last + 1), 'mb', str((v and mbytes() or 0) + bytes))
         local version = (v and tonumber(v) or 0) + 1
@@ -69,7 +71,7 @@ extension RedisScript {
           end
         end
         expire(e)
-        reindex(ARGV[8], e)
+        reindex(ARGV[9], e)
         return {'OK', version, first, last, count + n}
         """#))
 
@@ -123,23 +125,24 @@ extension RedisScript {
         """#))
 
     /// `replaceMessages`: the whole log in one step. KEYS: record, messages, idempotency, index, keys.
-    /// ARGV: precondition mode, tags, ttl mode, ttl seconds, sliding, default ttl, message cap,
-    /// session ID, session byte cap, has keys ('1'/'0'), then the messages, then (with keys) one key
+    /// ARGV: precondition mode (with the fencing token), tags, ttl mode, ttl seconds, sliding,
+    /// default ttl, labels, message cap, session ID, session byte cap, has keys ('1'/'0'), then the messages, then (with keys) one key
     /// per message ('' for none).
     /// Reply: `{'OK', created (0/1), version, firstSeq|nil, lastSeq|nil, messageCount}`,
-    /// `{'PF', version|nil}`, `{'TM'}`, `{'TL'}` or `{'KC'}`.
+    /// `{'PF', version|nil}`, `{'SF', token}`, `{'TM'}`, `{'TL'}` or `{'KC'}`.
     static let replace = RedisScript(name: "replace_messages", source: RedisScripts.sessionScript(#"""
         refuse_if_out_of_memory()
         local v = current()
-        if not holds(ARGV[1], ARGV[2], v) then return failed(v) end
-        local haskeys = ARGV[10] == '1'
-        local n = #ARGV - 10
+        local refused = refusal(ARGV[1], ARGV[2], v)
+        if refused then return refused end
+        local haskeys = ARGV[11] == '1'
+        local n = #ARGV - 11
         if haskeys then n = n / 2 end
-        if n > tonumber(ARGV[7]) then return {'TM'} end
-        local bytes = size(10, n)
+        if n > tonumber(ARGV[8]) then return {'TM'} end
+        local bytes = size(11, n)
         local st = v and redis.call('HSTRLEN', S, 'st') or 0
-        if st + bytes > tonumber(ARGV[9]) then return {'TL'} end
-        local kbase = haskeys and (10 + n) or nil
+        if st + bytes > tonumber(ARGV[10]) then return {'TL'} end
+        local kbase = haskeys and (11 + n) or nil
         if kbase and not keys_ok(kbase, n, false) then return {'KC'} end
 
         local ttl, sl = policy(v ~= nil, ARGV[3], ARGV[4], ARGV[5], ARGV[6])
@@ -151,24 +154,26 @@ extension RedisScript {
         else
           redis.call('DEL', M, K)
         end
+        set_labels(ARGV[7])
         local first = tonumber(redis.call('HGET', S, 'n'))
-        add(first, n, 10, kbase)
+        add(first, n, 11, kbase)
         redis.call('HSET', S, 'n', str(first + n), 'mb', str(bytes))
         local version = (v and tonumber(v) or 0) + 1
         local e = stamp(version, ttl, sl)
         expire(e)
-        reindex(ARGV[8], e)
+        reindex(ARGV[9], e)
         if n == 0 then return {'OK', created, version, false, false, 0} end
         return {'OK', created, version, first, first + n - 1, n}
         """#))
 
     /// `trimMessages`: removes every message with seq < S. KEYS: record, messages, idempotency,
     /// index, keys. ARGV: precondition mode, tags, S, session ID.
-    /// Reply: `{'OK', deleted, version}`, `{'PF', version|nil}` or `{'NF'}`. Removing nothing
+    /// Reply: `{'OK', deleted, version}`, `{'PF', version|nil}`, `{'SF', token}` or `{'NF'}`. Removing nothing
     /// writes nothing.
     static let trim = RedisScript(name: "trim_messages", source: RedisScripts.sessionScript(#"""
         local v = current()
-        if not holds(ARGV[1], ARGV[2], v) then return failed(v) end
+        local refused = refusal(ARGV[1], ARGV[2], v)
+        if refused then return refused end
         if not v then return {'NF'} end
         local gone = redis.call('ZRANGEBYSCORE', M, '-inf', '(' .. ARGV[3])
         if #gone == 0 then return {'OK', 0, tonumber(v)} end
@@ -191,10 +196,11 @@ extension RedisScript {
 
     /// `deleteMessage`: removes the message with one seq. KEYS: record, messages, idempotency,
     /// index, keys. ARGV: precondition mode, tags, seq, session ID.
-    /// Reply: `{'OK', member, version}`, `{'PF', version|nil}`, `{'NF'}` or `{'MN'}`.
+    /// Reply: `{'OK', member, version}`, `{'PF', version|nil}`, `{'SF', token}`, `{'NF'}` or `{'MN'}`.
     static let deleteMessage = RedisScript(name: "delete_message", source: RedisScripts.sessionScript(#"""
         local v = current()
-        if not holds(ARGV[1], ARGV[2], v) then return failed(v) end
+        local refused = refusal(ARGV[1], ARGV[2], v)
+        if refused then return refused end
         if not v then return {'NF'} end
         local found = redis.call('ZRANGEBYSCORE', M, ARGV[3], ARGV[3])
         if #found == 0 then return {'MN'} end
@@ -212,10 +218,11 @@ extension RedisScript {
 
     /// `popMessage`, with [`ZPOPMAX`](https://redis.io/docs/latest/commands/zpopmax/).
     /// KEYS: record, messages, idempotency, index, keys. ARGV: precondition mode, tags, session ID.
-    /// Reply: `{'OK', member, version}`, `{'PF', version|nil}`, `{'NF'}` or `{'NM'}`.
+    /// Reply: `{'OK', member, version}`, `{'PF', version|nil}`, `{'SF', token}`, `{'NF'}` or `{'NM'}`.
     static let pop = RedisScript(name: "pop", source: RedisScripts.sessionScript(#"""
         local v = current()
-        if not holds(ARGV[1], ARGV[2], v) then return failed(v) end
+        local refused = refusal(ARGV[1], ARGV[2], v)
+        if refused then return refused end
         if not v then return {'NF'} end
         local top = redis.call('ZPOPMAX', M)
         if #top == 0 then return {'NM'} end
@@ -232,10 +239,11 @@ extension RedisScript {
 
     /// `clearMessages`: deletes the log and its keys and keeps the seq counter. KEYS: record,
     /// messages, idempotency, index, keys. ARGV: precondition mode, tags, session ID.
-    /// Reply: `{'OK', meta}`, `{'PF', version|nil}` or `{'NF'}`.
+    /// Reply: `{'OK', meta}`, `{'PF', version|nil}`, `{'SF', token}` or `{'NF'}`.
     static let clear = RedisScript(name: "clear_messages", source: RedisScripts.sessionScript(#"""
         local v = current()
-        if not holds(ARGV[1], ARGV[2], v) then return failed(v) end
+        local refused = refusal(ARGV[1], ARGV[2], v)
+        if refused then return refused end
         if not v then return {'NF'} end
         redis.call('DEL', M, K)
         redis.call('HSET', S, 'mb', '0')

@@ -1,13 +1,14 @@
 extension RedisScript {
-    /// `save`. KEYS: record, messages, idempotency, index, keys.
-    /// ARGV: precondition mode, tags, ttl mode, ttl seconds, sliding, default ttl, state, session ID,
-    /// session byte cap.
-    /// Reply: `{'OK', created (0/1), meta}`, `{'PF', version|nil}` or `{'TL'}`.
+    /// `save`. KEYS: record, messages, idempotency, index, keys, expiry set.
+    /// ARGV: precondition mode (with the fencing token), tags, ttl mode, ttl seconds, sliding,
+    /// default ttl, labels, state, session ID, session byte cap.
+    /// Reply: `{'OK', created (0/1), meta}`, `{'PF', version|nil}`, `{'SF', token}` or `{'TL'}`.
     static let save = RedisScript(name: "save", source: RedisScripts.sessionScript(#"""
         refuse_if_out_of_memory()
         local v = current()
-        if not holds(ARGV[1], ARGV[2], v) then return failed(v) end
-        if #ARGV[7] + (v and mbytes() or 0) > tonumber(ARGV[9]) then return {'TL'} end
+        local refused = refusal(ARGV[1], ARGV[2], v)
+        if refused then return refused end
+        if #ARGV[8] + (v and mbytes() or 0) > tonumber(ARGV[10]) then return {'TL'} end
         local ttl, sl = policy(v ~= nil, ARGV[3], ARGV[4], ARGV[5], ARGV[6])
         local created = 0
         if not v then
@@ -15,36 +16,42 @@ extension RedisScript {
           redis.call('HSET', S, 'c', str(now), 'n', '1')
           created = 1
         end
-        redis.call('HSET', S, 'st', ARGV[7])
+        redis.call('HSET', S, 'st', ARGV[8])
+        set_labels(ARGV[7])
         local e = stamp((v and tonumber(v) or 0) + 1, ttl, sl)
         expire(e)
-        reindex(ARGV[8], e)
+        reindex(ARGV[9], e)
         return {'OK', created, meta()}
         """#))
 
     /// `load`: one round trip that reads and, for a sliding session, restarts the clock.
-    /// KEYS: record, messages, idempotency, index, keys. Reply: `{'OK', meta, state|nil}` or `{'NF'}`.
+    /// KEYS: as `save`. Reply: `{'OK', meta, state|nil}` or `{'NF'}`.
     static let load = RedisScript(name: "load", source: RedisScripts.sessionScript(#"""
         if not current() then return {'NF'} end
         slide()
         return {'OK', meta(), redis.call('HGET', S, 'st')}
         """#))
 
-    /// `delete`. KEYS: record, messages, idempotency, index, keys. ARGV: precondition mode, tags, session ID.
-    /// Reply: `{'OK'}`, `{'PF', version|nil}` or `{'NF'}`.
+    /// `delete`. KEYS: as `save`. ARGV: precondition mode (with the fencing token), tags, session ID.
+    /// Reply: `{'OK'}`, `{'PF', version|nil}`, `{'SF', token}` or `{'NF'}`.
     static let delete = RedisScript(name: "delete", source: RedisScripts.sessionScript(#"""
         local v = current()
-        if not holds(ARGV[1], ARGV[2], v) then return failed(v) end
+        local refused = refusal(ARGV[1], ARGV[2], v)
+        if refused then return refused end
         if not v then return {'NF'} end
+        local lb = redis.call('HGET', S, 'lb')
         redis.call('DEL', S, M, I, K)
-        unindex(ARGV[3])
+        unindex(ARGV[3], lb)
         return {'OK'}
         """#))
 
-    /// `list`: one page of the index, from the cursor, pruning entries whose session is gone.
+    /// `list`: one page of the agent index, or of a label's index, from the cursor, pruning entries
+    /// whose session is gone (or, in a label's index, no longer carries the label).
     ///
-    /// KEYS: index, expiry set. ARGV: session key prefix (`<prefix><agent>:`), limit, cursor score
-    /// (`updatedAt`, or '' for the first page), cursor session ID.
+    /// KEYS: the agent index, its expiry set (the label's index and expiry set for a label list:
+    /// `<index>::label:<key>:<value>`, `<index>::label-expiry:<key>:<value>`).
+    /// ARGV: session key prefix (`<prefix><agent>:`), limit, cursor score (`updatedAt`, or '' for
+    /// the first page), cursor session ID, label key ('' for the agent index), label value.
     /// Reply: `{'OK', pruned, more (0/1), {{sessionID, meta}, …}}`.
     ///
     /// The list order is [`ZREVRANGE`](https://redis.io/docs/latest/commands/zrevrange/)'s: score
@@ -56,6 +63,9 @@ extension RedisScript {
     /// TTL is fixed), so each costs once.
     static let list = RedisScript(name: "list", source: RedisScripts.compose(RedisScripts.common, RedisScripts.index, #"""
         local X, E, base, limit = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2])
+        local lk, lv = ARGV[5], ARGV[6]
+        local labelled = lk ~= ''
+        local AGENT = string.sub(base, 1, #base - 1)
 
         local start = 0
         if ARGV[3] ~= '' then
@@ -74,17 +84,17 @@ extension RedisScript {
           local stale = {}
           for _, sid in ipairs(ids) do
             local S = base .. sid
-            local f = redis.call('HMGET', S, 'v', 'c', 'u', 'e', 't', 'sl', 'mb')
+            local f = redis.call('HMGET', S, unpack(META))
             if not f[1] or expired(f[4]) then
-              if f[1] then redis.call('DEL', session_key_names(S)) end
+              if f[1] then
+                unlabel(AGENT, sid, f[8])
+                redis.call('DEL', session_key_names(S))
+              end
+              stale[#stale + 1] = sid
+            elseif labelled and not has_label(f[8], lk, lv) then
               stale[#stale + 1] = sid
             elseif #page < limit then
-              page[#page + 1] = {sid, {
-                tonumber(f[1]), tonumber(f[2]), tonumber(f[3]),
-                f[4] and tonumber(f[4]) or -1, f[5] and tonumber(f[5]) or -1,
-                f[6] == '1' and 1 or 0,
-                redis.call('ZCARD', S .. ':messages'), redis.call('HSTRLEN', S, 'st'), tonumber(f[7] or '0')
-              }}
+              page[#page + 1] = {sid, record_meta(S, f)}
             else
               more = 1
               break
@@ -93,35 +103,99 @@ extension RedisScript {
           if #stale > 0 then
             redis.call('ZREM', X, unpack(stale))
             redis.call('ZREM', E, unpack(stale))
+            if not labelled then redis.call('ZREM', ids_key(X), unpack(stale)) end
             pruned = pruned + #stale
           end
           if more == 1 or #ids < batch then break end
           start = start + #ids - #stale
         end
-        if pruned > 0 then index_ttl(X, E) end
+        if pruned > 0 then
+          if labelled then index_ttl(X, E) else index_ttl(X, E, ids_key(X)) end
+        end
         return {'OK', pruned, more, page}
         """#))
 
-    /// `deleteAll`, one batch: deletes up to `batch` sessions of the index (all their keys) and
-    /// their entries in both sets. KEYS: index, expiry set. ARGV: session key prefix
-    /// (`<prefix><agent>:`), batch size.
+    /// `listByPrefix`: one page of the sessions whose ID starts with a prefix, by ID ascending,
+    /// from the agent index's ID set (`<index>::ids`, every member at score 0) with
+    /// [`ZRANGEBYLEX`](https://redis.io/docs/latest/commands/zrangebylex/): O(log n + page).
+    /// Entries whose session is gone are removed from the ID set, the index and its expiry set.
+    ///
+    /// KEYS: the agent index, its expiry set. ARGV: session key prefix (`<prefix><agent>:`), limit,
+    /// the ID prefix, the last ID of the previous page ('' for the first page; never below the prefix).
+    /// Reply: `{'OK', pruned, more (0/1), {{sessionID, meta}, …}}`.
+    static let listByPrefix = RedisScript(name: "list_by_prefix", source: RedisScripts.compose(RedisScripts.common, RedisScripts.index, #"""
+        local X, E, base, limit, prefix = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), ARGV[3]
+        local IDS, AGENT = ids_key(X), string.sub(base, 1, #base - 1)
+        local low = ARGV[4] ~= '' and ('(' .. ARGV[4]) or ('[' .. prefix)
+        local high = '[' .. prefix .. '\255'
+        local page, more = {}, 0
+        while limit > 0 do
+          local ids = redis.call('ZRANGEBYLEX', IDS, low, high, 'LIMIT', 0, limit + 1)
+          local stale = {}
+          for _, sid in ipairs(ids) do
+            local S = base .. sid
+            local f = redis.call('HMGET', S, unpack(META))
+            if not f[1] or expired(f[4]) then
+              if f[1] then
+                unlabel(AGENT, sid, f[8])
+                redis.call('DEL', session_key_names(S))
+              end
+              stale[#stale + 1] = sid
+            elseif #page < limit then
+              page[#page + 1] = {sid, record_meta(S, f)}
+            else
+              more = 1
+              break
+            end
+          end
+          if #stale > 0 then
+            redis.call('ZREM', IDS, unpack(stale))
+            redis.call('ZREM', X, unpack(stale))
+            redis.call('ZREM', E, unpack(stale))
+            pruned = pruned + #stale
+          end
+          if more == 1 or #ids < limit + 1 then break end
+          low = '(' .. ids[#ids]
+        end
+        if pruned > 0 then index_ttl(X, E, IDS) end
+        return {'OK', pruned, more, page}
+        """#))
+
+    /// `deleteAll`, one batch: deletes up to `batch` sessions of the index (all their keys and
+    /// label entries) and their entries in the index, its expiry set and its ID set.
+    /// KEYS: index, expiry set. ARGV: session key prefix (`<prefix><agent>:`), batch size.
     /// Reply: `{live sessions deleted, entries left in the index}`.
     static let deleteAll = RedisScript(name: "delete_all", source: RedisScripts.compose(RedisScripts.common, RedisScripts.index, #"""
         local X, E, base = KEYS[1], KEYS[2], ARGV[1]
         local ids = redis.call('ZRANGE', X, 0, tonumber(ARGV[2]) - 1)
         local live = 0
-        for _, sid in ipairs(ids) do
-          local S = base .. sid
-          local f = redis.call('HMGET', S, 'v', 'e')
-          if f[1] and not expired(f[2]) then live = live + 1 end
-          redis.call('DEL', session_key_names(S))
-        end
+        for _, sid in ipairs(ids) do live = live + drop_session(X, base, sid) end
         if #ids > 0 then
           redis.call('ZREM', X, unpack(ids))
           redis.call('ZREM', E, unpack(ids))
+          redis.call('ZREM', ids_key(X), unpack(ids))
         end
         local left = redis.call('ZCARD', X)
-        if left == 0 then redis.call('DEL', E) end
+        index_ttl(X, E, ids_key(X))
         return {live, left}
+        """#))
+
+    /// `deleteByPrefix`, one batch: deletes up to `batch` sessions whose ID starts with a prefix
+    /// (found in the ID set by `ZRANGEBYLEX`), like `deleteAll`.
+    /// KEYS: index, expiry set. ARGV: session key prefix (`<prefix><agent>:`), batch size, ID prefix.
+    /// Reply: `{live sessions deleted, 1 when the batch was full (more may follow) else 0}`.
+    static let deleteByPrefix = RedisScript(name: "delete_by_prefix", source: RedisScripts.compose(RedisScripts.common, RedisScripts.index, #"""
+        local X, E, base, batch, prefix = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), ARGV[3]
+        local IDS = ids_key(X)
+        local ids = redis.call('ZRANGEBYLEX', IDS, '[' .. prefix, '[' .. prefix .. '\255', 'LIMIT', 0, batch)
+        local live = 0
+        for _, sid in ipairs(ids) do live = live + drop_session(X, base, sid) end
+        if #ids > 0 then
+          redis.call('ZREM', X, unpack(ids))
+          redis.call('ZREM', E, unpack(ids))
+          redis.call('ZREM', IDS, unpack(ids))
+          index_ttl(X, E, IDS)
+        end
+        return {live, #ids == batch and 1 or 0}
         """#))
 }

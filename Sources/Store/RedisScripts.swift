@@ -58,16 +58,17 @@ enum RedisScripts {
         -- The current version (a decimal string), or nil when the session is missing. A record
         -- found expired at its very instant is deleted with its other keys first.
         local function current()
-          local f = redis.call('HMGET', S, 'v', 'e')
+          local f = redis.call('HMGET', S, 'v', 'e', 'lb')
           if not f[1] then return nil end
           if expired(f[2]) then
+            unlabel(X, SID, f[3])
             redis.call('DEL', S, M, I, K)
             return nil
           end
           return f[1]
         end
 
-        -- Whether a precondition holds. mode: 'n' none, 'm' If-Match, 'x' If-None-Match;
+        -- Whether an entity-tag precondition holds. mode: 'n' none, 'm' If-Match, 'x' If-None-Match;
         -- tags: '*' or comma-separated versions (compared as strings; both are canonical decimals).
         local function holds(mode, tags, v)
           if mode == 'n' then return true end
@@ -89,6 +90,41 @@ enum RedisScripts {
         local function failed(v)
           if v then return {'PF', tonumber(v)} end
           return {'PF', false}
+        end
+
+        -- The refusal of a mutation's precondition, or nil when it holds. `mode` is the
+        -- entity-tag mode ('n', 'm' or 'x') followed by the Fencing-Token's digits, if any: a token
+        -- below the session's ('lt', 0 when it never had a lease) is refused with {'SF', token}.
+        local function refusal(mode, tags, v)
+          if not holds(string.sub(mode, 1, 1), tags, v) then return failed(v) end
+          local fence = string.sub(mode, 2)
+          if fence ~= '' and v then
+            local t = tonumber(redis.call('HGET', S, 'lt') or '0')
+            if tonumber(fence) < t then return {'SF', t} end
+          end
+          return nil
+        end
+
+        -- A write's labels argument: '' keeps them; '=' followed by the encoded set replaces them
+        -- ('=' alone clears them). The old set leaves its label indexes; `reindex` adds the new.
+        local function set_labels(arg)
+          if arg == '' then return end
+          local new = string.sub(arg, 2)
+          local old = redis.call('HGET', S, 'lb')
+          if old == new then return end
+          if old then
+            local keep = {}
+            for _, kv in ipairs(labels_of(new)) do keep[kv[1] .. '=' .. kv[2]] = true end
+            for _, kv in ipairs(labels_of(old)) do
+              if not keep[kv[1] .. '=' .. kv[2]] then
+                local L, LE = label_keys(X, kv[1], kv[2])
+                redis.call('ZREM', L, SID)
+                redis.call('ZREM', LE, SID)
+                index_ttl(L, LE)
+              end
+            end
+          end
+          if new == '' then redis.call('HDEL', S, 'lb') else redis.call('HSET', S, 'lb', new) end
         end
 
         -- The TTL policy after a write: mode 'k' keep, 'p' persist, 's' seconds;
@@ -140,32 +176,34 @@ enum RedisScripts {
           end
         end
 
-        -- Moves the session to the top of the index (score updatedAt), records its expiry `e`
-        -- (nil: persistent), prunes a few expired entries and fixes the index TTL.
+        -- Moves the session to the top of the index and of its labels' indexes (score updatedAt),
+        -- records its expiry `e` (nil: persistent) in their expiry sets and its ID in the ID set,
+        -- prunes a few expired entries of each and fixes their TTLs.
         local function reindex(sid, e)
           redis.call('ZADD', X, str(now), sid)
+          redis.call('ZADD', ids_key(X), '0', sid)
           index_expiry_of(E, sid, e)
           index_settle(X, E, BASE)
+          for _, kv in ipairs(labels_of(redis.call('HGET', S, 'lb'))) do
+            local L, LE = label_keys(X, kv[1], kv[2])
+            redis.call('ZADD', L, str(now), sid)
+            index_expiry_of(LE, sid, e)
+            index_settle(L, LE, BASE, kv[1], kv[2])
+          end
         end
 
-        -- Removes the session from the index, prunes a few expired entries and fixes the index TTL.
-        local function unindex(sid)
+        -- Removes the session from the index, its ID set and the indexes of its labels `lb`,
+        -- prunes a few expired entries and fixes the index TTL.
+        local function unindex(sid, lb)
           redis.call('ZREM', X, sid)
           redis.call('ZREM', E, sid)
+          redis.call('ZREM', ids_key(X), sid)
+          unlabel(X, sid, lb)
           index_settle(X, E, BASE)
         end
 
-        -- The session's metadata: version, created, updated, expires (-1: never), ttl (-1: none),
-        -- sliding (0/1), message count, state bytes (0 when never set), message bytes.
-        local function meta()
-          local f = redis.call('HMGET', S, 'v', 'c', 'u', 'e', 't', 'sl', 'mb')
-          return {
-            tonumber(f[1]), tonumber(f[2]), tonumber(f[3]),
-            f[4] and tonumber(f[4]) or -1, f[5] and tonumber(f[5]) or -1,
-            f[6] == '1' and 1 or 0,
-            redis.call('ZCARD', M), redis.call('HSTRLEN', S, 'st'), tonumber(f[7] or '0')
-          }
-        end
+        -- The session's metadata (see `record_meta`).
+        local function meta() return record_meta(S, redis.call('HMGET', S, unpack(META))) end
 
         -- The message bytes the record counts ('mb', kept by every script; 0 when absent).
         local function mbytes() return tonumber(redis.call('HGET', S, 'mb') or '0') end
@@ -242,7 +280,14 @@ enum RedisScripts {
           expire(e)
           if redis.call('ZSCORE', X, SID) then
             index_expiry_of(E, SID, e)
-            index_ttl(X, E)
+            index_ttl(X, E, ids_key(X))
+          end
+          for _, kv in ipairs(labels_of(redis.call('HGET', S, 'lb'))) do
+            local L, LE = label_keys(X, kv[1], kv[2])
+            if redis.call('ZSCORE', L, SID) then
+              index_expiry_of(LE, SID, e)
+              index_ttl(L, LE)
+            end
           end
         end
         """#
@@ -255,7 +300,8 @@ enum RedisScripts {
     /// Every script, in the order `RedisStateStore.loadScripts()` loads them.
     static let all: [RedisScript] = [
         .save, .load, .delete, .list, .deleteAll, .append, .readMessages, .pop, .clear,
-        .messageByKey, .replace, .trim, .deleteMessage,
+        .messageByKey, .replace, .trim, .deleteMessage, .listByPrefix, .deleteByPrefix,
+        .acquireLease, .getLease, .releaseLease,
     ]
 }
 

@@ -7,22 +7,25 @@ extension RedisStateStore {
         Array(text.utf8)
     }
 
-    /// A precondition as the scripts' `mode, tags` pair: `n`/`m`/`x`, then `*` or comma-separated versions.
+    /// A precondition as the scripts' `mode, tags` pair: `n`/`m`/`x` followed by the fencing
+    /// token's digits (when set), then `*` or comma-separated versions.
     static func arguments(_ precondition: Precondition) -> [[UInt8]] {
+        let fence = precondition.fencingToken.map { String($0) } ?? ""
         func tags(_ set: ETagSet) -> [UInt8] {
             switch set {
             case .any: return argument("*")
             case .versions(let versions): return argument(versions.map(String.init).joined(separator: ","))
             }
         }
-        switch precondition {
-        case .none: return [argument("n"), []]
-        case .ifMatch(let set): return [argument("m"), tags(set)]
-        case .ifNoneMatch(let set): return [argument("x"), tags(set)]
+        switch precondition.entityTags {
+        case .none: return [argument("n" + fence), []]
+        case .ifMatch(let set): return [argument("m" + fence), tags(set)]
+        case .ifNoneMatch(let set): return [argument("x" + fence), tags(set)]
         }
     }
 
-    /// A write's TTL options as the scripts' `ttl mode, ttl seconds, sliding, default ttl` quadruple.
+    /// A write's options as the scripts' `ttl mode, ttl seconds, sliding, default ttl, labels`
+    /// arguments; labels are '' (keep) or `=` followed by `encoded(labels:)`.
     func arguments(_ options: WriteOptions) -> [[UInt8]] {
         var result: [[UInt8]]
         switch options.ttl {
@@ -40,7 +43,35 @@ extension RedisStateStore {
         } else {
             result.append([])
         }
+        result.append(options.labels.map { [UInt8(ascii: "=")] + Self.encoded(labels: $0) } ?? [])
         return result
+    }
+
+    /// Labels as the record's `lb` field: `<key>=<value length>:<value>` per label, keys ascending.
+    static func encoded(labels: SessionLabels) -> [UInt8] {
+        var bytes: [UInt8] = []
+        for key in labels.keys.sorted() {
+            let value = labels[key]!
+            bytes += Array("\(key)=\(value.utf8.count):".utf8)
+            bytes += Array(value.utf8)
+        }
+        return bytes
+    }
+
+    /// Decodes a record's `lb` field; malformed trailing bytes are ignored.
+    static func decodedLabels(_ bytes: [UInt8]) -> SessionLabels {
+        var labels: SessionLabels = [:]
+        var index = 0
+        while index < bytes.count {
+            guard let equals = bytes[index...].firstIndex(of: UInt8(ascii: "=")),
+                  let colon = bytes[equals...].firstIndex(of: UInt8(ascii: ":")),
+                  let length = Int(String(decoding: bytes[(equals + 1)..<colon], as: UTF8.self)),
+                  colon + 1 + length <= bytes.count else { break }
+            let key = String(decoding: bytes[index..<equals], as: UTF8.self)
+            labels[key] = String(decoding: bytes[(colon + 1)..<(colon + 1 + length)], as: UTF8.self)
+            index = colon + 1 + length
+        }
+        return labels
     }
 
     /// A script reply split into its status (`OK`, `PF`, …) and the elements after it.
@@ -80,24 +111,40 @@ extension RedisStateStore {
             case "TL": throw StoreError.sessionTooLarge(limit: configuration.maxSessionBytes)
             case "TM": throw StoreError.tooManyMessages(limit: configuration.maxMessages)
             case "IR": throw StoreError.idempotencyKeyReused
+            case "SF": throw StoreError.staleFencingToken(current: values.first?.int ?? 0)
+            case "LH": throw StoreError.leaseHeld(holder: values.first?.string ?? "", expiresAt: values.count > 1 ? values[1].int ?? 0 : 0)
+            case "NL": throw StoreError.leaseNotFound
             default: throw malformed
             }
         }
     }
 
-    /// Decodes the scripts' metadata array: version, created, updated, expires (-1: never),
-    /// ttl (-1: none), sliding (0/1), message count, state bytes, message bytes.
+    /// Decodes the scripts' metadata array (`record_meta`): version, created, updated, expires
+    /// (-1: never), ttl (-1: none), sliding (0/1), message count, state bytes, message bytes,
+    /// encoded labels, then the live lease (`{holder, token, acquired, expires}`) or nil.
     static func metadata(_ value: RESPValue, key: SessionKey) throws(StoreError) -> SessionMetadata {
-        guard let fields = value.array?.compactMap(\.int), fields.count == 9 else {
+        guard let elements = value.array, elements.count == 11 else {
             throw StoreError.internalError(reason: "redis: malformed session metadata \(value)")
         }
+        let fields = elements[0..<9].compactMap(\.int)
+        guard fields.count == 9 else { throw StoreError.internalError(reason: "redis: malformed session metadata \(value)") }
         return SessionMetadata(
             agentID: key.agentID, sessionID: key.sessionID, version: fields[0],
             createdAt: fields[1], updatedAt: fields[2],
             expiresAt: fields[3] < 0 ? nil : fields[3], ttlSeconds: fields[4] < 0 ? nil : fields[4],
             slidingTTL: fields[5] == 1, messageCount: Int(fields[6]), stateBytes: Int(fields[7]),
-            messageBytes: Int(fields[8])
+            messageBytes: Int(fields[8]), labels: decodedLabels(elements[9].bytes ?? []), lease: try lease(elements[10])
         )
+    }
+
+    /// Decodes a `{holder, token, acquired, expires}` array; nil for a nil reply.
+    static func lease(_ value: RESPValue) throws(StoreError) -> Lease? {
+        guard let fields = value.array else { return nil }
+        guard fields.count == 4, let holder = fields[0].string, let token = fields[1].int, let acquired = fields[2].int,
+              let expires = fields[3].int else {
+            throw StoreError.internalError(reason: "redis: malformed lease \(value)")
+        }
+        return Lease(holder: holder, fencingToken: token, acquiredAt: acquired, expiresAt: expires)
     }
 
     /// Decodes a messages-key member, `<seq>:<raw bytes>` or `<seq>#<key length>:<key><raw bytes>`.

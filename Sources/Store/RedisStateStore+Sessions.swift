@@ -39,16 +39,22 @@ extension RedisStateStore {
             throw StoreError.internalError(reason: "redis: session record without timestamps")
         }
         let state = fields[7].bytes
+        var lease: Lease?
+        if let holder = fields[10].string, let token = fields[11].int, let acquired = fields[12].int,
+           let leaseExpiry = fields[13].int, leaseExpiry > WallClock.milliseconds() {
+            lease = Lease(holder: holder, fencingToken: token, acquiredAt: acquired, expiresAt: leaseExpiry)
+        }
         let metadata = SessionMetadata(
             agentID: key.agentID, sessionID: key.sessionID, version: version, createdAt: createdAt, updatedAt: updatedAt,
             expiresAt: expiresAt, ttlSeconds: fields[4].int, slidingTTL: false,
-            messageCount: Int(messageCount), stateBytes: state?.count ?? 0, messageBytes: Int(fields[8].int ?? 0)
+            messageCount: Int(messageCount), stateBytes: state?.count ?? 0, messageBytes: Int(fields[8].int ?? 0),
+            labels: Self.decodedLabels(fields[9].bytes ?? []), lease: lease
         )
         return Session(metadata: metadata, state: state)
     }
 
     /// The record fields a plain load reads, in the order `load` decodes them.
-    static let loadFields: [[UInt8]] = ["v", "c", "u", "e", "t", "sl", "mc", "st", "mb"].map { Array($0.utf8) }
+    static let loadFields: [[UInt8]] = ["v", "c", "u", "e", "t", "sl", "mc", "st", "mb", "lb", "lh", "lt", "la", "le"].map { Array($0.utf8) }
 
     /// The scripted load: one `EVALSHA` that reads and restarts a sliding session's clock.
     private func loadWithScript(_ key: SessionKey) async throws -> Session {
@@ -66,14 +72,39 @@ extension RedisStateStore {
     ///   - limit: the page size (1–1000, validated by the caller).
     ///   - cursor: where the previous page ended, or nil for the first page.
     /// - Throws: `StoreError.unavailable`.
-    public func list(agentID: String, limit: Int, cursor: ListCursor?) async throws -> SessionPage {
+    public func list(agentID: String, limit: Int, cursor: ListCursor?, label: LabelFilter?) async throws -> SessionPage {
         let script = RedisScript.list
         let arguments = [
             sessionKeyBase(agentID), Self.argument(String(max(limit, 0))),
             cursor.map { Self.argument(String($0.updatedAt)) } ?? [],
             cursor.map { Self.argument($0.sessionID) } ?? [],
+            label.map { Self.argument($0.key) } ?? [], label.map { Self.argument($0.value) } ?? [],
         ]
-        let reply = try Reply(await run(script, keys: indexKeys(agentID), arguments: arguments), script: script)
+        let keys = label.map { labelKeys(agentID, $0) } ?? indexKeys(agentID)
+        return try await sessionPage(script, keys: keys, arguments: arguments, agentID: agentID) { last in
+            ListCursor(updatedAt: last.updatedAt, sessionID: last.sessionID)
+        }
+    }
+
+    /// Lists the agent's live sessions whose ID starts with `prefix`, by ID ascending, in one
+    /// `EVALSHA` over the ID set (`ZRANGEBYLEX`), O(log n + page).
+    public func list(agentID: String, prefix: String, limit: Int, after: String?) async throws -> SessionPage {
+        // A cursor below the prefix starts at the prefix itself.
+        let start = after.flatMap { $0.utf8.lexicographicallyPrecedes(prefix.utf8) ? nil : $0 }
+        let arguments = [
+            sessionKeyBase(agentID), Self.argument(String(max(limit, 0))), Self.argument(prefix), start.map(Self.argument) ?? [],
+        ]
+        return try await sessionPage(.listByPrefix, keys: indexKeys(agentID), arguments: arguments, agentID: agentID) { last in
+            ListCursor(updatedAt: 0, sessionID: last.sessionID)
+        }
+    }
+
+    /// Runs a list script and decodes its `{'OK', pruned, more, {{id, meta}, …}}` reply.
+    private func sessionPage(
+        _ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]], agentID: String,
+        cursor: (SessionMetadata) -> ListCursor
+    ) async throws -> SessionPage {
+        let reply = try Reply(await run(script, keys: keys, arguments: arguments), script: script)
         try reply.check(configuration)
         guard reply.values.count == 3, let entries = reply.values[2].array else { throw reply.malformed }
         let pruned = try reply.int(0)
@@ -82,7 +113,7 @@ extension RedisStateStore {
             guard let pair = entry.array, pair.count == 2, let id = pair[0].string else { throw reply.malformed }
             return try Self.metadata(pair[1], key: SessionKey(agentID: agentID, sessionID: id))
         }
-        let next = try reply.int(1) == 1 ? sessions.last.map { ListCursor(updatedAt: $0.updatedAt, sessionID: $0.sessionID) } : nil
+        let next = try reply.int(1) == 1 ? sessions.last.map(cursor) : nil
         return SessionPage(sessions: sessions, nextCursor: next)
     }
 
@@ -102,8 +133,20 @@ extension RedisStateStore {
     /// - Returns: how many live (unexpired) sessions were deleted.
     /// - Throws: `StoreError.unavailable`; sessions deleted by earlier batches stay deleted.
     public func deleteAll(agentID: String) async throws -> Int {
-        let script = RedisScript.deleteAll
-        let arguments = [sessionKeyBase(agentID), Self.argument(String(Self.deleteAllBatchSize))]
+        try await deleteInBatches(.deleteAll, agentID: agentID, extra: [])
+    }
+
+    /// Deletes every session of the agent whose ID starts with `prefix`, in batches of
+    /// `deleteAllBatchSize` found by `ZRANGEBYLEX` in the ID set (one `EVALSHA` each). Like
+    /// `deleteAll`, each session goes atomically, the whole is not atomic.
+    /// - Returns: how many live sessions were deleted.
+    public func deleteAll(agentID: String, prefix: String) async throws -> Int {
+        try await deleteInBatches(.deleteByPrefix, agentID: agentID, extra: [Self.argument(prefix)])
+    }
+
+    /// Runs a batch-delete script until it reports that nothing is left (its second reply element is 0).
+    private func deleteInBatches(_ script: RedisScript, agentID: String, extra: [[UInt8]]) async throws -> Int {
+        let arguments = [sessionKeyBase(agentID), Self.argument(String(Self.deleteAllBatchSize))] + extra
         var deleted = 0
         // Bounded: at most 10 million sessions per call, far beyond any realistic agent.
         for _ in 0..<20_000 {

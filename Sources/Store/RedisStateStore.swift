@@ -166,6 +166,15 @@ public final class RedisStateStore: StateStore {
         index + Array("::expiry".utf8)
     }
 
+    /// The keys of a label list: the label's index and expiry set (see `RedisScripts.index`).
+    /// Neither can equal a session key (a session ID never starts with `:`), and the `::label:`
+    /// and `::label-expiry:` forms never equal each other or `::expiry`/`::ids`.
+    func labelKeys(_ agentID: String, _ label: LabelFilter) -> [[UInt8]] {
+        let index = indexKey(agentID)
+        let suffix = Array("\(label.key):\(label.value)".utf8)
+        return [index + Array("::label:".utf8) + suffix, index + Array("::label-expiry:".utf8) + suffix]
+    }
+
     /// `<prefix><agent>`, the agent's index.
     func indexKey(_ agentID: String) -> [UInt8] {
         Array("\(keyPrefix)\(agentID)".utf8)
@@ -246,6 +255,7 @@ public final class RedisStateStore: StateStore {
     /// The scripts that write; a lost reply to one of them leaves its outcome unknown.
     static let mutatingScripts: Set<String> = Set([
         RedisScript.save, .delete, .deleteAll, .append, .pop, .clear, .replace, .trim, .deleteMessage,
+        .deleteByPrefix, .acquireLease, .releaseLease,
     ].map(\.name))
 
     /// Redis error codes that mean "try again later" rather than a bug.

@@ -24,12 +24,16 @@ public struct SessionMetadata: Sendable, Equatable {
     public var stateBytes: Int
     /// Sum of the stored messages' byte lengths (each as the JSON bytes it was sent as).
     public var messageBytes: Int
+    /// The session's labels (`[:]` when none).
+    public var labels: SessionLabels
+    /// The live lease, or nil when there is none or it has expired.
+    public var lease: Lease?
 
     /// Creates metadata from its fields.
     public init(
         agentID: String, sessionID: String, version: Int64, createdAt: Int64, updatedAt: Int64,
         expiresAt: Int64?, ttlSeconds: Int64?, slidingTTL: Bool, messageCount: Int, stateBytes: Int,
-        messageBytes: Int = 0
+        messageBytes: Int = 0, labels: SessionLabels = [:], lease: Lease? = nil
     ) {
         self.agentID = agentID
         self.sessionID = sessionID
@@ -42,6 +46,8 @@ public struct SessionMetadata: Sendable, Equatable {
         self.messageCount = messageCount
         self.stateBytes = stateBytes
         self.messageBytes = messageBytes
+        self.labels = labels
+        self.lease = lease
     }
 }
 

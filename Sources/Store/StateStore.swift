@@ -12,12 +12,41 @@ public protocol StateStore: Sendable {
     /// - Throws: `sessionNotFound`, `unavailable`.
     func load(_ key: SessionKey) async throws -> Session
 
-    /// Lists an agent's live sessions, newest `updatedAt` first, ties by `sessionID` descending.
-    /// Not a read: it never extends a sliding TTL.
+    /// Lists an agent's live sessions, newest `updatedAt` first, ties by `sessionID` descending,
+    /// at O(log n + page) cost. Not a read: it never extends a sliding TTL.
     /// - Parameters:
     ///   - limit: 1–1000, validated by the caller.
     ///   - cursor: where the previous page ended, or nil for the first page.
-    func list(agentID: String, limit: Int, cursor: ListCursor?) async throws -> SessionPage
+    ///   - label: when set, only the sessions that carry exactly this label.
+    func list(agentID: String, limit: Int, cursor: ListCursor?, label: LabelFilter?) async throws -> SessionPage
+
+    /// Lists an agent's live sessions whose ID starts with `prefix`, by `sessionID` ascending
+    /// (byte order), at O(log n + page) cost. Not a read.
+    /// - Parameters:
+    ///   - prefix: 1–128 bytes of the ID alphabet, validated by the caller.
+    ///   - limit: 1–1000, validated by the caller.
+    ///   - after: the last session ID of the previous page, or nil for the first page.
+    /// - Returns: a page whose `nextCursor` is `0-<last session ID>` when more follow.
+    func list(agentID: String, prefix: String, limit: Int, after: String?) async throws -> SessionPage
+
+    /// Deletes every session of an agent whose ID starts with `prefix`, each atomically.
+    /// - Returns: how many live sessions were deleted.
+    func deleteAll(agentID: String, prefix: String) async throws -> Int
+
+    /// Acquires the session's lease for `holder`, or renews it when `holder` already holds it.
+    /// Acquiring takes a new fencing token (the previous one + 1); renewing keeps it. Neither
+    /// changes `version`, `updatedAt` or the session's TTL.
+    /// - Parameter ttlMilliseconds: `Lease.ttlRange`, validated by the caller.
+    /// - Throws: `sessionNotFound`, `leaseHeld` (another holder's live lease), `unavailable`.
+    func acquireLease(_ key: SessionKey, holder: String, ttlMilliseconds: Int64) async throws -> LeaseResult
+
+    /// The session's live lease. Not a read: it never extends a sliding TTL.
+    /// - Throws: `sessionNotFound`, `leaseNotFound` (none, or expired), `unavailable`.
+    func lease(_ key: SessionKey) async throws -> Lease
+
+    /// Releases `holder`'s live lease; the fencing token stays.
+    /// - Throws: `sessionNotFound`, `leaseNotFound`, `leaseHeld` (another holder's), `unavailable`.
+    func releaseLease(_ key: SessionKey, holder: String) async throws
 
     /// Deletes a session: state, messages, idempotency records and index entry, atomically.
     /// - Throws: `sessionNotFound`, `preconditionFailed`, `unavailable`.
@@ -85,6 +114,11 @@ public protocol StateStore: Sendable {
 }
 
 extension StateStore {
+    /// Lists all of an agent's live sessions; see `list(agentID:limit:cursor:label:)`.
+    public func list(agentID: String, limit: Int, cursor: ListCursor?) async throws -> SessionPage {
+        try await list(agentID: agentID, limit: limit, cursor: cursor, label: nil)
+    }
+
     /// Appends messages without keys; see `append(_:messages:keys:options:idempotency:)`.
     public func append(
         _ key: SessionKey, messages: [[UInt8]], options: WriteOptions, idempotency: IdempotencyToken?

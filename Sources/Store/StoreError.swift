@@ -32,6 +32,13 @@ public enum StoreError: Error, Sendable, Equatable {
     /// failover). → 503 `backend_unavailable`, saying so and to retry with the same
     /// `Idempotency-Key` or `If-Match`
     case replicationIncomplete(acknowledged: Int, required: Int)
+    /// The mutation's `Fencing-Token` is lower than the session's current one; nothing was
+    /// written. → 409 `stale_fencing_token`
+    case staleFencingToken(current: Int64)
+    /// Another holder has a live lease on the session. → 409 `lease_held`, with its holder and expiry
+    case leaseHeld(holder: String, expiresAt: Int64)
+    /// The session has no live lease. → 404 `not_found`
+    case leaseNotFound
     /// Anything else (a bug, a corrupt record). → 500 `internal`
     case internalError(reason: String)
 }

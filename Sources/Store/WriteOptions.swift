@@ -16,12 +16,16 @@ public struct WriteOptions: Sendable, Hashable {
     public var slidingTTL: Bool?
     /// Checked atomically with the write.
     public var precondition: Precondition
+    /// `nil` when `labels` was left out (the session keeps its labels; a new one has none), else
+    /// the whole new set (`[:]` clears it). Validated by the caller (`LabelRules`).
+    public var labels: SessionLabels?
 
-    /// Options for an unconditional write that keeps the TTL policy, unless told otherwise.
-    public init(ttl: TTLChange = .keep, slidingTTL: Bool? = nil, precondition: Precondition = .none) {
+    /// Options for an unconditional write that keeps the TTL policy and labels, unless told otherwise.
+    public init(ttl: TTLChange = .keep, slidingTTL: Bool? = nil, precondition: Precondition = .none, labels: SessionLabels? = nil) {
         self.ttl = ttl
         self.slidingTTL = slidingTTL
         self.precondition = precondition
+        self.labels = labels
     }
 }
 

@@ -1,4 +1,5 @@
 import Store
+import Telemetry
 
 /// An error that reaches the client as an RFC 9457 `application/problem+json` body.
 ///
@@ -12,6 +13,10 @@ struct APIError: Error, Sendable, Equatable {
     /// For 412: the session's version, or nil when it is missing. Only rendered when `hasCurrentVersion`.
     var currentVersion: Int64?
     var hasCurrentVersion = false
+    /// Extra problem members: `holder` and `expires_at` for 409 `lease_held`, `fencing_token`
+    /// (the session's current one) for 409 `stale_fencing_token`.
+    var lease: (holder: String, expiresAt: Int64)?
+    var fencingToken: Int64?
 
     static func == (lhs: APIError, rhs: APIError) -> Bool {
         lhs.status == rhs.status && lhs.code == rhs.code && lhs.detail == rhs.detail && lhs.currentVersion == rhs.currentVersion
@@ -75,6 +80,13 @@ struct APIError: Error, Sendable, Equatable {
         if hasCurrentVersion {
             json.raw(","); json.key("current_version"); json.int(currentVersion)
         }
+        if let lease {
+            json.raw(","); json.key("holder"); json.string(lease.holder)
+            json.raw(","); json.key("expires_at"); json.string(RFC3339.format(millisecondsSince1970: lease.expiresAt))
+        }
+        if let fencingToken {
+            json.raw(","); json.key("fencing_token"); json.int(fencingToken)
+        }
         json.raw("}")
         return json.bytes
     }
@@ -104,6 +116,13 @@ extension APIError {
             self = .backendUnavailable("The write reached the Redis primary, but only \(acknowledged) of the \(required) required replicas confirmed it in time: it may still become visible. Retry with the same Idempotency-Key or If-Match, or read the session first.")
         case .outOfMemory:
             self = .backendUnavailable("The storage backend is out of memory (Redis maxmemory); nothing was written. Reads and deletes still work.")
+        case .staleFencingToken(let current):
+            self = APIError(status: 409, code: "stale_fencing_token", detail: "The Fencing-Token is lower than the session's current fencing token \(current); nothing was written.")
+            fencingToken = current
+        case .leaseHeld(let holder, let expiresAt):
+            self = APIError(status: 409, code: "lease_held", detail: "Another holder has a live lease on this session.")
+            lease = (holder, expiresAt)
+        case .leaseNotFound: self = .notFound("The session has no live lease.")
         case .internalError: self = .internalError
         }
     }
