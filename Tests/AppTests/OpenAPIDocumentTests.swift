@@ -16,7 +16,8 @@ struct OpenAPIDocumentTests {
     @Test func problemCodesAreDocumented() {
         for code in ["invalid_id", "invalid_json", "invalid_request", "not_found", "route_not_found", "method_not_allowed",
                      "request_timeout", "too_many_messages", "precondition_failed", "payload_too_large", "uri_too_long",
-                     "unsupported_media_type", "idempotency_key_reused", "header_too_large", "internal", "backend_unavailable"] {
+                     "unsupported_media_type", "idempotency_key_reused", "header_too_large", "internal", "backend_unavailable",
+                     "stale_fencing_token", "lease_held"] {
             #expect(OpenAPIDocument.yaml.contains(code))
         }
     }

@@ -31,6 +31,10 @@ info:
     - `If-None-Match` is honoured on GET/HEAD of a session and of its messages (weak comparison)
       and on PUT (`*` = create only). `If-Match` (strong comparison; weak tags never match) is
       honoured on PUT, DELETE, the message POST and PUT, pop, clear, trim and delete-one.
+    - `Fencing-Token: <n>` (a non-negative integer) on any mutation of a session is checked after
+      `If-Match`/`If-None-Match`: when `n` is lower than the session's current fencing token (see
+      the lease routes) the answer is 409 `stale_fencing_token` and nothing is written. Without the
+      header nothing is checked, so leases stay advisory.
     - A session holds at most `--max-messages` (default 100000) messages and at most
       `--max-session-bytes` (default 67108864, 64 MiB) of state plus message bytes. A write past
       either cap is 409 (`too_many_messages`, `session_too_large`) and writes nothing.
@@ -46,6 +50,7 @@ security:
 tags:
   - name: sessions
   - name: messages
+  - name: leases
   - name: operations
 paths:
   /agents/{agent_id}/sessions/{session_id}:
@@ -63,6 +68,7 @@ paths:
         policy and gives a new one the server's `--default-ttl`.
       parameters:
         - $ref: '#/components/parameters/IfMatch'
+        - $ref: '#/components/parameters/FencingToken'
         - $ref: '#/components/parameters/IfNoneMatch'
       requestBody:
         required: true
@@ -89,6 +95,7 @@ paths:
             application/json:
               schema: { $ref: '#/components/schemas/SessionSummary' }
         '400': { $ref: '#/components/responses/BadRequest' }
+        '409': { $ref: '#/components/responses/Conflict' }
         '412': { $ref: '#/components/responses/PreconditionFailed' }
         '413': { $ref: '#/components/responses/Problem' }
         '415': { $ref: '#/components/responses/Problem' }
@@ -170,6 +177,7 @@ paths:
       description: Removes state, messages, idempotency records and the index entry in one atomic step.
       parameters:
         - $ref: '#/components/parameters/IfMatch'
+        - $ref: '#/components/parameters/FencingToken'
       responses:
         '204':
           description: Deleted.
@@ -177,6 +185,7 @@ paths:
             X-Request-Id: { $ref: '#/components/headers/XRequestId' }
         '400': { $ref: '#/components/responses/BadRequest' }
         '404': { $ref: '#/components/responses/NotFound' }
+        '409': { $ref: '#/components/responses/Conflict' }
         '412': { $ref: '#/components/responses/PreconditionFailed' }
         '503': { $ref: '#/components/responses/Unavailable' }
         '401': { $ref: '#/components/responses/Unauthorized' }
@@ -194,6 +203,12 @@ paths:
         Newest `updated_at` first, ties by `session_id` descending. Never lists an expired or
         deleted session, and a session never appears twice within one page. Not a read: it does
         not extend sliding TTLs.
+
+        With `label=<key>:<value>`, only the sessions carrying exactly that label, in the same
+        order and with the same paging; a session relabelled or deleted leaves the list at once.
+        With `prefix=P`, only the sessions whose ID starts with `P`, by `session_id` ascending in
+        byte order; its `next_cursor` is `0-<last session_id>`. `label` and `prefix` together,
+        or either given twice, is 400. Every form costs O(log n + page).
       parameters:
         - name: limit
           in: query
@@ -202,6 +217,11 @@ paths:
           in: query
           description: The `next_cursor` of the previous page. Opaque; a malformed one is 400.
           schema: { $ref: '#/components/schemas/Cursor' }
+        - name: label
+          in: query
+          description: '`<key>:<value>`, split at the first `:` (the value may contain `:`); the value is 1–256 bytes of UTF-8.'
+          schema: { type: string, pattern: '^[a-z][a-z0-9_]{0,62}:.{1,256}$' }
+        - $ref: '#/components/parameters/Prefix'
       responses:
         '200':
           description: A page of sessions (without state).
@@ -218,7 +238,13 @@ paths:
     delete:
       tags: [sessions]
       operationId: deleteAllSessions
-      summary: Delete every session of an agent
+      summary: Delete every session of an agent, or those whose ID starts with a prefix
+      description: |
+        Each session goes atomically (state, messages, idempotency records, index entries); the
+        whole is not one atomic step, so a session created meanwhile may or may not be deleted.
+        `label` is not accepted here (400).
+      parameters:
+        - $ref: '#/components/parameters/Prefix'
       responses:
         '200':
           description: How many sessions were deleted.
@@ -256,6 +282,7 @@ paths:
         before `If-Match`.
       parameters:
         - $ref: '#/components/parameters/IfMatch'
+        - $ref: '#/components/parameters/FencingToken'
         - name: Idempotency-Key
           in: header
           schema: { type: string, pattern: '^[!-~]{1,128}$' }
@@ -297,6 +324,7 @@ paths:
         apply as on append. State is kept.
       parameters:
         - $ref: '#/components/parameters/IfMatch'
+        - $ref: '#/components/parameters/FencingToken'
       requestBody:
         required: true
         content:
@@ -386,6 +414,7 @@ paths:
         changes nothing (`deleted` 0, the version stays). Keys go with their messages.
       parameters:
         - $ref: '#/components/parameters/IfMatch'
+        - $ref: '#/components/parameters/FencingToken'
         - name: before
           in: query
           schema: { type: integer, format: int64, minimum: 0 }
@@ -405,6 +434,7 @@ paths:
             ETag: { $ref: '#/components/headers/ETag' }
         '400': { $ref: '#/components/responses/BadRequest' }
         '404': { $ref: '#/components/responses/NotFound' }
+        '409': { $ref: '#/components/responses/Conflict' }
         '412': { $ref: '#/components/responses/PreconditionFailed' }
         '503': { $ref: '#/components/responses/Unavailable' }
         '401': { $ref: '#/components/responses/Unauthorized' }
@@ -422,6 +452,7 @@ paths:
       description: The seq is never reused. No messages is 404; a failed `If-Match` is 412 even then.
       parameters:
         - $ref: '#/components/parameters/IfMatch'
+        - $ref: '#/components/parameters/FencingToken'
       responses:
         '200':
           description: The removed message.
@@ -433,6 +464,7 @@ paths:
               schema: { $ref: '#/components/schemas/Message' }
         '400': { $ref: '#/components/responses/BadRequest' }
         '404': { $ref: '#/components/responses/NotFound' }
+        '409': { $ref: '#/components/responses/Conflict' }
         '412': { $ref: '#/components/responses/PreconditionFailed' }
         '503': { $ref: '#/components/responses/Unavailable' }
         '401': { $ref: '#/components/responses/Unauthorized' }
@@ -454,6 +486,7 @@ paths:
       description: Removes the message with that seq (and frees its key). No such message, or no such session, is 404; a failed `If-Match` is 412 even then.
       parameters:
         - $ref: '#/components/parameters/IfMatch'
+        - $ref: '#/components/parameters/FencingToken'
       responses:
         '200':
           description: The removed message.
@@ -465,7 +498,129 @@ paths:
               schema: { $ref: '#/components/schemas/Message' }
         '400': { $ref: '#/components/responses/BadRequest' }
         '404': { $ref: '#/components/responses/NotFound' }
+        '409': { $ref: '#/components/responses/Conflict' }
         '412': { $ref: '#/components/responses/PreconditionFailed' }
+        '503': { $ref: '#/components/responses/Unavailable' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        default: { $ref: '#/components/responses/Problem' }
+  /agents/{agent_id}/sessions/{session_id}/lease:
+    parameters:
+      - $ref: '#/components/parameters/AgentId'
+      - $ref: '#/components/parameters/SessionId'
+      - $ref: '#/components/parameters/RequestId'
+    put:
+      tags: [leases]
+      operationId: acquireLease
+      summary: Acquire or renew the session's lease
+      description: |
+        An advisory lock with a fencing token. Acquiring (no live lease, or another holder's that
+        has expired) takes the next fencing token (the previous one + 1; 1 for the first) and
+        answers 201; the same holder renewing its live lease keeps the token and answers 200 with
+        the new `expires_at`. Another holder's live lease is 409 `lease_held`, whose problem body
+        carries `holder` and `expires_at`. The token survives release and expiry and dies with the
+        session. Lease operations change neither the session's `version` nor `updated_at` nor its
+        TTL. The lease expires by the store's clock (Redis `TIME`).
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/LeaseRequest' }
+            example: { holder: worker-7, ttl_ms: 30000 }
+      responses:
+        '200':
+          description: Renewed by its holder.
+          headers:
+            X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Lease' }
+        '201':
+          description: Acquired, with a new fencing token.
+          headers:
+            X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Lease' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '404': { $ref: '#/components/responses/NotFound' }
+        '409': { $ref: '#/components/responses/LeaseHeld' }
+        '413': { $ref: '#/components/responses/Problem' }
+        '415': { $ref: '#/components/responses/Problem' }
+        '503': { $ref: '#/components/responses/Unavailable' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        default: { $ref: '#/components/responses/Problem' }
+    get:
+      tags: [leases]
+      operationId: getLease
+      summary: The session's live lease
+      description: 404 when the session is missing, or has no lease, or its lease has expired. Not a read of the session (no sliding-TTL restart).
+      responses:
+        '200':
+          description: The live lease.
+          headers:
+            X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Lease' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '404': { $ref: '#/components/responses/NotFound' }
+        '503': { $ref: '#/components/responses/Unavailable' }
+        '401': { $ref: '#/components/responses/Unauthorized' }
+        '403': { $ref: '#/components/responses/Forbidden' }
+        default: { $ref: '#/components/responses/Problem' }
+    head:
+      tags: [leases]
+      operationId: headLease
+      summary: Like GET, without a body
+      responses:
+        '200':
+          description: A live lease exists.
+          headers:
+            X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+        '400':
+          description: Invalid ID.
+          headers:
+            X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+        '404':
+          description: No session, or no live lease.
+          headers:
+            X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+        '401':
+          description: No valid bearer token (auth on); no body, as for any HEAD.
+          headers:
+            X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+            WWW-Authenticate:
+              description: Always `Bearer realm="agentstate"`.
+              schema: { type: string, const: 'Bearer realm="agentstate"' }
+        '403':
+          description: The token does not cover this agent; no body.
+          headers:
+            X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+        default:
+          description: An error (no body, as for any HEAD).
+          headers:
+            X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+    delete:
+      tags: [leases]
+      operationId: releaseLease
+      summary: Release the lease
+      description: Releases the holder's live lease; the fencing token stays. Another holder's lease is 409 `lease_held`; none (or an expired one) is 404.
+      parameters:
+        - name: Lease-Holder
+          in: header
+          required: true
+          description: The holder releasing its lease; missing or malformed is 400.
+          schema: { type: string, pattern: '^[!-~]{1,128}$' }
+      responses:
+        '204':
+          description: Released.
+          headers:
+            X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+        '400': { $ref: '#/components/responses/BadRequest' }
+        '404': { $ref: '#/components/responses/NotFound' }
+        '409': { $ref: '#/components/responses/LeaseHeld' }
         '503': { $ref: '#/components/responses/Unavailable' }
         '401': { $ref: '#/components/responses/Unauthorized' }
         '403': { $ref: '#/components/responses/Forbidden' }
@@ -601,6 +756,16 @@ components:
       in: header
       description: '`*` makes the PUT create-only: 412 when the session exists.'
       schema: { type: string, pattern: '^(\*|(W/)?"[!#-~]*"( *, *(W/)?"[!#-~]*")*)$' }
+    FencingToken:
+      name: Fencing-Token
+      in: header
+      description: 'A fencing token from the lease routes. Lower than the session''s current one: 409 `stale_fencing_token`, nothing written. Beyond 2^63-1 counts as 2^63-1.'
+      schema: { type: string, pattern: '^[0-9]{1,4096}$' }
+    Prefix:
+      name: prefix
+      in: query
+      description: Only the sessions whose ID starts with it; a non-empty prefix of a valid ID (so itself one).
+      schema: { $ref: '#/components/schemas/Id' }
     IfNoneMatchRead:
       name: If-None-Match
       in: header
@@ -661,6 +826,24 @@ components:
       content:
         application/problem+json:
           schema: { $ref: '#/components/schemas/Problem' }
+    Conflict:
+      description: '`too_many_messages`, `session_too_large`, `key_conflict`, or `stale_fencing_token` (with the session''s current `fencing_token`).'
+      headers:
+        X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+      content:
+        application/problem+json:
+          schema: { $ref: '#/components/schemas/Problem' }
+    LeaseHeld:
+      description: '`lease_held`, with the live lease''s `holder` and `expires_at`.'
+      headers:
+        X-Request-Id: { $ref: '#/components/headers/XRequestId' }
+      content:
+        application/problem+json:
+          schema:
+            allOf:
+              - $ref: '#/components/schemas/Problem'
+              - type: object
+                required: [holder, expires_at]
     PreconditionFailed:
       description: '`precondition_failed`, with `current_version` (null when the session is missing).'
       headers:
@@ -710,6 +893,7 @@ components:
         sliding_ttl:
           type: boolean
           description: When true, reads (GET of the session or its messages) restart the clock too. Left out, an existing session keeps its setting; a new one gets false.
+        labels: { $ref: '#/components/schemas/Labels' }
     AppendRequest:
       type: object
       required: [messages]
@@ -723,6 +907,7 @@ components:
         keys: { $ref: '#/components/schemas/MessageKeys' }
         ttl_seconds: { $ref: '#/components/schemas/TTLSeconds' }
         sliding_ttl: { type: boolean }
+        labels: { $ref: '#/components/schemas/Labels' }
     ReplaceRequest:
       type: object
       required: [messages]
@@ -736,6 +921,7 @@ components:
         keys: { $ref: '#/components/schemas/MessageKeys' }
         ttl_seconds: { $ref: '#/components/schemas/TTLSeconds' }
         sliding_ttl: { type: boolean }
+        labels: { $ref: '#/components/schemas/Labels' }
     MessageKey:
       description: 1–128 visible ASCII characters, unique within the session.
       type: string
@@ -748,9 +934,32 @@ components:
         oneOf:
           - $ref: '#/components/schemas/MessageKey'
           - type: 'null'
+    Labels:
+      description: |
+        The whole label set: given, it replaces the session's labels (`{}` clears them); left out,
+        the session keeps its labels (a new one has none). Keys match `^[a-z][a-z0-9_]{0,62}$`;
+        values are strings of 1–256 bytes of UTF-8; anything else (null included) is 400.
+      type: object
+      maxProperties: 16
+      propertyNames: { pattern: '^[a-z][a-z0-9_]{0,62}$' }
+      additionalProperties: { type: string, minLength: 1, maxLength: 256 }
+    LeaseRequest:
+      type: object
+      required: [holder, ttl_ms]
+      properties:
+        holder: { type: string, pattern: '^[!-~]{1,128}$' }
+        ttl_ms: { type: integer, minimum: 100, maximum: 600000 }
+    Lease:
+      type: object
+      required: [holder, fencing_token, acquired_at, expires_at]
+      properties:
+        holder: { type: string }
+        fencing_token: { type: integer, minimum: 1 }
+        acquired_at: { $ref: '#/components/schemas/Timestamp' }
+        expires_at: { $ref: '#/components/schemas/Timestamp' }
     SessionSummary:
       type: object
-      required: [agent_id, session_id, version, created_at, updated_at, expires_at, ttl_seconds, sliding_ttl, message_count, state_bytes, message_bytes]
+      required: [agent_id, session_id, version, created_at, updated_at, expires_at, ttl_seconds, sliding_ttl, message_count, state_bytes, message_bytes, labels, lease]
       properties:
         agent_id: { $ref: '#/components/schemas/Id' }
         session_id: { $ref: '#/components/schemas/Id' }
@@ -766,6 +975,19 @@ components:
         message_count: { type: integer, minimum: 0 }
         state_bytes: { type: integer, minimum: 0, description: 'Size of the stored state in bytes; 0 when never set.' }
         message_bytes: { type: integer, minimum: 0, description: 'Sum of the stored messages'' sizes, each as the JSON bytes it was sent as.' }
+        labels:
+          type: object
+          additionalProperties: { type: string }
+        lease:
+          description: The live lease, or null when there is none or it has expired.
+          oneOf:
+            - type: object
+              required: [holder, fencing_token, expires_at]
+              properties:
+                holder: { type: string }
+                fencing_token: { type: integer, minimum: 1 }
+                expires_at: { $ref: '#/components/schemas/Timestamp' }
+            - type: 'null'
     Session:
       allOf:
         - $ref: '#/components/schemas/SessionSummary'
@@ -839,10 +1061,13 @@ components:
                  method_not_allowed, request_timeout, too_many_messages, session_too_large, key_conflict,
                  precondition_failed, payload_too_large,
                  uri_too_long, unsupported_media_type, idempotency_key_reused, header_too_large, internal,
-                 backend_unavailable]
+                 backend_unavailable, stale_fencing_token, lease_held]
         request_id: { type: string }
         current_version:
           type: [integer, 'null']
           description: Only on 412.
+        holder: { type: string, description: 'Only on 409 `lease_held`.' }
+        expires_at: { $ref: '#/components/schemas/Timestamp' }
+        fencing_token: { type: integer, minimum: 1, description: 'Only on 409 `stale_fencing_token`: the session''s current token.' }
 """#
 }

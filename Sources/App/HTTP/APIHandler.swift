@@ -133,6 +133,8 @@ final class APIHandler: HTTPHandler {
             return HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", "application/yaml")]), body: openAPIDocument)
         case .sessions, .session, .messages, .lastMessage, .message:
             return try await sessionRoute(&context)
+        case .lease:
+            return try await leaseRoute(&context)
         }
     }
 

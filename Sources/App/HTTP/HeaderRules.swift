@@ -101,6 +101,18 @@ enum HeaderRules {
     /// The strong ETag for a session version.
     static func etag(_ version: Int64) -> String { "\"\(version)\"" }
 
+    /// The `Fencing-Token` header (DESIGN §11): nil when absent, else a non-negative decimal
+    /// integer; one beyond `Int64.max` counts as `Int64.max` (it can never be stale).
+    /// - Throws: `invalid_request` for anything else, or for the header given twice.
+    static func fencingToken(_ values: [String]) throws(APIError) -> Int64? {
+        guard !values.isEmpty else { return nil }
+        let invalid = APIError.invalidRequest("Fencing-Token must be one non-negative decimal integer.")
+        guard values.count == 1 else { throw invalid }
+        let text = values[0].utf8
+        guard !text.isEmpty, text.count <= 4096, text.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { throw invalid }
+        return Int64(values[0]) ?? .max
+    }
+
     /// Whether an `Idempotency-Key` is 1–128 visible ASCII characters.
     static func isValidIdempotencyKey(_ key: String) -> Bool {
         let count = key.utf8.count

@@ -12,6 +12,7 @@ enum Route: String, Sendable, CaseIterable {
     case messages = "/agents/{agent_id}/sessions/{session_id}/messages"
     case lastMessage = "/agents/{agent_id}/sessions/{session_id}/messages/last"
     case message = "/agents/{agent_id}/sessions/{session_id}/messages/{seq}"
+    case lease = "/agents/{agent_id}/sessions/{session_id}/lease"
 
     /// The route template, used as the `route` label and log field.
     var template: String { rawValue }
@@ -24,6 +25,7 @@ enum Route: String, Sendable, CaseIterable {
         case .session: return [.GET, .HEAD, .PUT, .DELETE]
         case .messages: return [.GET, .HEAD, .PUT, .POST, .DELETE]
         case .lastMessage, .message: return [.DELETE]
+        case .lease: return [.GET, .HEAD, .PUT, .DELETE]
         }
     }
 
@@ -32,7 +34,7 @@ enum Route: String, Sendable, CaseIterable {
 
     /// Whether requests with this route and method carry a JSON body (and so get a `Content-Type` check).
     func takesBody(_ method: HTTPMethod) -> Bool {
-        (self == .session && method == .PUT) || (self == .messages && (method == .POST || method == .PUT))
+        ((self == .session || self == .lease) && method == .PUT) || (self == .messages && (method == .POST || method == .PUT))
     }
 }
 
@@ -64,6 +66,8 @@ struct RouteMatch: Sendable {
             case 4: self.init(route: .session, agentSegment: agent, sessionSegment: Substring(segments[3]))
             case 5 where RouteMatch.segment(segments[4], is: "messages"):
                 self.init(route: .messages, agentSegment: agent, sessionSegment: Substring(segments[3]))
+            case 5 where RouteMatch.segment(segments[4], is: "lease"):
+                self.init(route: .lease, agentSegment: agent, sessionSegment: Substring(segments[3]))
             case 6 where RouteMatch.segment(segments[4], is: "messages") && RouteMatch.segment(segments[5], is: "last"):
                 self.init(route: .lastMessage, agentSegment: agent, sessionSegment: Substring(segments[3]))
             case 6 where RouteMatch.segment(segments[4], is: "messages"):

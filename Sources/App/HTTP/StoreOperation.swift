@@ -11,15 +11,27 @@ enum StoreOperation: String, Sendable {
     case replaceMessages = "replace_messages"
     case trimMessages = "trim_messages"
     case deleteMessage = "delete_message"
+    case listByLabel = "list_by_label"
+    case listByPrefix = "list_by_prefix"
+    case deleteByPrefix = "delete_by_prefix"
+    case leaseAcquire = "lease_acquire"
+    case leaseGet = "lease_get"
+    case leaseRelease = "lease_release"
 
     /// The operation of a route, method and query, or nil for the operations routes.
-    /// `DELETE …/messages` is a trim when the query has `before`, else a clear.
+    /// `DELETE …/messages` is a trim when the query has `before`, else a clear; the session list
+    /// is by label or by prefix when the query has `label` or `prefix`.
     init?(route: Route, method: HTTPMethod, query: String?) {
-        if route == .messages, method == .DELETE, let query, (try? QueryParameters(query).has("before")) == true {
-            self = .trimMessages
-            return
-        }
         self.init(route: route, method: method)
+        guard let query, self == .clearMessages || self == .list || self == .deleteAll,
+              let parameters = try? QueryParameters(query) else { return }
+        switch self {
+        case .clearMessages where parameters.has("before"): self = .trimMessages
+        case .list where parameters.has("label"): self = .listByLabel
+        case .list where parameters.has("prefix"): self = .listByPrefix
+        case .deleteAll where parameters.has("prefix"): self = .deleteByPrefix
+        default: break
+        }
     }
 
     /// The operation of a route and method, or nil for the operations routes.
@@ -36,6 +48,9 @@ enum StoreOperation: String, Sendable {
         case (.messages, .PUT): self = .replaceMessages
         case (.lastMessage, .DELETE): self = .pop
         case (.message, .DELETE): self = .deleteMessage
+        case (.lease, .PUT): self = .leaseAcquire
+        case (.lease, .GET), (.lease, .HEAD): self = .leaseGet
+        case (.lease, .DELETE): self = .leaseRelease
         default: return nil
         }
     }

@@ -6,8 +6,10 @@ struct SaveBody: Sendable {
     var state: [UInt8]
     var ttl: TTLChange
     var slidingTTL: Bool?
+    /// nil when the body has no `labels` (the session keeps its own).
+    var labels: SessionLabels?
 
-    /// Parses and validates a save body (DESIGN §7 "Request bodies").
+    /// Parses and validates a save body (DESIGN §7 "Request bodies", §11 labels).
     /// - Throws: `invalid_json` for malformed JSON; `invalid_request` for a non-object, a missing `state`,
     ///   or a bad `ttl_seconds`/`sliding_ttl`.
     init(_ body: [UInt8], maxTTL: Int64) throws(APIError) {
@@ -17,6 +19,7 @@ struct SaveBody: Sendable {
         }
         self.state = Array(body[state.range])
         (ttl, slidingTTL) = try RequestBodyFields.ttlPolicy(members, body: body, maxTTL: maxTTL)
+        labels = try RequestBodyFields.labels(members, body: body)
     }
 }
 
@@ -28,6 +31,8 @@ struct AppendBody: Sendable {
     var keys: [String?]?
     var ttl: TTLChange
     var slidingTTL: Bool?
+    /// nil when the body has no `labels` (the session keeps its own).
+    var labels: SessionLabels?
 
     /// Most messages one append or replace may carry.
     static let maxMessagesPerAppend = 1000
@@ -69,6 +74,32 @@ struct AppendBody: Sendable {
             keys = parsed
         }
         (ttl, slidingTTL) = try RequestBodyFields.ttlPolicy(members, body: body, maxTTL: maxTTL)
+        labels = try RequestBodyFields.labels(members, body: body)
+    }
+}
+
+/// The parsed body of `PUT /agents/{a}/sessions/{s}/lease`: `{"holder", "ttl_ms"}`.
+struct LeaseBody: Sendable {
+    /// 1–128 visible ASCII characters.
+    var holder: String
+    /// `Lease.ttlRange`.
+    var ttlMilliseconds: Int64
+
+    /// Parses and validates a lease body.
+    /// - Throws: `invalid_json`, or `invalid_request` for a missing or bad `holder` or `ttl_ms`.
+    init(_ body: [UInt8]) throws(APIError) {
+        let members = try RequestBodyFields.members(of: body)
+        guard let holder = members.last(where: { $0.name == "holder" }), holder.kind == .string,
+              case let name = JSONScanner.decodedString(of: body, in: holder.range), HeaderRules.isValidIdempotencyKey(name) else {
+            throw APIError.invalidRequest("'holder' must be a string of 1 to 128 visible ASCII characters.")
+        }
+        let range = Lease.ttlRange
+        guard let ttl = members.last(where: { $0.name == "ttl_ms" }), ttl.kind == .number,
+              let milliseconds = RequestBodyFields.integralValue(body[ttl.range]), range.contains(milliseconds) else {
+            throw APIError.invalidRequest("'ttl_ms' must be an integer from \(range.lowerBound) to \(range.upperBound).")
+        }
+        self.holder = name
+        self.ttlMilliseconds = milliseconds
     }
 }
 
@@ -84,6 +115,28 @@ enum RequestBodyFields {
         }
         guard let members else { throw APIError.invalidRequest("The body must be a JSON object.") }
         return members
+    }
+
+    /// Reads `labels` (DESIGN §11): nil when absent, else an object of at most 16 members whose
+    /// names match `^[a-z][a-z0-9_]{0,62}$` and whose values are strings of 1–256 bytes. A name
+    /// given twice counts once, with its last value.
+    /// - Throws: `invalid_request` for anything else, `null` included.
+    static func labels(_ members: [JSONScanner.Member], body: [UInt8]) throws(APIError) -> SessionLabels? {
+        guard let member = members.last(where: { $0.name == "labels" }) else { return nil }
+        let invalid = APIError.invalidRequest(
+            "'labels' must be an object of at most \(LabelRules.maxLabels) labels: keys matching ^[a-z][a-z0-9_]{0,62}$, values strings of 1 to \(LabelRules.maxValueBytes) bytes.")
+        guard member.kind == .object,
+              let entries = try? JSONScanner.topLevelMembers(of: Array(body[member.range])) else { throw invalid }
+        let object = Array(body[member.range])
+        var labels: SessionLabels = [:]
+        for entry in entries {
+            guard LabelRules.isValidKey(entry.name), entry.kind == .string else { throw invalid }
+            let value = JSONScanner.decodedString(of: object, in: entry.range)
+            guard LabelRules.isValidValue(value) else { throw invalid }
+            labels[entry.name] = value
+        }
+        guard labels.count <= LabelRules.maxLabels else { throw invalid }
+        return labels
     }
 
     /// Reads `ttl_seconds` (integer literal 1…maxTTL, or null) and `sliding_ttl` (true/false).

@@ -23,11 +23,37 @@ enum ResourceJSON {
         json.raw(","); json.key("message_count"); json.int(metadata.messageCount)
         json.raw(","); json.key("state_bytes"); json.int(metadata.stateBytes)
         json.raw(","); json.key("message_bytes"); json.int(metadata.messageBytes)
+        json.raw(","); json.key("labels"); json.raw("{")
+        for (index, name) in metadata.labels.keys.sorted().enumerated() {
+            if index > 0 { json.raw(",") }
+            json.string(name); json.raw(":"); json.string(metadata.labels[name]!)
+        }
+        json.raw("}")
+        json.raw(","); json.key("lease")
+        if let lease = metadata.lease {
+            json.raw("{"); json.key("holder"); json.string(lease.holder)
+            json.raw(","); json.key("fencing_token"); json.int(lease.fencingToken)
+            json.raw(","); json.key("expires_at"); timestamp(lease.expiresAt, into: &json)
+            json.raw("}")
+        } else {
+            json.raw("null")
+        }
         if let state {
             json.raw(","); json.key("state")
             if let state { json.raw(state) } else { json.raw("null") }
         }
         json.raw("}")
+    }
+
+    /// `{"holder", "fencing_token", "acquired_at", "expires_at"}`
+    static func lease(_ lease: Lease) -> [UInt8] {
+        var json = JSONWriter(capacity: 160 + lease.holder.utf8.count)
+        json.raw("{"); json.key("holder"); json.string(lease.holder)
+        json.raw(","); json.key("fencing_token"); json.int(lease.fencingToken)
+        json.raw(","); json.key("acquired_at"); timestamp(lease.acquiredAt, into: &json)
+        json.raw(","); json.key("expires_at"); timestamp(lease.expiresAt, into: &json)
+        json.raw("}")
+        return json.bytes
     }
 
     /// `{"sessions": [...], "next_cursor": ...}`

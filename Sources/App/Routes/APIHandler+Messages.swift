@@ -13,7 +13,7 @@ extension APIHandler {
             idempotency = IdempotencyToken(key: keyValue, bodyDigest: SHA256.hexDigest(context.request.body))
         }
         let body = try AppendBody(context.request.body, maxTTL: configuration.maxTTLSeconds)
-        let options = WriteOptions(ttl: body.ttl, slidingTTL: body.slidingTTL, precondition: try ifMatch(context))
+        let options = WriteOptions(ttl: body.ttl, slidingTTL: body.slidingTTL, precondition: try mutationPrecondition(context), labels: body.labels)
         let store = self.store
         let result = try await context.store {
             try await store.append(key, messages: body.messages, keys: body.keys, options: options, idempotency: idempotency)
@@ -27,7 +27,7 @@ extension APIHandler {
     func replaceMessages(_ context: inout RequestContext) async throws(APIError) -> HTTPResponse {
         let key = try context.sessionKey()
         let body = try AppendBody(context.request.body, maxTTL: configuration.maxTTLSeconds, allowEmpty: true)
-        let options = WriteOptions(ttl: body.ttl, slidingTTL: body.slidingTTL, precondition: try ifMatch(context))
+        let options = WriteOptions(ttl: body.ttl, slidingTTL: body.slidingTTL, precondition: try mutationPrecondition(context), labels: body.labels)
         let store = self.store
         let result = try await context.store {
             try await store.replaceMessages(key, messages: body.messages, keys: body.keys, options: options)
@@ -74,7 +74,7 @@ extension APIHandler {
     /// `DELETE /agents/{a}/sessions/{s}/messages/last`: 200 with the removed message.
     func popMessage(_ context: inout RequestContext) async throws(APIError) -> HTTPResponse {
         let key = try context.sessionKey()
-        let precondition = try ifMatch(context)
+        let precondition = try mutationPrecondition(context)
         let store = self.store
         let result = try await context.store { try await store.popMessage(key, precondition: precondition) }
         context.payloadBytes = result.message.data.count
@@ -85,7 +85,7 @@ extension APIHandler {
     func deleteMessage(_ context: inout RequestContext) async throws(APIError) -> HTTPResponse {
         let key = try context.sessionKey()
         let seq = try context.match.seq()
-        let precondition = try ifMatch(context)
+        let precondition = try mutationPrecondition(context)
         let store = self.store
         let result = try await context.store { try await store.deleteMessage(key, seq: seq, precondition: precondition) }
         context.payloadBytes = result.message.data.count
@@ -98,7 +98,7 @@ extension APIHandler {
         let key = try context.sessionKey()
         let query = try QueryParameters(context.head.query)
         let before = try query.integer("before", in: 0...Int64.max, default: nil)
-        let precondition = try ifMatch(context)
+        let precondition = try mutationPrecondition(context)
         let store = self.store
         if let before {
             let result = try await context.store { try await store.trimMessages(key, before: before, precondition: precondition) }

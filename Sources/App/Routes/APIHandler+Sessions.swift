@@ -28,8 +28,9 @@ extension APIHandler {
         // Both headers are validated, even though If-Match wins when both are sent.
         let ifMatch = try HeaderRules.entityTags(context.head.headers.values("If-Match"), allowWeak: false, header: "If-Match")
         let ifNoneMatch = try HeaderRules.entityTags(context.head.headers.values("If-None-Match"), allowWeak: true, header: "If-None-Match")
-        let precondition = ifMatch.map(Precondition.ifMatch) ?? ifNoneMatch.map(Precondition.ifNoneMatch) ?? .none
-        let options = WriteOptions(ttl: body.ttl, slidingTTL: body.slidingTTL, precondition: precondition)
+        let precondition = (ifMatch.map(Precondition.ifMatch) ?? ifNoneMatch.map(Precondition.ifNoneMatch) ?? .none)
+            .fenced(by: try fencingToken(context))
+        let options = WriteOptions(ttl: body.ttl, slidingTTL: body.slidingTTL, precondition: precondition, labels: body.labels)
         let store = self.store
         let result = try await context.store { try await store.save(key, state: body.state, options: options) }
         context.payloadBytes = body.state.count
@@ -55,13 +56,13 @@ extension APIHandler {
     /// `DELETE /agents/{a}/sessions/{s}`: 204.
     private func deleteSession(_ context: inout RequestContext) async throws(APIError) -> HTTPResponse {
         let key = try context.sessionKey()
-        let precondition = try ifMatch(context)
+        let precondition = try mutationPrecondition(context)
         let store = self.store
         try await context.store { try await store.delete(key, precondition: precondition) }
         return HTTPResponse(status: 204)
     }
 
-    /// `GET /agents/{a}/sessions?limit=&cursor=`.
+    /// `GET /agents/{a}/sessions?limit=&cursor=[&label=k:v | &prefix=P]`.
     private func listSessions(_ context: inout RequestContext) async throws(APIError) -> HTTPResponse {
         let agentID = try context.agentID()
         let query = try QueryParameters(context.head.query)
@@ -71,22 +72,42 @@ extension APIHandler {
             guard let decoded = ListCursor(encoded: encoded) else { throw APIError.invalidRequest("The cursor is malformed.") }
             cursor = decoded
         }
+        let filter = try SessionFilter(query)
         let store = self.store
-        let page = try await context.store { try await store.list(agentID: agentID, limit: limit, cursor: cursor) }
+        let page = try await context.store {
+            switch filter {
+            case .all: return try await store.list(agentID: agentID, limit: limit, cursor: cursor, label: nil)
+            case .label(let label): return try await store.list(agentID: agentID, limit: limit, cursor: cursor, label: label)
+            case .prefix(let prefix): return try await store.list(agentID: agentID, prefix: prefix, limit: limit, after: cursor?.sessionID)
+            }
+        }
         return json(200, ResourceJSON.sessionPage(page))
     }
 
-    /// `DELETE /agents/{a}/sessions`: 200 `{"deleted": n}`.
+    /// `DELETE /agents/{a}/sessions[?prefix=P]`: 200 `{"deleted": n}`.
     private func deleteAllSessions(_ context: inout RequestContext) async throws(APIError) -> HTTPResponse {
         let agentID = try context.agentID()
+        let filter = try SessionFilter(try QueryParameters(context.head.query))
         let store = self.store
-        let count = try await context.store { try await store.deleteAll(agentID: agentID) }
+        let count: Int
+        switch filter {
+        case .all: count = try await context.store { try await store.deleteAll(agentID: agentID) }
+        case .prefix(let prefix): count = try await context.store { try await store.deleteAll(agentID: agentID, prefix: prefix) }
+        case .label: throw APIError.invalidRequest("DELETE of the session list takes 'prefix', not 'label'.")
+        }
         return json(200, Array("{\"deleted\":\(count)}".utf8))
     }
 
-    /// The `If-Match` precondition of a mutation, or `.none`.
+    /// The precondition of a mutation: `If-Match` (or `.none`) and `Fencing-Token`.
     /// - Throws: `invalid_request` for a malformed header.
-    func ifMatch(_ context: RequestContext) throws(APIError) -> Precondition {
-        try HeaderRules.entityTags(context.head.headers.values("If-Match"), allowWeak: false, header: "If-Match").map(Precondition.ifMatch) ?? .none
+    func mutationPrecondition(_ context: RequestContext) throws(APIError) -> Precondition {
+        let tags = try HeaderRules.entityTags(context.head.headers.values("If-Match"), allowWeak: false, header: "If-Match")
+        return (tags.map(Precondition.ifMatch) ?? .none).fenced(by: try fencingToken(context))
+    }
+
+    /// The request's `Fencing-Token`, or nil.
+    /// - Throws: `invalid_request` for a malformed header.
+    func fencingToken(_ context: RequestContext) throws(APIError) -> Int64? {
+        try HeaderRules.fencingToken(context.head.headers.values("Fencing-Token"))
     }
 }
