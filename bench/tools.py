@@ -76,11 +76,12 @@ class Client:
         return data
 
 
-def cmd_populate(url, data_dir, agents, sessions, list_sessions):
+def cmd_populate(url, data_dir, agents, sessions, list_sessions, label_sessions):
     """Creates, for `agents` agents a0.. and `sessions` sessions each:
     s1k-<j> with a 1 KiB state, s16k-<j> with a 16 KiB state, m-<j> with 25 messages;
-    agent `list` with `list_sessions` sessions of 1 KiB state; and agent `big`'s session `log`
-    with 10,000 messages."""
+    agent `list` with `list_sessions` sessions of 1 KiB state; agent `labelled` with
+    `label_sessions` small sessions, every tenth labelled `tier: gold`; and agent `big`'s session
+    `log` with 10,000 messages."""
     states = {}
     for size in STATE_SIZES:
         with open(os.path.join(data_dir, f"state-{size}.json")) as f:
@@ -98,6 +99,9 @@ def cmd_populate(url, data_dir, agents, sessions, list_sessions):
             c.request("POST", f"/agents/a{a}/sessions/m-{j}/messages", body_msgs)
     for j in range(list_sessions):
         c.request("PUT", f"/agents/list/sessions/l-{j}", body1k)
+    for j in range(label_sessions):
+        labels = ',"labels":{"tier":"gold"}' if j % 10 == 0 else ""
+        c.request("PUT", f"/agents/labelled/sessions/t-{j}", '{"state":1' + labels + "}")
     for start in range(0, BIG_LOG, 1000):
         batch = ",".join(message_document(i) for i in range(start, min(BIG_LOG, start + 1000)))
         c.request("POST", "/agents/big/sessions/log/messages", '{"messages":[' + batch + "]}")
@@ -110,6 +114,10 @@ def cmd_populate(url, data_dir, agents, sessions, list_sessions):
     page = json.loads(c.request("GET", "/agents/list/sessions?limit=50", expect=(200,)))
     if len(page["sessions"]) != 50 or not page["next_cursor"]:
         raise SystemExit("populate: the list page does not hold 50 sessions and a cursor")
+    for query in ("limit=50", "limit=50&label=tier:gold"):
+        page = json.loads(c.request("GET", f"/agents/labelled/sessions?{query}", expect=(200,)))
+        if len(page["sessions"]) != 50 or not page["next_cursor"]:
+            raise SystemExit(f"populate: the labelled agent's page ?{query} does not hold 50 sessions and a cursor")
     last = json.loads(c.request("GET", f"/agents/a{agents - 1}/sessions/m-{sessions - 1}/messages?limit=20", expect=(200,)))
     if len(last["messages"]) != 20:
         raise SystemExit("populate: the read-messages page does not hold 20 messages")
@@ -118,7 +126,7 @@ def cmd_populate(url, data_dir, agents, sessions, list_sessions):
         raise SystemExit("populate: the read-before page of agent big is not the 20 seqs below the cursor")
     print(f"populated {c.count} requests in {time.monotonic() - started:.1f}s "
           f"({agents}x{sessions} sessions of 1 KiB, of 16 KiB, with {MESSAGES_PER_SESSION} messages; "
-          f"{list_sessions} sessions for the list; {BIG_LOG} messages in big/log)")
+          f"{list_sessions} sessions for the list; {label_sessions} for the label list; {BIG_LOG} messages in big/log)")
     return 0
 
 
@@ -212,7 +220,7 @@ def main(argv):
     if cmd == "data":
         return cmd_data(args[0])
     if cmd == "populate":
-        return cmd_populate(args[0], args[1], int(args[2]), int(args[3]), int(args[4]))
+        return cmd_populate(args[0], args[1], int(args[2]), int(args[3]), int(args[4]), int(args[5]))
     if cmd == "webdis-populate":
         return cmd_webdis_populate(args[0], args[1], args[2], int(args[3]))
     if cmd == "hold":

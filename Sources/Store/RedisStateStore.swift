@@ -26,6 +26,9 @@ import Synchronization
 /// | `<prefix><agent>:<session>:idem` | hash | idempotency records: field = `Idempotency-Key`, value = `<created ms>\|<version>\|<first seq>\|<last seq>\|<message count>\|<body digest>` |
 /// | `<prefix><agent>` | sorted set | the agent's index: member = session ID, score = `updatedAt` ms |
 /// | `<prefix><agent>::expiry` | sorted set | the index's expiry set: member = session ID, score = `expiresAt` ms, for sessions with a TTL only |
+/// | `<prefix><agent>::ids` | sorted set | the index's ID set: member = session ID, score 0 (`ZRANGEBYLEX` for prefix lists) |
+/// | `<prefix><agent>::label:<key>:<value>` | sorted set | one label's index, scored like the agent index |
+/// | `<prefix><agent>::label-expiry:<key>:<value>` | sorted set | that label index's expiry set |
 ///
 /// Record fields (integers as decimal strings, times in ms since the Unix epoch):
 /// `v` version · `c` createdAt · `u` updatedAt · `e` expiresAt (absent: never expires) ·
@@ -65,7 +68,11 @@ import Synchronization
 ///   the hash is purged of such records whenever it has doubled in size since the last purge.
 /// - **deleteAll** runs in batches of `deleteAllBatchSize` sessions, one script each, so no script
 ///   blocks the server for long; a session created concurrently may or may not be deleted.
-/// - **Cluster:** not yet. `list`, `deleteAll` and the write-time prune derive session keys from
+/// - **Labels, IDs, leases:** record fields `lb` (labels, `<key>=<length>:<value>` per label),
+///   `lh`/`la`/`le` (the lease's holder, acquired at, expires at) and `lt` (the fencing token);
+///   every script that writes the session keeps the ID set and its labels' indexes in the same step.
+/// - **Cluster:** not yet. The ID set and the label indexes are named after the index key, so a
+///   layout that buckets the index by hash tag carries them into the bucket's slot too. `list`, `deleteAll` and the write-time prune derive session keys from
 ///   index members inside their scripts; a cluster layout hash-tags each index bucket (and its
 ///   expiry set, `<bucket key>::expiry`) together with its sessions, so these keys share the slot.
 public final class RedisStateStore: StateStore {
