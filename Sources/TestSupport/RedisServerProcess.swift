@@ -34,7 +34,7 @@ public final class RedisServerProcess: Sendable {
     private let listenArguments: [String]
 
     private let executable: String
-    private let directory: String
+    let directory: String
     /// The running server, or nil when stopped.
     private let process = Mutex<ChildProcess?>(nil)
 
@@ -137,7 +137,7 @@ public final class RedisServerProcess: Sendable {
         return server
     }
 
-    private var pid: Int32 { process.withLock { $0?.pid ?? 0 } }
+    var pid: Int32 { process.withLock { $0?.pid ?? 0 } }
 
     /// Stops the server (SIGTERM to its PID, then SIGKILL after 5 s) and waits for it to exit.
     public func stop() async {
@@ -218,27 +218,8 @@ public final class RedisServerProcess: Sendable {
 
     /// Whether something on 127.0.0.1:`port` answers `PING` with any RESP reply (`+PONG` or `-NOAUTH`).
     static func answersPing(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { return false }
-        let ping = Array("PING\r\n".utf8)
-        guard send(fd, ping, ping.count, Int32(MSG_NOSIGNAL)) == ping.count else { return false }
-        var reply = [UInt8](repeating: 0, count: 64)
-        let count = recv(fd, &reply, reply.count, 0)
-        return count > 0 && (reply[0] == UInt8(ascii: "+") || reply[0] == UInt8(ascii: "-"))
+        guard let reply = RedisProbe.reply(port: port, ["PING"]) else { return false }
+        return reply.hasPrefix("+") || reply.hasPrefix("-")
     }
 }
 

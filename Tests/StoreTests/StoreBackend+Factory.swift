@@ -15,6 +15,9 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case redis
     /// `RedisStateStore` over mutual TLS on the shared TLS-only test server (`RedisServerProcess.sharedTLS()`).
     case redisTLS
+    /// `RedisStateStore` through a pool aimed by `SentinelEndpointProvider` at the shared three-sentinel
+    /// topology (`RedisSentinelTopology.shared()`).
+    case redisSentinel
 
     /// The backend's name in test output, e.g. `versionStartsAtOneAndGrowsByOne(memory)`.
     var testDescription: String { rawValue }
@@ -34,6 +37,11 @@ func makeStore(_ backend: StoreBackend, configuration: StoreConfiguration = .ini
     case .redisTLS:
         let store = RedisStateStore(
             client: try await SharedRedisPool.tlsPool(), keyPrefix: "test:\(UUID().uuidString):", configuration: configuration)
+        try await store.loadScripts()
+        return store
+    case .redisSentinel:
+        let store = RedisStateStore(
+            client: try await SharedRedisPool.sentinelPool(), keyPrefix: "test:\(UUID().uuidString):", configuration: configuration)
         try await store.loadScripts()
         return store
     }
@@ -66,7 +74,7 @@ func makeTimedStore(
             clock.advance(milliseconds: seconds * 1_000 + attoseconds / 1_000_000_000_000_000)
         })
         return (store, time)
-    case .redis, .redisTLS:
+    case .redis, .redisTLS, .redisSentinel:
         let time = TestTime(now: { WallClock.milliseconds() }, pass: { try await Task.sleep(for: $0) })
         return (try await makeStore(backend, configuration: configuration), time)
     }
@@ -113,5 +121,21 @@ enum SharedRedisPool {
     /// - Throws: `RedisServerProcess.Failure` or `TestCertificates.Failure` when the server cannot be started.
     static func tlsPool() async throws -> RedisConnectionPool {
         try await sharedTLS.value
+    }
+
+    private static let sharedSentinel = Task<RedisConnectionPool, any Error> {
+        let topology = try await RedisSentinelTopology.shared()
+        let sentinels = topology.sentinelPorts.map { RedisEndpoint(host: "127.0.0.1", port: $0) }
+        let dataURL = RedisURL(host: "127.0.0.1", port: sentinels[0].port)
+        var configuration = RedisConnectionPool.Configuration(url: dataURL)
+        configuration.endpointProvider = SentinelEndpointProvider(configuration: .init(
+            masterName: RedisSentinelProcess.masterName, sentinels: sentinels, dataURL: dataURL))
+        return RedisConnectionPool(configuration: configuration)
+    }
+
+    /// One pool to the shared sentinel topology's primary, found through its sentinels, created on first use.
+    /// - Throws: `RedisServerProcess.Failure` when the topology cannot be started.
+    static func sentinelPool() async throws -> RedisConnectionPool {
+        try await sharedSentinel.value
     }
 }

@@ -60,3 +60,17 @@ wait_http() {
   echo "error: $url did not answer within ${seconds}s" >&2
   return 1
 }
+
+# stop_pid PID [GRACE_SECONDS] sends SIGTERM to PID (a child of this shell), then SIGKILL after
+# GRACE_SECONDS (default 10), and reaps it.
+stop_pid() {
+  local pid=$1 grace=${2:-10} i
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < grace * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+  wait "$pid" 2>/dev/null || true
+}
