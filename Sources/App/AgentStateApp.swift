@@ -147,8 +147,8 @@ final class Service: Sendable {
     let server: HTTPServer
     let handler: APIHandler
     let store: any StateStore
-    /// The Redis connections, when the store is Redis; closed after the server has drained.
-    let redisPool: RedisConnectionPool?
+    /// Closes the Redis connections, when the store is Redis; called after the server has drained.
+    let closeRedis: (@Sendable () async -> Void)?
 
     init(configuration: AppConfiguration, logger: Logger, authenticator: Authenticator = .disabled) throws {
         let box = ServerBox()
@@ -160,9 +160,9 @@ final class Service: Sendable {
         switch configuration.store {
         case .memory:
             store = InMemoryStateStore(configuration: storeConfiguration)
-            redisPool = nil
+            closeRedis = nil
         case .redis:
-            (store, redisPool) = try StoreFactory.redis(configuration: configuration, storeConfiguration: storeConfiguration, metrics: metrics, logger: logger)
+            (store, closeRedis) = try StoreFactory.redis(configuration: configuration, storeConfiguration: storeConfiguration, metrics: metrics, logger: logger)
         }
         handler = APIHandler(configuration: configuration, store: store, metrics: metrics, logger: logger,
                              openAPIDocument: Array((OpenAPIDocument.yaml + "\n").utf8), authenticator: authenticator)
@@ -179,7 +179,7 @@ final class Service: Sendable {
     func shutdown(grace: Duration) async {
         handler.draining.store(true, ordering: .relaxed)
         await server.shutdown(grace: grace)
-        await redisPool?.close()
+        await closeRedis?()
     }
 }
 

@@ -1,14 +1,18 @@
+import Glibc
 import RedisClient
 import Store
 import Telemetry
 
 /// Builds the configured `StateStore` backend.
 enum StoreFactory {
-    /// A `RedisStateStore` over a connection pool for the configured URL, and the pool to close
-    /// at shutdown. Connecting happens in the background: a Redis that is down at startup makes
-    /// `/readyz` answer 503 and requests 503 until it comes up.
+    /// A `RedisStateStore` over a connection pool for the configured URL (or, in cluster mode, a
+    /// cluster client with a pool per primary), and what closes its connections at shutdown.
+    /// Connecting happens in the background: a Redis that is down at startup makes `/readyz`
+    /// answer 503 and requests 503 until it comes up.
     /// - Throws: `ConfigurationError` for a URL that does not parse, or TLS files OpenSSL cannot load.
-    static func redis(configuration: AppConfiguration, storeConfiguration: StoreConfiguration, metrics: AppMetrics, logger: Logger) throws -> (any StateStore, RedisConnectionPool) {
+    static func redis(
+        configuration: AppConfiguration, storeConfiguration: StoreConfiguration, metrics: AppMetrics, logger: Logger
+    ) throws -> (store: any StateStore, close: @Sendable () async -> Void) {
         var url: RedisURL
         do {
             url = try RedisURL(parsing: configuration.redisURL ?? "redis://127.0.0.1:6379")
@@ -36,7 +40,7 @@ enum StoreFactory {
                 logger.warning("--redis-tls-insecure is set: the Redis server's certificate is not verified; anyone on the network path can impersonate it")
             }
         }
-        var readinessCheck: (@Sendable () -> String?)?
+        var readinessCheck: (@Sendable () async -> String?)?
         if configuration.redisMode == .sentinel, let master = configuration.redisSentinelMaster {
             var sentinel = SentinelEndpointProvider.Configuration(masterName: master, sentinels: url.endpoints, dataURL: url)
             sentinel.sentinelUsername = configuration.redisSentinelUsername
@@ -69,22 +73,40 @@ enum StoreFactory {
                 poolConfiguration.commandTimeout, .milliseconds(configuration.redisWaitTimeoutMilliseconds) + .seconds(1))
         }
         let observer = RedisMetricsObserver(metrics: metrics, connectionLog: RedisConnectionLog(logger: logger))
-        let pool = RedisConnectionPool(configuration: poolConfiguration, observer: observer)
+        let client: any RedisClient
+        let close: @Sendable () async -> Void
+        var layout = RedisKeyLayout.standalone
+        if configuration.redisMode == .cluster {
+            let cluster = RedisClusterClient(
+                configuration: RedisClusterClient.Configuration(seeds: url.endpoints, pool: poolConfiguration),
+                observer: RedisClusterMetricsObserver(metrics: metrics, logger: logger), poolObserver: observer)
+            client = cluster
+            close = { await cluster.close() }
+            layout = .cluster(buckets: configuration.redisIndexBuckets ?? 16)
+            readinessCheck = { await cluster.unavailableReason() }
+        } else {
+            let pool = RedisConnectionPool(configuration: poolConfiguration, observer: observer)
+            client = pool
+            close = { await pool.close() }
+        }
         let replicaWait = configuration.redisWaitReplicas > 0
             ? ReplicaWait(replicas: configuration.redisWaitReplicas, timeoutMilliseconds: configuration.redisWaitTimeoutMilliseconds) : nil
         let store = RedisStateStore(
-            client: pool, keyPrefix: configuration.keyPrefix, configuration: storeConfiguration, replicaWait: replicaWait,
-            readinessCheck: readinessCheck
+            client: client, keyPrefix: configuration.keyPrefix, configuration: storeConfiguration, layout: layout,
+            replicaWait: replicaWait, readinessCheck: readinessCheck
         ) { trigger, pruned in
             metrics.indexPruned.labels(trigger.rawValue).increment(by: Int64(pruned))
         }
         Task {
             do {
                 try await store.loadScripts()
+            } catch let mismatch as RedisKeyLayout.Mismatch {
+                logger.error("redis key layout mismatch; exiting", [("error", .string(mismatch.description))])
+                exit(2)
             } catch {
                 logger.warning("redis scripts not loaded yet; they load on first use", [("error", .string(String(describing: error)))])
             }
         }
-        return (store, pool)
+        return (store, close)
     }
 }

@@ -66,44 +66,77 @@ extension RedisStateStore {
     }
 
     /// Lists the agent's live sessions, newest `updatedAt` first, ties by `sessionID` descending, in
-    /// one `EVALSHA` costing O(log n + page). Index entries whose session is gone are removed on the
-    /// way and counted through `onIndexPruned`. Never extends a sliding TTL.
+    /// one `EVALSHA` per index bucket costing O(log n + page) each (one in the standalone layout),
+    /// merged in list order: every bucket starts from the same cursor, since the order is total.
+    /// Index entries whose session is gone are removed on the way and counted through
+    /// `onIndexPruned`. Never extends a sliding TTL.
     /// - Parameters:
     ///   - limit: the page size (1–1000, validated by the caller).
     ///   - cursor: where the previous page ended, or nil for the first page.
     /// - Throws: `StoreError.unavailable`.
     public func list(agentID: String, limit: Int, cursor: ListCursor?, label: LabelFilter?) async throws -> SessionPage {
-        let script = RedisScript.list
-        let arguments = [
-            sessionKeyBase(agentID), Self.argument(String(max(limit, 0))),
-            cursor.map { Self.argument(String($0.updatedAt)) } ?? [],
-            cursor.map { Self.argument($0.sessionID) } ?? [],
-            label.map { Self.argument($0.key) } ?? [], label.map { Self.argument($0.value) } ?? [],
-        ]
-        let keys = label.map { labelKeys(agentID, $0) } ?? indexKeys(agentID)
-        return try await sessionPage(script, keys: keys, arguments: arguments, agentID: agentID) { last in
+        try await mergedPage(limit: limit, before: Self.listsBefore) { bucket in
+            let arguments = [
+                self.sessionKeyBase(agentID, bucket: bucket), Self.argument(String(max(limit, 0))),
+                cursor.map { Self.argument(String($0.updatedAt)) } ?? [],
+                cursor.map { Self.argument($0.sessionID) } ?? [],
+                label.map { Self.argument($0.key) } ?? [], label.map { Self.argument($0.value) } ?? [],
+            ]
+            let keys = label.map { self.labelKeys(agentID, $0, bucket: bucket) } ?? self.indexKeys(agentID, bucket: bucket)
+            return try await self.sessionPage(.list, keys: keys, arguments: arguments, agentID: agentID)
+        } cursor: { last in
             ListCursor(updatedAt: last.updatedAt, sessionID: last.sessionID)
         }
     }
 
     /// Lists the agent's live sessions whose ID starts with `prefix`, by ID ascending, in one
-    /// `EVALSHA` over the ID set (`ZRANGEBYLEX`), O(log n + page).
+    /// `EVALSHA` per index bucket over its ID set (`ZRANGEBYLEX`), O(log n + page) each, merged.
     public func list(agentID: String, prefix: String, limit: Int, after: String?) async throws -> SessionPage {
         // A cursor below the prefix starts at the prefix itself.
         let start = after.flatMap { $0.utf8.lexicographicallyPrecedes(prefix.utf8) ? nil : $0 }
-        let arguments = [
-            sessionKeyBase(agentID), Self.argument(String(max(limit, 0))), Self.argument(prefix), start.map(Self.argument) ?? [],
-        ]
-        return try await sessionPage(.listByPrefix, keys: indexKeys(agentID), arguments: arguments, agentID: agentID) { last in
+        return try await mergedPage(limit: limit, before: { $0.sessionID.utf8.lexicographicallyPrecedes($1.sessionID.utf8) }) { bucket in
+            let arguments = [
+                self.sessionKeyBase(agentID, bucket: bucket), Self.argument(String(max(limit, 0))), Self.argument(prefix),
+                start.map(Self.argument) ?? [],
+            ]
+            return try await self.sessionPage(.listByPrefix, keys: self.indexKeys(agentID, bucket: bucket), arguments: arguments, agentID: agentID)
+        } cursor: { last in
             ListCursor(updatedAt: 0, sessionID: last.sessionID)
         }
     }
 
-    /// Runs a list script and decodes its `{'OK', pruned, more, {{id, meta}, …}}` reply.
-    private func sessionPage(
-        _ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]], agentID: String,
+    /// Whether `a` comes before `b` in list order (newest first, ties by session ID descending).
+    static func listsBefore(_ a: SessionMetadata, _ b: SessionMetadata) -> Bool {
+        a.updatedAt != b.updatedAt ? a.updatedAt > b.updatedAt : b.sessionID.utf8.lexicographicallyPrecedes(a.sessionID.utf8)
+    }
+
+    /// Runs `page` for every index bucket (concurrently when there are several) and merges the
+    /// pages: the first `limit` sessions in `before` order, with a cursor when more follow anywhere.
+    private func mergedPage(
+        limit: Int, before: @escaping @Sendable (SessionMetadata, SessionMetadata) -> Bool,
+        page: @escaping @Sendable (Int) async throws -> (sessions: [SessionMetadata], more: Bool),
         cursor: (SessionMetadata) -> ListCursor
     ) async throws -> SessionPage {
+        var parts: [(sessions: [SessionMetadata], more: Bool)] = []
+        if layout.buckets == 1 {
+            parts = [try await page(0)]
+        } else {
+            parts = try await withThrowingTaskGroup(of: (sessions: [SessionMetadata], more: Bool).self) { group in
+                for bucket in 0..<layout.buckets { group.addTask { try await page(bucket) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        var sessions = parts.flatMap(\.sessions)
+        if parts.count > 1 { sessions.sort(by: before) }
+        let more = sessions.count > max(limit, 0) || parts.contains { $0.more }
+        if sessions.count > max(limit, 0) { sessions.removeSubrange(max(limit, 0)...) }
+        return SessionPage(sessions: sessions, nextCursor: more ? sessions.last.map(cursor) : nil)
+    }
+
+    /// Runs a list script and decodes its `{'OK', pruned, more, {{id, meta}, …}}` reply.
+    private func sessionPage(
+        _ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]], agentID: String
+    ) async throws -> (sessions: [SessionMetadata], more: Bool) {
         let reply = try Reply(await run(script, keys: keys, arguments: arguments), script: script)
         try reply.check(configuration)
         guard reply.values.count == 3, let entries = reply.values[2].array else { throw reply.malformed }
@@ -113,8 +146,7 @@ extension RedisStateStore {
             guard let pair = entry.array, pair.count == 2, let id = pair[0].string else { throw reply.malformed }
             return try Self.metadata(pair[1], key: SessionKey(agentID: agentID, sessionID: id))
         }
-        let next = try reply.int(1) == 1 ? sessions.last.map(cursor) : nil
-        return SessionPage(sessions: sessions, nextCursor: next)
+        return (sessions, try reply.int(1) == 1)
     }
 
     /// Deletes a session (record, messages, idempotency records and index entry) in one `EVALSHA`.
@@ -144,13 +176,22 @@ extension RedisStateStore {
         try await deleteInBatches(.deleteByPrefix, agentID: agentID, extra: [Self.argument(prefix)])
     }
 
-    /// Runs a batch-delete script until it reports that nothing is left (its second reply element is 0).
+    /// Runs a batch-delete script on every index bucket in turn (each batch atomic), until it
+    /// reports that nothing is left there (its second reply element is 0).
     private func deleteInBatches(_ script: RedisScript, agentID: String, extra: [[UInt8]]) async throws -> Int {
-        let arguments = [sessionKeyBase(agentID), Self.argument(String(Self.deleteAllBatchSize))] + extra
         var deleted = 0
-        // Bounded: at most 10 million sessions per call, far beyond any realistic agent.
+        for bucket in 0..<layout.buckets {
+            deleted += try await deleteInBatches(script, agentID: agentID, bucket: bucket, extra: extra)
+        }
+        return deleted
+    }
+
+    private func deleteInBatches(_ script: RedisScript, agentID: String, bucket: Int, extra: [[UInt8]]) async throws -> Int {
+        let arguments = [sessionKeyBase(agentID, bucket: bucket), Self.argument(String(Self.deleteAllBatchSize))] + extra
+        var deleted = 0
+        // Bounded: at most 10 million sessions per bucket and call, far beyond any realistic agent.
         for _ in 0..<20_000 {
-            let reply = try await run(script, keys: indexKeys(agentID), arguments: arguments)
+            let reply = try await run(script, keys: indexKeys(agentID, bucket: bucket), arguments: arguments)
             guard let values = reply.array, values.count == 2, let live = values[0].int, let left = values[1].int else {
                 throw StoreError.internalError(reason: "redis \(script.name): unexpected reply \(reply)")
             }

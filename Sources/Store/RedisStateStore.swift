@@ -90,7 +90,9 @@ public final class RedisStateStore: StateStore {
     /// Replicas that must acknowledge every applied mutation (`--redis-wait-replicas`), or nil.
     let replicaWait: ReplicaWait?
     /// Why the store cannot take writes although Redis may answer (e.g. no primary confirmed), or nil.
-    let readinessCheck: (@Sendable () -> String?)?
+    let readinessCheck: (@Sendable () async -> String?)?
+    /// How keys are named: standalone, or hash-tagged buckets in cluster mode.
+    public let layout: RedisKeyLayout
     /// Script SHA-1s by script name, filled by `SCRIPT LOAD`.
     private let shas = Mutex<[String: [UInt8]]>([:])
 
@@ -100,6 +102,7 @@ public final class RedisStateStore: StateStore {
     ///   - client: where commands go, usually a `RedisConnectionPool`.
     ///   - keyPrefix: prepended to every key (`--key-prefix`).
     ///   - configuration: message cap, default TTL and idempotency-record lifetime.
+    ///   - layout: the key layout; `.cluster(buckets:)` in cluster mode.
     ///   - replicaWait: when set (and `client` can `WAIT`), every mutation that applied is followed by
     ///     `WAIT` on its connection, and fewer acknowledgements than required throw
     ///     `StoreError.replicationIncomplete`.
@@ -108,11 +111,12 @@ public final class RedisStateStore: StateStore {
     ///     `agentstate_index_pruned_total{trigger}`. Called on the caller's task; keep it cheap.
     public init(
         client: any RedisClient, keyPrefix: String = "agentstate:", configuration: StoreConfiguration = .init(),
-        replicaWait: ReplicaWait? = nil,
-        readinessCheck: (@Sendable () -> String?)? = nil,
+        layout: RedisKeyLayout = .standalone, replicaWait: ReplicaWait? = nil,
+        readinessCheck: (@Sendable () async -> String?)? = nil,
         onIndexPruned: @escaping @Sendable (IndexPruneTrigger, Int) -> Void = { _, _ in }
     ) {
         self.client = client
+        self.layout = layout
         self.replicaWait = replicaWait
         self.readinessCheck = readinessCheck
         self.keyPrefix = keyPrefix
@@ -129,12 +133,30 @@ public final class RedisStateStore: StateStore {
         for script in RedisScripts.all {
             _ = try await load(script)
         }
+        if layout.hashTagged { try await checkBucketCount() }
+    }
+
+    /// Stores the cluster layout's bucket count on first use (`SET NX`) and refuses a different one
+    /// later, which would move sessions to other buckets and orphan them.
+    /// - Throws: `RedisKeyLayout.Mismatch` on a mismatch, else `StoreError`.
+    func checkBucketCount() async throws {
+        let wanted = String(layout.buckets)
+        let stored: String?
+        do {
+            _ = try await client.send([Array("SET".utf8), bucketCountKey, Array(wanted.utf8), Array("NX".utf8)])
+            stored = try await client.send([Array("GET".utf8), bucketCountKey]).string
+        } catch {
+            throw Self.storeError(error, operation: "index_buckets")
+        }
+        guard stored == wanted else {
+            throw RedisKeyLayout.Mismatch(stored: stored ?? "no", configured: layout.buckets, key: String(decoding: bucketCountKey, as: UTF8.self))
+        }
     }
 
     /// Sends [`PING`](https://redis.io/docs/latest/commands/ping/).
     /// - Throws: `StoreError.unavailable` when Redis does not answer.
     public func ping() async throws {
-        if let reason = readinessCheck?() { throw StoreError.unavailable(reason: reason) }
+        if let readinessCheck, let reason = await readinessCheck() { throw StoreError.unavailable(reason: reason) }
         do {
             _ = try await client.send([Array("PING".utf8)])
         } catch {
@@ -144,25 +166,25 @@ public final class RedisStateStore: StateStore {
 
     // MARK: - Keys
 
-    /// `<prefix><agent>:<session>`, the session record.
+    /// `<prefix><agent part>:<session>`, the session record (`RedisKeyLayout`).
     func recordKey(_ key: SessionKey) -> [UInt8] {
-        Array("\(keyPrefix)\(key.agentID):\(key.sessionID)".utf8)
+        Array("\(keyPrefix)\(layout.agentPart(key.agentID, bucket: layout.bucket(of: key.sessionID))):\(key.sessionID)".utf8)
     }
 
-    /// The six keys of a session's scripts: record, messages, idempotency, index, message keys,
-    /// the index's expiry set.
+    /// The six keys of a session's scripts: record, messages, idempotency, index (of the session's
+    /// bucket), message keys, the index's expiry set.
     func sessionKeys(_ key: SessionKey) -> [[UInt8]] {
         let record = recordKey(key)
-        let index = indexKey(key.agentID)
+        let index = indexKey(key.agentID, bucket: layout.bucket(of: key.sessionID))
         return [
             record, record + Array(":messages".utf8), record + Array(":idem".utf8), index,
             record + Array(":keys".utf8), Self.expiryKey(index: index),
         ]
     }
 
-    /// The keys of the list and deleteAll scripts: the agent's index and its expiry set.
-    func indexKeys(_ agentID: String) -> [[UInt8]] {
-        let index = indexKey(agentID)
+    /// The keys of the list and deleteAll scripts: a bucket's index and its expiry set.
+    func indexKeys(_ agentID: String, bucket: Int = 0) -> [[UInt8]] {
+        let index = indexKey(agentID, bucket: bucket)
         return [index, Self.expiryKey(index: index)]
     }
 
@@ -173,24 +195,28 @@ public final class RedisStateStore: StateStore {
         index + Array("::expiry".utf8)
     }
 
-    /// The keys of a label list: the label's index and expiry set (see `RedisScripts.index`).
-    /// Neither can equal a session key (a session ID never starts with `:`), and the `::label:`
-    /// and `::label-expiry:` forms never equal each other or `::expiry`/`::ids`.
-    func labelKeys(_ agentID: String, _ label: LabelFilter) -> [[UInt8]] {
-        let index = indexKey(agentID)
+    /// The keys of a label list in one bucket: the label's index and expiry set (see
+    /// `RedisScripts.index`). Neither can equal a session key (a session ID never starts with `:`),
+    /// and the `::label:` and `::label-expiry:` forms never equal each other or `::expiry`/`::ids`.
+    func labelKeys(_ agentID: String, _ label: LabelFilter, bucket: Int = 0) -> [[UInt8]] {
+        let index = indexKey(agentID, bucket: bucket)
         let suffix = Array("\(label.key):\(label.value)".utf8)
         return [index + Array("::label:".utf8) + suffix, index + Array("::label-expiry:".utf8) + suffix]
     }
 
-    /// `<prefix><agent>`, the agent's index.
-    func indexKey(_ agentID: String) -> [UInt8] {
-        Array("\(keyPrefix)\(agentID)".utf8)
+    /// `<prefix><agent part>`, a bucket's index (the agent's index in the standalone layout).
+    func indexKey(_ agentID: String, bucket: Int = 0) -> [UInt8] {
+        Array("\(keyPrefix)\(layout.agentPart(agentID, bucket: bucket))".utf8)
     }
 
-    /// `<prefix><agent>:`, what the list and deleteAll scripts prepend to a session ID.
-    func sessionKeyBase(_ agentID: String) -> [UInt8] {
-        Array("\(keyPrefix)\(agentID):".utf8)
+    /// `<prefix><agent part>:`, what the list and deleteAll scripts prepend to a session ID.
+    func sessionKeyBase(_ agentID: String, bucket: Int = 0) -> [UInt8] {
+        Array("\(keyPrefix)\(layout.agentPart(agentID, bucket: bucket)):".utf8)
     }
+
+    /// `<prefix>_index_buckets`: the bucket count of the cluster layout, stored on first use (no
+    /// agent key can equal it: agent IDs begin with a letter or digit, and cluster keys with `{`).
+    var bucketCountKey: [UInt8] { Array("\(keyPrefix)_index_buckets".utf8) }
 
     // MARK: - Running scripts
 

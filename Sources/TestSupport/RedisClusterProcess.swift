@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import Synchronization
 
 /// A Redis Cluster for tests: `primaries` `redis-server` processes (plus `replicasPerPrimary` replicas
 /// each) in cluster mode on free loopback ports, joined with `redis-cli --cluster create … --cluster-yes`.
@@ -45,6 +46,28 @@ public final class RedisClusterProcess: Sendable {
             throw RedisServerProcess.Failure(description: "redis-cli --cluster create failed (\(output.status)): \(output.text.suffix(400))")
         }
         try await waitUntilHealthy(timeout: .seconds(30))
+    }
+
+    /// The process-wide shared 3-primary cluster, started on first use and stopped (by PID) when the
+    /// test process exits. Tests using it must use unique key prefixes and must not stop, kill,
+    /// reshard or reconfigure any of it.
+    /// - Throws: ``RedisServerProcess/Failure`` when it cannot be started.
+    public static func shared() async throws -> RedisClusterProcess {
+        try await sharedCluster.value
+    }
+
+    private static let sharedCluster = Task<RedisClusterProcess, any Error> {
+        let cluster = try await RedisClusterProcess(primaries: 3)
+        sharedClusterCleanup.withLock { cleanup in
+            cleanup.pids = cluster.nodes.map(\.pid)
+            cleanup.directories = cluster.nodes.map(\.directory)
+        }
+        atexit {
+            let (pids, directories) = sharedClusterCleanup.withLock { ($0.pids, $0.directories) }
+            for pid in pids where pid > 0 { kill(pid, SIGTERM) }
+            for directory in directories { try? FileManager.default.removeItem(atPath: directory) }
+        }
+        return cluster
     }
 
     /// Node settings: cluster mode, a short node timeout, and immediate replica sync.
@@ -118,3 +141,6 @@ public final class RedisClusterProcess: Sendable {
         return (status, (try? String(contentsOfFile: output, encoding: .utf8)) ?? "")
     }
 }
+
+/// The shared cluster's PIDs and directories, read by the `atexit` handler (which cannot capture context).
+private let sharedClusterCleanup = Mutex<(pids: [pid_t], directories: [String])>(([], []))

@@ -36,13 +36,26 @@ struct RedisSentinelConfigurationTests {
         (["--redis-url", "redis://a:1", "--redis-mode", "sentinel"], "needs --redis-sentinel-master"),
         (["--redis-url", "redis://a:1", "--redis-sentinel-master", "m"], "needs --redis-mode sentinel"),
         (["--redis-url", "redis://a:1", "--redis-sentinel-username", "u"], "needs --redis-mode sentinel"),
-        (["--redis-url", "redis://a:1", "--redis-mode", "cluster"], "not supported yet"),
-        (["--redis-url", "redis://a:1", "--redis-mode", "ring"], "must be standalone or sentinel"),
+        (["--redis-url", "redis://a:1,b:2/1", "--redis-mode", "cluster"], "database 0 only"),
+        (["--redis-url", "redis://a:1", "--redis-mode", "cluster", "--key-prefix", "{x}:"], "must not contain '{' or '}'"),
+        (["--redis-url", "redis://a:1", "--redis-mode", "cluster", "--redis-wait-replicas", "1"], "not supported in cluster mode"),
+        (["--redis-url", "redis://a:1", "--redis-mode", "cluster", "--redis-sentinel-master", "m"], "need --redis-mode sentinel"),
+        (["--redis-url", "redis://a:1", "--redis-index-buckets", "4"], "needs --redis-mode cluster"),
+        (["--redis-url", "redis://a:1", "--redis-mode", "cluster", "--redis-index-buckets", "0"], "--redis-index-buckets"),
+        (["--redis-url", "redis://a:1", "--redis-mode", "ring"], "must be standalone, sentinel or cluster"),
     ])
     func mistakesAreOneLineErrors(_ arguments: [String], _ expected: String) {
         let message = Self.error(arguments)
         #expect(message?.contains(expected) == true, "\(message ?? "accepted")")
         #expect(message?.contains("\n") != true)
+    }
+
+    @Test func clusterModeTakesSeedHostsAndIndexBuckets() throws {
+        let configuration = try Self.parse(["--redis-url", "redis://a:1,b:2,c:3", "--redis-mode", "cluster", "--redis-index-buckets", "32"])
+        #expect(configuration.redisMode == .cluster)
+        #expect(configuration.redisIndexBuckets == 32)
+        #expect(try Self.parse(["--redis-url", "redis://a:1", "--redis-mode", "cluster"]).redisIndexBuckets == nil)
+        #expect(try Self.parse(["--redis-url", "redis://a:1", "--redis-index-buckets", "1"]).redisIndexBuckets == 1)
     }
 
     @Test func waitReplicasAndTimeoutParseWithinTheirBounds() throws {

@@ -18,6 +18,9 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     /// `RedisStateStore` through a pool aimed by `SentinelEndpointProvider` at the shared three-sentinel
     /// topology (`RedisSentinelTopology.shared()`).
     case redisSentinel
+    /// `RedisStateStore` in the cluster layout (4 index buckets) through a `RedisClusterClient` on the
+    /// shared 3-primary cluster (`RedisClusterProcess.shared()`).
+    case redisCluster
 
     /// The backend's name in test output, e.g. `versionStartsAtOneAndGrowsByOne(memory)`.
     var testDescription: String { rawValue }
@@ -42,6 +45,12 @@ func makeStore(_ backend: StoreBackend, configuration: StoreConfiguration = .ini
     case .redisSentinel:
         let store = RedisStateStore(
             client: try await SharedRedisPool.sentinelPool(), keyPrefix: "test:\(UUID().uuidString):", configuration: configuration)
+        try await store.loadScripts()
+        return store
+    case .redisCluster:
+        let store = RedisStateStore(
+            client: try await SharedRedisPool.clusterClient(), keyPrefix: "test:\(UUID().uuidString):", configuration: configuration,
+            layout: .cluster(buckets: 4))
         try await store.loadScripts()
         return store
     }
@@ -74,7 +83,7 @@ func makeTimedStore(
             clock.advance(milliseconds: seconds * 1_000 + attoseconds / 1_000_000_000_000_000)
         })
         return (store, time)
-    case .redis, .redisTLS, .redisSentinel:
+    case .redis, .redisTLS, .redisSentinel, .redisCluster:
         let time = TestTime(now: { WallClock.milliseconds() }, pass: { try await Task.sleep(for: $0) })
         return (try await makeStore(backend, configuration: configuration), time)
     }
@@ -131,6 +140,18 @@ enum SharedRedisPool {
         configuration.endpointProvider = SentinelEndpointProvider(configuration: .init(
             masterName: RedisSentinelProcess.masterName, sentinels: sentinels, dataURL: dataURL))
         return RedisConnectionPool(configuration: configuration)
+    }
+
+    private static let sharedCluster = Task<RedisClusterClient, any Error> {
+        let cluster = try await RedisClusterProcess.shared()
+        let seeds = cluster.nodes.map { RedisEndpoint(host: "127.0.0.1", port: $0.port) }
+        return RedisClusterClient(configuration: .init(seeds: seeds, pool: RedisConnectionPool.Configuration(url: try RedisURL(parsing: cluster.nodes[0].url))))
+    }
+
+    /// One cluster client for the shared cluster, created on first use.
+    /// - Throws: `RedisServerProcess.Failure` when the cluster cannot be started.
+    static func clusterClient() async throws -> RedisClusterClient {
+        try await sharedCluster.value
     }
 
     /// One pool to the shared sentinel topology's primary, found through its sentinels, created on first use.

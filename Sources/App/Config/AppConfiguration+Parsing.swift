@@ -50,10 +50,12 @@ extension AppConfiguration {
             if file.isReadableByOthers { config.secretFilesReadableByOthers.append(file.path) }
             config.redisPasswordFile = value
         },
-        Option(flag: "--redis-mode", valueName: "standalone|sentinel", help: "standalone: the URL names one server; sentinel: the URL's hosts are sentinels, asked for --redis-sentinel-master (default standalone).") { config, value throws(ConfigurationError) in
-            guard let mode = RedisMode(rawValue: value) else { throw invalid("--redis-mode", value, "must be standalone or sentinel") }
-            guard mode != .cluster else { throw invalid("--redis-mode", value, "cluster mode is not supported yet; use standalone or sentinel") }
+        Option(flag: "--redis-mode", valueName: "standalone|sentinel|cluster", help: "standalone: the URL names one server; sentinel: the URL's hosts are sentinels, asked for --redis-sentinel-master; cluster: the URL's hosts are seed nodes of a Redis Cluster (default standalone).") { config, value throws(ConfigurationError) in
+            guard let mode = RedisMode(rawValue: value) else { throw invalid("--redis-mode", value, "must be standalone, sentinel or cluster") }
             config.redisMode = mode
+        },
+        Option(flag: "--redis-index-buckets", valueName: "COUNT", help: "Cluster mode: buckets each agent's index is split into, each in its own hash slot (default 16; fixed per deployment: it is stored in Redis on first use).") { config, value throws(ConfigurationError) in
+            config.redisIndexBuckets = Int(try integer("--redis-index-buckets", value, in: 1...1024))
         },
         Option(flag: "--redis-sentinel-master", valueName: "NAME", help: "The master's name as the sentinels monitor it; required in sentinel mode.") { config, value throws(ConfigurationError) in
             guard !value.isEmpty, value.utf8.count <= 256, !value.contains(where: { $0 == " " || $0.isNewline }) else {
@@ -299,10 +301,26 @@ extension AppConfiguration {
     /// The mode agrees with the URL's hosts and the sentinel options.
     private static func validateRedisMode(_ config: AppConfiguration) throws(ConfigurationError) {
         guard let redisURL = config.redisURL, let url = try? RedisURL(parsing: redisURL) else { return }
+        if config.redisMode != .cluster, let buckets = config.redisIndexBuckets, buckets != 1 {
+            throw ConfigurationError(message: "agentstate: --redis-index-buckets \(buckets) needs --redis-mode cluster (other modes keep one index per agent)")
+        }
         switch config.redisMode {
         case .sentinel:
             guard config.redisSentinelMaster != nil else {
                 throw ConfigurationError(message: "agentstate: --redis-mode sentinel needs --redis-sentinel-master NAME")
+            }
+        case .cluster:
+            if url.database != 0 {
+                throw ConfigurationError(message: "agentstate: --redis-mode cluster takes database 0 only; --redis-url names database \(url.database)")
+            }
+            if config.keyPrefix.contains("{") || config.keyPrefix.contains("}") {
+                throw ConfigurationError(message: "agentstate: --key-prefix must not contain '{' or '}' in cluster mode (the keys' hash tags are agentstate's own)")
+            }
+            if config.redisWaitReplicas > 0 {
+                throw ConfigurationError(message: "agentstate: --redis-wait-replicas is not supported in cluster mode yet")
+            }
+            if config.redisSentinelMaster != nil || config.redisSentinelUsername != nil || config.redisSentinelPassword != nil {
+                throw ConfigurationError(message: "agentstate: the --redis-sentinel-* options need --redis-mode sentinel")
             }
         default:
             if !url.additionalHosts.isEmpty {

@@ -34,6 +34,9 @@ public struct AppConfiguration: Sendable, Equatable {
     public var redisSentinelPasswordFile: String?
     /// `WAIT` after each mutation: replicas that must acknowledge it (0: none), and how long to wait.
     public var redisWaitReplicas = 0
+    /// `--redis-index-buckets`: index buckets per agent in cluster mode (nil: the mode's default,
+    /// 16 in cluster mode, 1 otherwise).
+    public var redisIndexBuckets: Int?
     public var redisWaitTimeoutMilliseconds = 1000
     /// Secret files read while parsing that users other than the owner and group can read; each is
     /// warned about once the logger exists.

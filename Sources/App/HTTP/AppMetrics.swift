@@ -18,6 +18,8 @@ final class AppMetrics: Sendable {
     let indexPruned: CounterFamily
     let authFailures: CounterFamily
     let redisFailovers: Counter
+    /// `agentstate_redis_redirects_total{kind}`: MOVED and ASK replies followed (cluster mode).
+    let redisRedirects: CounterFamily
     /// The Redis primary in use (sentinel mode), for `agentstate_redis_primary_info{address}`.
     let redisPrimary = RedisPrimaryAddress()
 
@@ -38,6 +40,7 @@ final class AppMetrics: Sendable {
         indexPruned = registry.counter("agentstate_index_pruned_total", help: "Expired or deleted sessions pruned from agent indexes, by what pruned them (list or write).", labelNames: ["trigger"])
         authFailures = registry.counter("agentstate_auth_failures_total", help: "Requests refused by bearer-token auth.", labelNames: ["reason"])
         redisFailovers = registry.counter("agentstate_redis_failovers_total", help: "Switches to a new Redis primary (sentinel mode).").labels()
+        redisRedirects = registry.counter("agentstate_redis_redirects_total", help: "MOVED and ASK redirections followed (cluster mode).", labelNames: ["kind"])
         registry.gauge("agentstate_redis_primary_info", help: "The Redis primary in use (sentinel mode); the value is always 1.", labelNames: ["address"]) { [redisPrimary] in
             redisPrimary.address.withLock { address in address.map { [(labels: [$0], value: 1)] } ?? [] }
         }
@@ -66,6 +69,22 @@ final class AppMetrics: Sendable {
 }
 
 /// Feeds Redis client events into the Redis metric families, and connection failures into the log.
+/// Counts the cluster client's redirections and logs slot-map refreshes that leave slots uncovered.
+struct RedisClusterMetricsObserver: RedisClusterObserver {
+    let metrics: AppMetrics
+    let logger: Logger
+
+    func redirected(_ kind: ClusterRedirect.Kind) {
+        metrics.redisRedirects.labels(kind.rawValue).increment()
+    }
+
+    func slotMapRefreshed(primaries: Int, uncovered: Int) {
+        if uncovered > 0 {
+            logger.warning("redis cluster slot map has uncovered slots", [("primaries", .int(Int64(primaries))), ("uncovered", .int(Int64(uncovered)))])
+        }
+    }
+}
+
 struct RedisMetricsObserver: RedisClientObserver {
     let metrics: AppMetrics
     var connectionLog: RedisConnectionLog?
