@@ -289,24 +289,36 @@ public final class RedisClusterClient: RedisClient, Sendable {
 
     // MARK: - Keys
 
-    /// The first key of a command, or `nil` when it has none.
+    /// The first key of a command, or `nil` when it has none. Compares the command name without
+    /// building a `String` (this runs for every command).
     static func key(of arguments: [[UInt8]]) -> [UInt8]? {
         guard let name = arguments.first else { return nil }
-        let command = String(decoding: name, as: UTF8.self).uppercased()
-        switch command {
-        case "EVALSHA", "EVAL", "EVALSHA_RO", "EVAL_RO", "FCALL", "FCALL_RO":
+        if scriptCommands.contains(where: { equalsIgnoringCase(name, $0) }) {
             guard arguments.count > 3, let count = Int(String(decoding: arguments[2], as: UTF8.self)), count > 0 else { return nil }
             return arguments[3]
-        case "PING", "TIME", "INFO", "SCRIPT", "CLUSTER", "DBSIZE", "FLUSHALL", "FLUSHDB", "SCAN", "WAIT", "ROLE", "CONFIG", "CLIENT":
-            return nil
-        default:
-            return arguments.count > 1 ? arguments[1] : nil
         }
+        if keylessCommands.contains(where: { equalsIgnoringCase(name, $0) }) { return nil }
+        return arguments.count > 1 ? arguments[1] : nil
+    }
+
+    private static let scriptCommands: [[UInt8]] = ["EVALSHA", "EVAL", "EVALSHA_RO", "EVAL_RO", "FCALL", "FCALL_RO"].map { Array($0.utf8) }
+    private static let keylessCommands: [[UInt8]] = [
+        "PING", "TIME", "INFO", "SCRIPT", "CLUSTER", "DBSIZE", "FLUSHALL", "FLUSHDB", "SCAN", "WAIT", "ROLE", "CONFIG", "CLIENT",
+    ].map { Array($0.utf8) }
+
+    /// Whether `bytes` equals the upper-case ASCII `word`, ignoring ASCII case.
+    static func equalsIgnoringCase(_ bytes: [UInt8], _ word: [UInt8]) -> Bool {
+        guard bytes.count == word.count else { return false }
+        for (byte, upper) in zip(bytes, word) where byte != upper {
+            guard byte >= 0x61, byte <= 0x7A, byte - 0x20 == upper else { return false }
+        }
+        return true
     }
 
     private static func isScriptLoad(_ arguments: [[UInt8]]) -> Bool {
-        arguments.count >= 2
-            && String(decoding: arguments[0], as: UTF8.self).uppercased() == "SCRIPT"
-            && String(decoding: arguments[1], as: UTF8.self).uppercased() == "LOAD"
+        arguments.count >= 2 && equalsIgnoringCase(arguments[0], script) && equalsIgnoringCase(arguments[1], load)
     }
+
+    private static let script = Array("SCRIPT".utf8)
+    private static let load = Array("LOAD".utf8)
 }
