@@ -50,3 +50,25 @@ import TestSupport
         #expect(try await fixture.send("EXISTS", index, ids, index + "::label:user:other", index + "::label-expiry:user:other").int == 0)
     }
 }
+
+/// The record's `lb` encoding round-trips any valid label set, whatever bytes the values hold.
+@Suite(.offCooperativePool) struct LabelEncodingTests {
+    @Test(arguments: [1, 2, 3, 4, 5])
+    func randomLabelSetsRoundTrip(seed: UInt64) {
+        var random = SplitMix64(seed: seed)
+        let alphabet = Array("abcxyz019_".utf8)
+        let valueBytes: [String] = ["=", ":", "0:", "a=1:", "\u{0}", "é", "{}", "✓", " ", "\n", "x"]
+        for _ in 0..<200 {
+            var labels: SessionLabels = [:]
+            for _ in 0..<Int(random.next() % 17) {
+                let length = 1 + Int(random.next() % 8)
+                let key = "k" + String(decoding: (1..<length).map { _ in alphabet[Int(random.next() % UInt64(alphabet.count))] }, as: UTF8.self)
+                var value = ""
+                for _ in 0..<(1 + Int(random.next() % 20)) { value += valueBytes[Int(random.next() % UInt64(valueBytes.count))] }
+                labels[key] = value
+            }
+            let encoded = RedisStateStore.encoded(labels: labels)
+            #expect(RedisStateStore.decodedLabels(encoded) == labels, "\(labels)")
+        }
+    }
+}

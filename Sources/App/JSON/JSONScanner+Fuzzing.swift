@@ -1,3 +1,5 @@
+import Store
+
 /// A public door to the internal ``JSONScanner`` for the libFuzzer target `FuzzJSONScanner`
 /// (`Fuzz/FuzzJSONScanner`), which links `App` without `@testable`.
 public enum JSONScannerFuzzing {
@@ -26,7 +28,25 @@ public enum JSONScannerFuzzing {
                 }
             }
         }
+        checkBodies(document)
         return true
+    }
+
+    /// Runs the request-body parsers on a valid document and checks what they promise: labels
+    /// within DESIGN §11's rules, a lease body's holder and TTL in range, messages and keys parallel.
+    private static func checkBodies(_ document: [UInt8]) {
+        if let save = try? SaveBody(document, maxTTL: 2_592_000), let labels = save.labels {
+            precondition(labels.count <= LabelRules.maxLabels, "more than 16 labels accepted")
+            precondition(labels.allSatisfy { LabelRules.isValidKey($0.key) && LabelRules.isValidValue($0.value) }, "an invalid label accepted")
+        }
+        if let append = try? AppendBody(document, maxTTL: 2_592_000, allowEmpty: true) {
+            precondition(append.messages.count <= AppendBody.maxMessagesPerAppend, "too many messages accepted")
+            precondition(append.keys == nil || append.keys!.count == append.messages.count, "keys not parallel to messages")
+        }
+        if let lease = try? LeaseBody(document) {
+            precondition(Lease.ttlRange.contains(lease.ttlMilliseconds), "lease TTL out of range accepted")
+            precondition(HeaderRules.isValidIdempotencyKey(lease.holder), "invalid lease holder accepted")
+        }
     }
 
     private static func isValid(_ document: [UInt8]) -> Bool {
