@@ -38,7 +38,7 @@ extension RedisScript {
           local left = redis.call('PTTL', key)
           if left ~= -2 then
             local ok
-            if e then ok = left >= 0 and math.abs(left - (e - now)) <= 5 else ok = left == -1 end
+            if e then ok = left >= 0 and math.abs(left - (e - now)) <= SLACK else ok = left == -1 end
             if not ok then odd[#odd + 1] = key .. ' (PTTL ' .. left .. ')' end
           end
         end
@@ -68,7 +68,7 @@ extension RedisScript {
         end
 
         local xl = redis.call('PTTL', X)
-        if xl ~= -2 and ((not e and xl ~= -1) or (e and xl >= 0 and now + xl < e - 5)) then
+        if xl ~= -2 and ((not e and xl ~= -1) or (e and xl >= 0 and now + xl < e - SLACK)) then
           report('index_expires_early', 'index PTTL ' .. xl .. ' ms, session expires ' .. (e and ('in ' .. (e - now) .. ' ms') or 'never'))
           touched = true
         end
@@ -121,11 +121,11 @@ extension RedisScript {
           local m = redis.call('ZCARD', E)
           local want = -1
           if m == n then want = tonumber(redis.call('ZRANGE', E, -1, -1, 'WITHSCORES')[2]) - now end
-          local wrong = (want == -1 and xl ~= -1) or (want ~= -1 and (xl < 0 or math.abs(xl - want) > 5))
+          local wrong = (want == -1 and xl ~= -1) or (want ~= -1 and (xl < 0 or math.abs(xl - want) > SLACK))
           if wrong then
             report('index_ttl', 'index PTTL ' .. xl .. ' ms, expected ' .. (want == -1 and 'none (a session is persistent)' or (want .. ' ms (the longest-lived session)')))
           end
-          if m > 0 and el ~= xl and math.abs(el - xl) > 5 then
+          if m > 0 and el ~= xl and math.abs(el - xl) > SLACK then
             report('expiry_set_ttl', 'expiry-set PTTL ' .. el .. ' ms differs from the index PTTL ' .. xl .. ' ms')
             wrong = true
           end

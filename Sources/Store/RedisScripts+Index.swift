@@ -23,6 +23,11 @@ extension RedisScripts {
     static let index = #"""
         local pruned = 0
 
+        -- How far a PTTL may be from what a record says, in ms, before the check reports it: PTTL
+        -- is measured against Redis's clock when the command runs, `now` when the script started,
+        -- and a busy machine can stall a script between the two. Real faults are seconds or more off.
+        local SLACK = 1000
+
         -- Every key of the session whose record key is R.
         local function session_key_names(R) return R, R .. ':messages', R .. ':idem', R .. ':keys' end
 
