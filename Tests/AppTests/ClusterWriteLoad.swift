@@ -17,6 +17,8 @@ final class ClusterWriteLoad: Sendable {
         let status: Int
         let started: ContinuousClock.Instant
         let finished: ContinuousClock.Instant
+        /// The body of an answer other than 201 and 503.
+        var detail = ""
     }
 
     let service: AgentStateProcess
@@ -65,8 +67,10 @@ final class ClusterWriteLoad: Sendable {
                         let path = "/agents/\(agent)/sessions/\(session)" + (append ? "/messages" : "")
                         let body = append ? #"{"messages": [{"n": \#(index)}]}"# : #"{"state": {"n": \#(index)}}"#
                         let started = ContinuousClock.now
-                        let status = (try? await service.call(append ? "POST" : "PUT", path, body: body))?.status ?? -1
-                        let answer = Answer(session: session, isAppend: append, status: status, started: started, finished: .now)
+                        let response = try? await service.call(append ? "POST" : "PUT", path, body: body)
+                        let status = response?.status ?? -1
+                        var answer = Answer(session: session, isAppend: append, status: status, started: started, finished: .now)
+                        if status != 201 && status != 503 { answer.detail = response?.text ?? "no answer" }
                         recorded.withLock { $0.append(answer) }
                         if status != 201 { try? await Task.sleep(for: .milliseconds(20)) }
                     }
