@@ -20,8 +20,13 @@ struct RedisClusterKillTests {
         #expect(ready, "not ready within 10 s: \(service.log().suffix(400))")
 
         let load = ClusterWriteLoad(service: service, agent: uniqueAgent())
-        let topology = try await cluster.topology(from: cluster.nodes[0])
-        let primary = try #require(topology.first { $0.isPrimary && !$0.slots.isEmpty })
+        // Gossip may not have told nodes[0] about every replica yet: wait until it knows one (at most 10 s).
+        var topology = try await cluster.topology(from: cluster.nodes[0])
+        for _ in 0..<100 where !topology.contains(where: { node in node.isPrimary && topology.contains { $0.primaryID == node.id } }) {
+            try await Task.sleep(for: .milliseconds(100))
+            topology = try await cluster.topology(from: cluster.nodes[0])
+        }
+        let primary = try #require(topology.first { node in node.isPrimary && !node.slots.isEmpty && topology.contains { $0.primaryID == node.id } })
         let replica = try #require(topology.first { $0.primaryID == primary.id }, "no replica of \(primary.id)")
         let victim = try #require(cluster.nodes.first { $0.port == primary.port })
         let replicaNode = try #require(cluster.nodes.first { $0.port == replica.port })
