@@ -89,6 +89,32 @@ public final class RedisClusterProcess: Sendable {
         return output.text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Runs `redis-cli --cluster <arguments>` (e.g. `add-node`, `reshard`) and returns its output.
+    /// - Throws: ``RedisServerProcess/Failure`` when redis-cli exits non-zero.
+    public func clusterCommand(_ arguments: [String]) async throws -> String {
+        let output = try await Self.run(cli, ["--cluster"] + arguments)
+        guard output.status == 0 else {
+            throw RedisServerProcess.Failure(description: "redis-cli --cluster \(arguments.prefix(2).joined(separator: " ")) exited \(output.status): \(output.text.suffix(400))")
+        }
+        return output.text
+    }
+
+    /// Starts an empty primary in cluster mode (no slots) and joins it with `redis-cli --cluster add-node`.
+    /// The caller owns it (it is not in ``nodes``) and waits until it reports `cluster_state:ok`.
+    /// - Throws: ``RedisServerProcess/Failure`` when it cannot be started or joined.
+    public func addEmptyPrimary() async throws -> RedisServerProcess {
+        let bus = try FreePort.allocate()
+        let node = try await RedisServerProcess(arguments: Self.nodeArguments + ["--cluster-port", String(bus)])
+        _ = try await clusterCommand(["add-node", "127.0.0.1:\(node.port)", "127.0.0.1:\(nodes[0].port)"])
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let info = try? await cli(node, ["CLUSTER", "INFO"]), info.contains("cluster_state:ok") { return node }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        await node.stop()
+        throw RedisServerProcess.Failure(description: "the added node on port \(node.port) did not reach cluster_state:ok within 30 s")
+    }
+
     /// Waits until every running node reports `cluster_state:ok`.
     /// - Throws: ``RedisServerProcess/Failure`` when that does not happen within `timeout`.
     public func waitUntilHealthy(timeout: Duration) async throws {
