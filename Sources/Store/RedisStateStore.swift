@@ -125,7 +125,7 @@ public final class RedisStateStore: StateStore {
     }
 
     /// Loads every script with [`SCRIPT LOAD`](https://redis.io/docs/latest/commands/script-load/).
-    /// Call it at startup; the store also loads a script lazily and reloads it after `NOSCRIPT`
+    /// Call it at startup; the store also loads a script lazily and sends it whole (`EVAL`) after `NOSCRIPT`
     /// (a server restart or `SCRIPT FLUSH`).
     /// - Throws: `StoreError.unavailable` when Redis cannot be reached, `StoreError.internalError`
     ///   when it refuses a script.
@@ -220,8 +220,8 @@ public final class RedisStateStore: StateStore {
 
     // MARK: - Running scripts
 
-    /// Runs `script` with one `EVALSHA`, loading it first if needed and reloading it once on
-    /// `NOSCRIPT`.
+    /// Runs `script` with one `EVALSHA`, loading it first if needed; on
+    /// `NOSCRIPT` it is sent once as `EVAL` with its source, which also caches it on that node.
     /// - Returns: the script's reply.
     /// - Throws: `StoreError.unavailable` or `StoreError.internalError`, mapped by `storeError`.
     func run(_ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]]) async throws -> RESPValue {
@@ -232,8 +232,10 @@ public final class RedisStateStore: StateStore {
             do {
                 reply = try await evalsha(sha!, script: script, keys: keys, arguments: arguments)
             } catch let error as RedisError where error.code == "NOSCRIPT" {
-                let reloaded = try await load(script)
-                reply = try await evalsha(reloaded, script: script, keys: keys, arguments: arguments)
+                // The node that has the key lacks the script (a restart, SCRIPT FLUSH, or in cluster
+                // mode a node that joined or is importing the slot). The script did not run, so it is
+                // sent once more in full: EVAL runs it there and caches it there for later EVALSHAs.
+                reply = try await evalsha(Array(script.source.utf8), script: script, keys: keys, arguments: arguments, command: "EVAL")
             }
             return try reportingPruned(reply, script: script)
         } catch {
@@ -251,8 +253,10 @@ public final class RedisStateStore: StateStore {
         return .array(elements)
     }
 
-    private func evalsha(_ sha: [UInt8], script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]]) async throws -> RESPValue {
-        var command: [[UInt8]] = [Array("EVALSHA".utf8), sha, Array(String(keys.count).utf8)]
+    private func evalsha(
+        _ sha: [UInt8], script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]], command name: String = "EVALSHA"
+    ) async throws -> RESPValue {
+        var command: [[UInt8]] = [Array(name.utf8), sha, Array(String(keys.count).utf8)]
         command.reserveCapacity(command.count + keys.count + arguments.count)
         command += keys
         command += arguments
@@ -307,6 +311,11 @@ public final class RedisStateStore: StateStore {
             return .unavailable(reason: "redis \(operation): \(error)")
         case let error as RedisError where error.code == "OOM":
             return .outOfMemory
+        case let error as RedisError where error.message.contains("Script attempted to access"):
+            // Cluster mode, a slot migrating under the script: a key the script derives (not in KEYS)
+            // has left this node. The script stopped there; a mutation may have written part of itself.
+            return mutatingScripts.contains(operation)
+                ? .outcomeUnknown(reason: "redis \(operation): \(error.message)") : .unavailable(reason: "redis \(operation): \(error.message)")
         case let error as RedisError where unavailableCodes.contains(error.code):
             return .unavailable(reason: "redis \(operation): \(error.message)")
         case let error as RedisError:

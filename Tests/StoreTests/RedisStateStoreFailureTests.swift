@@ -78,6 +78,12 @@ import TestSupport
         #expect(error == .unavailable(reason: "redis save: \(code) try later"))
     }
 
+    @Test func aScriptCutShortByAMigratingSlotIsNeverAnInternalError() {
+        let error = RedisError(message: "ERR Script attempted to access a non local key in a cluster node script: abc")
+        #expect(RedisStateStore.storeError(error, operation: "append") == .outcomeUnknown(reason: "redis append: \(error.message)"))
+        #expect(RedisStateStore.storeError(error, operation: "list") == .unavailable(reason: "redis list: \(error.message)"))
+    }
+
     @Test func aLostReplyToAWriteIsAnUnknownOutcomeButToAReadIsNot() {
         let lost = RedisClientError(.timeout, "no reply").sent(true)
         guard case .outcomeUnknown = RedisStateStore.storeError(lost, operation: "save") else {

@@ -17,6 +17,8 @@ struct APIError: Error, Sendable, Equatable {
     /// (the session's current one) for 409 `stale_fencing_token`.
     var lease: (holder: String, expiresAt: Int64)?
     var fencingToken: Int64?
+    /// For a 500 from the store: why, for the error log line (never sent to the client).
+    var internalReason: String?
 
     static func == (lhs: APIError, rhs: APIError) -> Bool {
         lhs.status == rhs.status && lhs.code == rhs.code && lhs.detail == rhs.detail && lhs.currentVersion == rhs.currentVersion
@@ -123,7 +125,9 @@ extension APIError {
             self = APIError(status: 409, code: "lease_held", detail: "Another holder has a live lease on this session.")
             lease = (holder, expiresAt)
         case .leaseNotFound: self = .notFound("The session has no live lease.")
-        case .internalError: self = .internalError
+        case .internalError(let reason):
+            self = .internalError
+            internalReason = reason
         }
     }
 }

@@ -64,6 +64,9 @@ final class APIHandler: HTTPHandler {
             response = try await dispatch(&context)
             recordStore(context, status: response.status)
         } catch let error as APIError {
+            if let reason = error.internalReason {
+                logger.error("internal store error", [(LogKey.requestID, .string(requestID)), ("error", .string(String(reason.prefix(300))))])
+            }
             response = problem(error, requestID: requestID)
             countStoreOperation(route: route, head: head, status: error.status)
         } catch {

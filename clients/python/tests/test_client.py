@@ -78,10 +78,10 @@ def test_preconditions_on_save_and_delete(client: Client, agent_id: str) -> None
 def test_list_pages_and_delete_all(client: Client, agent_id: str) -> None:
     for i in range(5):
         client.save_session(agent_id, f"s{i}", i)
-    # Newest first, ties (saves within one millisecond) by session ID ascending: the expected order
-    # comes from the server's own updated_at, so the test does not depend on the clock's speed.
+    # Newest first, ties (saves within one millisecond) by session ID descending (DESIGN §7): the
+    # expected order comes from the server's own updated_at, so the test does not depend on the clock's speed.
     everything = client.list_sessions(agent_id).sessions
-    expected = [s.session_id for s in sorted(everything, key=lambda s: (-s.updated_at.timestamp(), s.session_id))]
+    expected = [s.session_id for s in sorted(everything, key=lambda s: (s.updated_at, s.session_id), reverse=True)]
     assert sorted(expected) == ["s0", "s1", "s2", "s3", "s4"] and [s.session_id for s in everything] == expected
     first = client.list_sessions(agent_id, limit=2)
     assert [s.session_id for s in first.sessions] == expected[:2] and first.next_cursor
