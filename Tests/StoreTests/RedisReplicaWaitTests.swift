@@ -25,11 +25,12 @@ import TestSupport
         configuration.commandTimeout = .seconds(5)
         let pool = RedisConnectionPool(configuration: configuration)
         let store = RedisStateStore(
-            client: pool, keyPrefix: "test:wait:", replicaWait: ReplicaWait(replicas: 1, timeoutMilliseconds: 300))
+            client: pool, keyPrefix: "test:wait:", replicaWait: ReplicaWait(replicas: 1, timeoutMilliseconds: 3_000))
         try await store.loadScripts()
         let key = Fixtures.key("agent", "s")
 
-        // With the replica: writes are acknowledged, and the replica has them.
+        // With the replica: writes are acknowledged, and the replica has them. (3 s for WAIT: 300 ms failed
+        // once under scripts/test-under-load, where the replica may not be scheduled in time.)
         let first = try await store.save(key, state: Fixtures.json("1"), options: .init())
         _ = try await store.append(key, messages: [Fixtures.json("\"m\"")], keys: nil, options: .init(), idempotency: nil)
         let onReplica = try await RedisConnection.connect(to: try RedisURL(parsing: replica.url))
