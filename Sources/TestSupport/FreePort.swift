@@ -1,8 +1,15 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
-/// Finds a TCP port that is free on 127.0.0.1 right now.
+/// Finds a TCP port that is free on 127.0.0.1 right now and that this process has never handed out before.
+///
+/// Ports come from 20000–32767, below Linux's default ephemeral range (32768–60999), so neither the kernel's
+/// `bind(…:0)` choices nor the local ports of outgoing connections can take one between ``allocate()`` and the
+/// caller's own `bind`. A port is never handed out twice in one process: a server that is stopped and
+/// restarted on its port (``RedisServerProcess/restart()``) keeps it even while it is down, where a second
+/// allocation would otherwise give it to another test running in parallel.
 public enum FreePort {
     /// An error from the socket calls used to find a port.
     public struct Failure: Error, CustomStringConvertible {
@@ -10,35 +17,49 @@ public enum FreePort {
         public let description: String
     }
 
-    /// Binds 127.0.0.1:0, reads the port the kernel chose, and closes the socket.
+    /// The range ports are handed out from.
+    public static let range = 20000...32767
+
+    private struct Cursor {
+        var next: Int
+        var handedOut: Set<Int> = []
+    }
+
+    private static let cursor = Mutex(Cursor(next: range.lowerBound + Int(getpid()) % range.count))
+
+    /// Returns a port in ``range`` that nothing on this machine is bound to (checked by binding it without
+    /// `SO_REUSEADDR`, so a port with connections in TIME_WAIT is passed over too) and that this process has
+    /// not handed out before.
     ///
-    /// Another process may take the port before the caller binds it; callers start their server promptly.
+    /// Another process may still take the port before the caller binds it; callers start their server promptly.
     /// - Returns: The port number.
-    /// - Throws: ``Failure`` when a socket call fails.
+    /// - Throws: ``Failure`` when no port in the range is free.
     public static func allocate() throws -> Int {
+        try cursor.withLock { cursor in
+            for _ in 0..<range.count {
+                let port = cursor.next
+                cursor.next = port == range.upperBound ? range.lowerBound : port + 1
+                guard !cursor.handedOut.contains(port), isFree(port) else { continue }
+                cursor.handedOut.insert(port)
+                return port
+            }
+            throw Failure(description: "no free port on 127.0.0.1 in \(range.lowerBound)-\(range.upperBound) that this process has not used")
+        }
+    }
+
+    /// Whether 127.0.0.1:`port` can be bound right now.
+    private static func isFree(_ port: Int) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw failure("socket()") }
+        guard fd >= 0 else { return false }
         defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = UInt16(port).bigEndian
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let bound = withUnsafePointer(to: &address) {
+        return withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
             }
-        }
-        guard bound == 0 else { throw failure("bind(127.0.0.1:0)") }
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let named = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        guard named == 0 else { throw failure("getsockname()") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    private static func failure(_ call: String) -> Failure {
-        let code = errno
-        return Failure(description: "\(call) failed: errno \(code): \(String(cString: strerror(code)))")
+        } == 0
     }
 }

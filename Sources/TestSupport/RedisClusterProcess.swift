@@ -34,7 +34,7 @@ public final class RedisClusterProcess: Sendable {
         primaryCount = primaries
         var nodes: [RedisServerProcess] = []
         for _ in 0..<(primaries * (1 + replicasPerPrimary)) {
-            // The bus port defaults to port + 10000, which does not exist for ephemeral ports above 55535.
+            // The bus port defaults to port + 10000, which FreePort does not reserve: allocate it explicitly.
             let bus = try FreePort.allocate()
             nodes.append(try await RedisServerProcess(arguments: Self.nodeArguments + ["--cluster-port", String(bus)] + arguments))
         }
