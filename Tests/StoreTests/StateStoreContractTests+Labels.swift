@@ -86,12 +86,13 @@ extension StateStoreContractTests {
         let (store, time) = try await makeTimedStore(backend)
         let agent = Fixtures.agentID()
         let label = LabelFilter(key: "user", value: "dana")
-        _ = try await store.save(Fixtures.key(agent, "short"), state: Fixtures.json("1"), options: .init(ttl: .seconds(1), labels: ["user": "dana"]))
-        _ = try await store.save(Fixtures.key(agent, "again"), state: Fixtures.json("1"), options: .init(ttl: .seconds(1), labels: ["user": "dana"]))
+        // 4 s: the first list must come before they expire, on a loaded machine too (1 s once did not).
+        _ = try await store.save(Fixtures.key(agent, "short"), state: Fixtures.json("1"), options: .init(ttl: .seconds(4), labels: ["user": "dana"]))
+        _ = try await store.save(Fixtures.key(agent, "again"), state: Fixtures.json("1"), options: .init(ttl: .seconds(4), labels: ["user": "dana"]))
         _ = try await store.save(Fixtures.key(agent, "long"), state: Fixtures.json("1"), options: .init(ttl: .seconds(600), labels: ["user": "dana"]))
         #expect(try await store.list(agentID: agent, limit: 10, cursor: nil, label: label).sessions.count == 3)
 
-        try await time.pass(.milliseconds(2_500))
+        try await time.pass(.milliseconds(5_500))
         // "again" comes back without labels; its old label entry must not make it listed.
         _ = try await store.save(Fixtures.key(agent, "again"), state: Fixtures.json("2"), options: .init())
         #expect(try await store.list(agentID: agent, limit: 10, cursor: nil, label: label).sessions.map(\.sessionID) == ["long"])
