@@ -25,7 +25,17 @@ public struct HTTPHeaders: Sendable, Sequence {
     /// Every value of the fields called `name`, in order. Values are not split on commas.
     /// - Parameter name: The field name, compared case-insensitively.
     public func values(_ name: String) -> [String] {
-        fields.filter { Self.namesEqual($0.name, name) }.map(\.value)
+        var values: [String] = []
+        for field in fields where Self.namesEqual(field.name, name) { values.append(field.value) }
+        return values
+    }
+
+    /// How many fields are called `name`.
+    /// - Parameter name: The field name, compared case-insensitively.
+    public func count(of name: String) -> Int {
+        var count = 0
+        for field in fields where Self.namesEqual(field.name, name) { count += 1 }
+        return count
     }
 
     /// Whether at least one field is called `name`.
@@ -85,8 +95,8 @@ public struct HTTPHeaders: Sendable, Sequence {
     ///   - name: The field name, compared case-insensitively.
     ///   - token: The token to look for, compared case-insensitively.
     public func containsToken(_ token: String, in name: String) -> Bool {
-        for value in values(name) {
-            for part in value.split(separator: ",") {
+        for field in fields where Self.namesEqual(field.name, name) {
+            for part in field.value.split(separator: ",") {
                 let trimmed = part.trimmingASCIIWhitespace()
                 if Self.namesEqual(String(trimmed), token) { return true }
             }

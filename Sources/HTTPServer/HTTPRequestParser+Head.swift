@@ -133,7 +133,7 @@ extension HTTPRequestParser {
             headers.add(name, value)
         }
         // RFC 9112 §3.2: an HTTP/1.1 request needs exactly one Host; no request may carry two.
-        let hosts = headers.values("Host").count
+        let hosts = headers.count(of: "Host")
         if hosts > 1 || (version == .http1_1 && hosts == 0) {
             throw .malformed(hosts == 0 ? "missing Host header" : "more than one Host header")
         }
@@ -222,8 +222,9 @@ extension HTTPRequestParser {
 
     /// Decides how the body is delimited (RFC 9112 §6.3), rejecting ambiguous framing.
     static func framing(of headers: HTTPHeaders, version: HTTPVersion) throws(HTTPProtocolError) -> BodyFraming {
-        let transferEncodings = headers.values("Transfer-Encoding")
-        let contentLengths = headers.values("Content-Length")
+        // Most requests have neither field: look before collecting.
+        let transferEncodings = headers.contains("Transfer-Encoding") ? headers.values("Transfer-Encoding") : []
+        let contentLengths = headers.contains("Content-Length") ? headers.values("Content-Length") : []
         if !transferEncodings.isEmpty {
             if !contentLengths.isEmpty { throw .malformed("both Content-Length and Transfer-Encoding") }
             let codings = transferEncodings

@@ -111,7 +111,7 @@ extension HTTPResponse {
         }
         if !hasLength && !noBody {
             output.append(contentsOf: "Content-Length: ".utf8)
-            Self.appendDecimal(body.count, to: &output)
+            DecimalDigits.append(body.count, to: &output)
             output.append(contentsOf: [ASCII.cr, ASCII.lf])
         }
         if !hasDate { appendField("Date", date, to: &output) }
@@ -135,19 +135,6 @@ extension HTTPResponse {
             output.append(contentsOf: utf8)
         }
         output.append(contentsOf: [ASCII.cr, ASCII.lf])
-    }
-
-    /// Appends the decimal digits of a non-negative `value`, without building a `String`.
-    static func appendDecimal(_ value: Int, to output: inout [UInt8]) {
-        precondition(value >= 0, "appendDecimal needs a non-negative value")
-        var divisor = 1
-        while divisor <= value / 10 { divisor *= 10 }
-        var rest = value
-        while divisor > 0 {
-            output.append(UInt8(truncatingIfNeeded: 0x30 + rest / divisor))
-            rest %= divisor
-            divisor /= 10
-        }
     }
 }
 

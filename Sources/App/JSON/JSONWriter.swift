@@ -1,3 +1,5 @@
+import HTTPServer
+
 /// Builds JSON response bodies directly as bytes, splicing stored raw JSON in unchanged.
 struct JSONWriter {
     private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
@@ -31,7 +33,14 @@ struct JSONWriter {
     /// Appends a JSON string, escaping quotes, backslashes and control characters.
     mutating func string(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
+        let utf8 = text.utf8
+        // Most strings (IDs, timestamps, label values) need no escape: copy them whole.
+        if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            bytes.append(contentsOf: utf8)
+            bytes.append(UInt8(ascii: "\""))
+            return
+        }
+        for byte in utf8 {
             switch byte {
             case UInt8(ascii: "\""): raw("\\\"")
             case UInt8(ascii: "\\"): raw("\\\\")
@@ -50,7 +59,7 @@ struct JSONWriter {
 
     /// Appends an integer.
     mutating func int<T: BinaryInteger>(_ value: T) {
-        bytes.append(contentsOf: String(value).utf8)
+        DecimalDigits.append(value, to: &bytes)
     }
 
     /// Appends an integer or `null`.

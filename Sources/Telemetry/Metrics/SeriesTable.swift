@@ -8,18 +8,14 @@ import Synchronization
 /// once both call `make`; the family hands both the same series, and the slot keeps the first.
 /// A series appears in the exposition only once something has used its slot.
 public final class SeriesTable<Series: AnyObject & Sendable>: Sendable {
-    private final class Slot: Sendable {
-        let series = AtomicLazyReference<Series>()
-    }
-
-    private let slots: [Slot]
+    private let slots: [SeriesSlot]
     private let make: @Sendable (Int) -> Series
 
     /// - Parameters:
     ///   - count: The number of slots, `0..<count`.
     ///   - make: The series for a slot, usually `family.labels(…)` with the slot's label values.
     public init(count: Int, make: @escaping @Sendable (Int) -> Series) {
-        slots = (0..<count).map { _ in Slot() }
+        slots = (0..<count).map { _ in SeriesSlot() }
         self.make = make
     }
 
@@ -29,7 +25,14 @@ public final class SeriesTable<Series: AnyObject & Sendable>: Sendable {
     /// The series of slot `index`, made on first use. An index out of `0..<count` is a precondition failure.
     public subscript(index: Int) -> Series {
         let slot = slots[index]
-        if let series = slot.series.load() { return series }
-        return slot.series.storeIfNil(make(index))
+        if let series = slot.series.load() { return unsafeDowncast(series, to: Series.self) }
+        return unsafeDowncast(slot.series.storeIfNil(make(index)), to: Series.self)
     }
+}
+
+/// One slot of a ``SeriesTable``. Not generic on purpose: a class nested in the generic table had its type
+/// metadata looked up at run time on every access from another module (about 800 instructions each).
+private final class SeriesSlot: @unchecked Sendable {
+    /// Holds only the table's `Series`, which is `Sendable`.
+    let series = AtomicLazyReference<AnyObject>()
 }

@@ -1,0 +1,21 @@
+import Testing
+import TestSupport
+@testable import HTTPServer
+
+@Suite(.offCooperativePool)
+struct DecimalDigitsTests {
+    @Test(arguments: [0, 1, 9, 10, 11, 99, 100, 101, 999, 1_000, 4_096, 8_388_608, 1_234_567_890, Int.max, -1, -10, -987_654, Int.min])
+    func matchesStringDescription(_ value: Int) {
+        var out: [UInt8] = Array("x".utf8)
+        DecimalDigits.append(value, to: &out)
+        #expect(out == Array("x\(value)".utf8))
+    }
+
+    @Test func unsignedAndNarrowTypes() {
+        var out: [UInt8] = []
+        DecimalDigits.append(UInt64.max, to: &out)
+        DecimalDigits.append(Int8.min, to: &out)
+        DecimalDigits.append(UInt8(7), to: &out)
+        #expect(String(decoding: out, as: UTF8.self) == "\(UInt64.max)\(Int8.min)7")
+    }
+}
