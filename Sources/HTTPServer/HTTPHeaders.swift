@@ -11,6 +11,13 @@ public struct HTTPHeaders: Sendable, Sequence {
         fields = []
     }
 
+    /// Creates an empty header list with room for `capacity` fields, so that adding them does not regrow it.
+    /// - Parameter capacity: How many fields to make room for.
+    public init(capacity: Int) {
+        fields = []
+        fields.reserveCapacity(capacity)
+    }
+
     /// Creates a header list from `(name, value)` pairs, keeping their order.
     /// - Parameter pairs: The fields to start with.
     public init(_ pairs: [(String, String)]) {

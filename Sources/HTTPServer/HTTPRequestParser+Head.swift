@@ -127,7 +127,7 @@ extension HTTPRequestParser {
     /// Builds the head from the recorded lines.
     func buildHead() throws(HTTPProtocolError) -> HTTPRequestHead {
         let (method, target, version) = try parseRequestLine(fieldLines[0])
-        var headers = HTTPHeaders()
+        var headers = HTTPHeaders(capacity: fieldLines.count - 1)
         for line in fieldLines.dropFirst() {
             let (name, value) = try parseFieldLine(line)
             headers.add(name, value)

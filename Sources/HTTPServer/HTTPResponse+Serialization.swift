@@ -128,11 +128,15 @@ extension HTTPResponse {
     private func appendField(_ name: String, _ value: String, to output: inout [UInt8]) {
         output.append(contentsOf: name.utf8)
         output.append(contentsOf: ": ".utf8)
-        let utf8 = value.utf8
-        if utf8.contains(where: { $0 == ASCII.cr || $0 == ASCII.lf }) {
-            for byte in utf8 where byte != ASCII.cr && byte != ASCII.lf { output.append(byte) }
-        } else {
-            output.append(contentsOf: utf8)
+        var value = value
+        value.withUTF8 { bytes in
+            var clean = true
+            for byte in bytes where byte == ASCII.cr || byte == ASCII.lf { clean = false; break }
+            if clean {
+                output.append(contentsOf: bytes)
+            } else {
+                for byte in bytes where byte != ASCII.cr && byte != ASCII.lf { output.append(byte) }
+            }
         }
         output.append(contentsOf: [ASCII.cr, ASCII.lf])
     }

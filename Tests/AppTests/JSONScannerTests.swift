@@ -75,4 +75,15 @@ struct JSONScannerTests {
         writer.string("a\"b\\c\n\u{01}é")
         #expect(String(decoding: writer.bytes, as: UTF8.self) == #""a\"b\\c\n\u0001é""#)
     }
+
+    /// Strings that need no escape are copied whole; one escapable byte anywhere switches to escaping.
+    @Test(arguments: [("plain-id_1.2~x@y", #""plain-id_1.2~x@y""#), ("é✓", #""é✓""#), ("", #""""#),
+                      ("tail\"", #""tail\"""#), ("\u{1F}head", #""\u001fhead""#), ("mid\\dle", #""mid\\dle""#)])
+    func writerCopiesCleanStringsAndEscapesOthers(_ input: String, _ expected: String) {
+        var writer = JSONWriter()
+        writer.string(input)
+        writer.int(-42)
+        writer.int(Int64?.none)
+        #expect(String(decoding: writer.bytes, as: UTF8.self) == expected + "-42null")
+    }
 }

@@ -8,16 +8,26 @@ struct RoutingTests {
         ("/healthz", Route.healthz), ("/readyz", .readyz), ("/metrics", .metrics), ("/openapi.yaml", .openapi),
         ("/agents/a/sessions", .sessions), ("/agents/a/sessions/s", .session),
         ("/agents/a/sessions/s/messages", .messages), ("/agents/a/sessions/s/messages/last", .lastMessage),
-        ("/agents//sessions/x", .session),
+        ("/agents//sessions/x", .session), ("/agents/a/%73essions/s", .session), ("/%61gents/a/sessions/s/m%65ssages/l%61st", .lastMessage),
+        ("/agents/a/sessions/s/lease", .lease), ("/agents/a/sessions/s/messages/7", .message),
     ])
     func matchesTemplates(_ path: String, _ route: Route) {
         #expect(RouteMatch(path: path)?.route == route)
     }
 
     @Test(arguments: ["/", "/agents", "/agents/a", "/agents/a/sessions/", "/agents/a/sessions/s/", "/agents/a/other/s",
-                      "/agents/a/sessions/s/messages/last/x", "/agents/a/sessions/s/messages/1/x", "/healthz/", "healthz"])
+                      "/agents/a/sessions/s/messages/last/x", "/agents/a/sessions/s/messages/1/x", "/healthz/", "healthz",
+                      "", "/agents/a/sessions/s/lease/x", "/agents/a/sessions/s/x", "/agents/a/sessions/s/messages/1/x/y/z", "/healthzz", "/metric"])
     func unknownPathsDoNotMatch(_ path: String) {
         #expect(RouteMatch(path: path) == nil)
+    }
+
+    @Test func segmentsAreTheRawIDBytes() throws {
+        let match = try #require(RouteMatch(path: "/agents/a%2Db/sessions/s.1~x/messages/42"))
+        #expect(match.agentSegment == "a%2Db" && match.sessionSegment == "s.1~x" && match.seqSegment == "42")
+        let session = try #require(RouteMatch(path: "/agents/support-bot/sessions/user-42"))
+        #expect(session.agentSegment == "support-bot" && session.sessionSegment == "user-42" && session.seqSegment == nil)
+        #expect(try RouteMatch(path: "/agents/a%2Db/sessions/s")?.agentID() == "a-b")
     }
 
     @Test func messageSeqSegmentsMatchAndAreValidatedLater() throws {

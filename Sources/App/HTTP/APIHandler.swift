@@ -145,13 +145,16 @@ final class APIHandler: HTTPHandler {
 
     /// A JSON response.
     func json(_ status: Int, _ body: [UInt8], headers: [(String, String)] = []) -> HTTPResponse {
-        var fields = HTTPHeaders([("Content-Type", "application/json")])
+        // Room for X-Request-Id too, which `finish` adds.
+        var fields = HTTPHeaders(capacity: headers.count + 2)
+        fields.add("Content-Type", "application/json")
         for (name, value) in headers { fields.add(name, value) }
         return HTTPResponse(status: status, headers: fields, body: body)
     }
 
     private func problem(_ apiError: APIError, requestID: String) -> HTTPResponse {
-        var headers = HTTPHeaders([("Content-Type", "application/problem+json")])
+        var headers = HTTPHeaders(capacity: apiError.headers.count + 2)
+        headers.add("Content-Type", "application/problem+json")
         for (name, value) in apiError.headers { headers.add(name, value) }
         return HTTPResponse(status: apiError.status, headers: headers, body: apiError.body(requestID: requestID))
     }

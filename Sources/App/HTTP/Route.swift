@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import HTTPServer
 import Store
 
@@ -48,40 +51,81 @@ struct RouteMatch: Sendable {
 
     /// Matches a path structurally: segment count and literal segments. IDs are validated later,
     /// after the method check, as DESIGN §7 orders them. Returns nil for no route (404).
+    ///
+    /// One pass over the path's bytes, with the segment bounds on the stack: no array, and
+    /// substrings only for the ID segments.
     init?(path: String) {
-        switch path {
-        case "/healthz": self.init(route: .healthz)
-        case "/readyz": self.init(route: .readyz)
-        case "/metrics": self.init(route: .metrics)
-        case "/openapi.yaml": self.init(route: .openapi)
-        default:
+        var path = path
+        // Offsets of the up to 7 slashes, plus the end: segments are the bytes between them.
+        var bounds = (0, 0, 0, 0, 0, 0, 0, 0)
+        let count: Int? = path.withUTF8 { bytes in
+            if let fixed = Self.fixedRoute(bytes) { return -1 - Self.fixedRoutes.firstIndex(of: fixed)! }
             // A trailing slash never matches (DESIGN §7: 404 route_not_found).
-            guard path.utf8.first == UInt8(ascii: "/"), path.utf8.last != UInt8(ascii: "/") else { return nil }
-            let segments = path.utf8.dropFirst().split(separator: UInt8(ascii: "/"), maxSplits: 6, omittingEmptySubsequences: false)
-            guard segments.count >= 3, segments.count <= 6,
-                  RouteMatch.segment(segments[0], is: "agents"), RouteMatch.segment(segments[2], is: "sessions") else { return nil }
-            let agent = Substring(segments[1])
-            switch segments.count {
-            case 3: self.init(route: .sessions, agentSegment: agent)
-            case 4: self.init(route: .session, agentSegment: agent, sessionSegment: Substring(segments[3]))
-            case 5 where RouteMatch.segment(segments[4], is: "messages"):
-                self.init(route: .messages, agentSegment: agent, sessionSegment: Substring(segments[3]))
-            case 5 where RouteMatch.segment(segments[4], is: "lease"):
-                self.init(route: .lease, agentSegment: agent, sessionSegment: Substring(segments[3]))
-            case 6 where RouteMatch.segment(segments[4], is: "messages") && RouteMatch.segment(segments[5], is: "last"):
-                self.init(route: .lastMessage, agentSegment: agent, sessionSegment: Substring(segments[3]))
-            case 6 where RouteMatch.segment(segments[4], is: "messages"):
-                self.init(route: .message, agentSegment: agent, sessionSegment: Substring(segments[3]))
-                seqSegment = Substring(segments[5])
-            default: return nil
+            guard bytes.first == UInt8(ascii: "/"), bytes.last != UInt8(ascii: "/") else { return nil }
+            return withUnsafeMutableBytes(of: &bounds) { raw -> Int? in
+                let marks = raw.bindMemory(to: Int.self)
+                var found = 0
+                for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: "/") {
+                    guard found < 7 else { return nil }
+                    marks[found] = offset
+                    found += 1
+                }
+                marks[found] = bytes.count
+                let segments = found
+                func segment(_ n: Int) -> UnsafeBufferPointer<UInt8> {
+                    UnsafeBufferPointer(rebasing: bytes[(marks[n] + 1)..<marks[n + 1]])
+                }
+                guard segments >= 3, segments <= 6, Self.segment(segment(0), is: "agents"),
+                      Self.segment(segment(2), is: "sessions") else { return nil }
+                switch segments {
+                case 3, 4: return segments
+                case 5 where Self.segment(segment(4), is: "messages"): return 5
+                case 5 where Self.segment(segment(4), is: "lease"): return 50
+                case 6 where Self.segment(segment(4), is: "messages"): return Self.segment(segment(5), is: "last") ? 60 : 6
+                default: return nil
+                }
             }
+        }
+        guard let count else { return nil }
+        if count < 0 {
+            self.init(route: Self.fixedRoutes[-1 - count])
+            return
+        }
+        let utf8 = path.utf8
+        func part(_ from: Int, _ to: Int) -> Substring {
+            let start = utf8.index(utf8.startIndex, offsetBy: from + 1)
+            return path[start..<utf8.index(utf8.startIndex, offsetBy: to)]
+        }
+        let agent = part(bounds.1, bounds.2)
+        switch count {
+        case 3: self.init(route: .sessions, agentSegment: agent)
+        case 4: self.init(route: .session, agentSegment: agent, sessionSegment: part(bounds.3, bounds.4))
+        case 5: self.init(route: .messages, agentSegment: agent, sessionSegment: part(bounds.3, bounds.4))
+        case 50: self.init(route: .lease, agentSegment: agent, sessionSegment: part(bounds.3, bounds.4))
+        case 60: self.init(route: .lastMessage, agentSegment: agent, sessionSegment: part(bounds.3, bounds.4))
+        default:
+            self.init(route: .message, agentSegment: agent, sessionSegment: part(bounds.3, bounds.4))
+            seqSegment = part(bounds.5, bounds.6)
         }
     }
 
+    /// The routes without parameters, matched by their whole path.
+    private static let fixedRoutes: [Route] = [.healthz, .readyz, .metrics, .openapi]
+
+    /// The route without parameters whose path is exactly `bytes`.
+    private static func fixedRoute(_ bytes: UnsafeBufferPointer<UInt8>) -> Route? {
+        for route in fixedRoutes where route.rawValue.utf8.count == bytes.count && route.rawValue.utf8.elementsEqual(bytes) {
+            return route
+        }
+        return nil
+    }
+
     /// Whether a path segment is the literal `word` once percent-decoded (`%73essions` is `sessions`).
-    private static func segment(_ segment: Substring.UTF8View.SubSequence, is word: StaticString) -> Bool {
+    private static func segment(_ segment: UnsafeBufferPointer<UInt8>, is word: StaticString) -> Bool {
         let literal = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
-        if !segment.contains(UInt8(ascii: "%")) { return segment.elementsEqual(literal) }
+        if !segment.contains(UInt8(ascii: "%")) {
+            return segment.count == literal.count && memcmp(segment.baseAddress!, literal.baseAddress!, literal.count) == 0
+        }
         return PercentEncoding.decode(segment)?.elementsEqual(literal) ?? false
     }
 
