@@ -1,17 +1,26 @@
 /// Writes integers as ASCII decimal digits straight into a byte buffer, without building a `String`.
+///
+/// Not generic on purpose: a generic version called from another module runs unspecialized, with its
+/// divisions through protocol witnesses.
 public enum DecimalDigits {
     /// Appends `value` in decimal (with a leading `-` when negative).
-    public static func append<T: BinaryInteger>(_ value: T, to output: inout [UInt8]) {
+    public static func append(_ value: Int, to output: inout [UInt8]) {
+        append(Int64(value), to: &output)
+    }
+
+    /// Appends `value` in decimal (with a leading `-` when negative).
+    public static func append(_ value: Int64, to output: inout [UInt8]) {
         if value < 0 {
             output.append(UInt8(ascii: "-"))
-            // The magnitude of the most negative value does not fit in T: go through UInt64.
-            appendMagnitude(UInt64(0) &- UInt64(truncatingIfNeeded: Int64(value)), to: &output)
+            // The magnitude of Int64.min does not fit in Int64: negate in UInt64.
+            append(UInt64(0) &- UInt64(bitPattern: value), to: &output)
         } else {
-            appendMagnitude(UInt64(value), to: &output)
+            append(UInt64(value), to: &output)
         }
     }
 
-    private static func appendMagnitude(_ value: UInt64, to output: inout [UInt8]) {
+    /// Appends `value` in decimal.
+    public static func append(_ value: UInt64, to output: inout [UInt8]) {
         var divisor: UInt64 = 1
         while divisor <= value / 10 { divisor *= 10 }
         var rest = value

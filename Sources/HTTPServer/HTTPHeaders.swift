@@ -113,14 +113,19 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     /// ASCII case-insensitive comparison, which is what field names need ([RFC 9110 §5.1](https://www.rfc-editor.org/rfc/rfc9110#section-5.1)).
     static func namesEqual(_ lhs: String, _ rhs: String) -> Bool {
-        let a = lhs.utf8, b = rhs.utf8
-        guard a.count == b.count else { return false }
-        for (x, y) in zip(a, b) where x != y {
-            let lx = (x >= 0x41 && x <= 0x5A) ? x | 0x20 : x
-            let ly = (y >= 0x41 && y <= 0x5A) ? y | 0x20 : y
-            if lx != ly { return false }
+        guard lhs.utf8.count == rhs.utf8.count else { return false }
+        var lhs = lhs, rhs = rhs
+        return lhs.withUTF8 { a in
+            rhs.withUTF8 { b in
+                for index in 0..<a.count where a[index] != b[index] {
+                    let x = a[index], y = b[index]
+                    let lx = (x >= 0x41 && x <= 0x5A) ? x | 0x20 : x
+                    let ly = (y >= 0x41 && y <= 0x5A) ? y | 0x20 : y
+                    if lx != ly { return false }
+                }
+                return true
+            }
         }
-        return true
     }
 }
 

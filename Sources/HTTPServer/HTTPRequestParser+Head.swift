@@ -112,7 +112,14 @@ extension HTTPRequestParser {
                 guard buffer[readIndex + scanOffset + 1] == ASCII.lf else { throw .malformed("bare CR") }
                 scanOffset += 1
             } else {
-                scanOffset += 1
+                // Skip to the next CR or LF in one tight pass (most bytes of a head are neither).
+                let from = readIndex + scanOffset
+                let next = buffer.withUnsafeBufferPointer { bytes in
+                    var index = from + 1
+                    while index < bytes.count, bytes[index] != ASCII.cr, bytes[index] != ASCII.lf { index += 1 }
+                    return index
+                }
+                scanOffset = next - readIndex
             }
         }
         // Incomplete: refuse early once the limits are certainly exceeded.

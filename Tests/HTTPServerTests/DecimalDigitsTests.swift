@@ -11,11 +11,13 @@ struct DecimalDigitsTests {
         #expect(out == Array("x\(value)".utf8))
     }
 
-    @Test func unsignedAndNarrowTypes() {
+    @Test func int64AndUInt64Extremes() {
         var out: [UInt8] = []
         DecimalDigits.append(UInt64.max, to: &out)
-        DecimalDigits.append(Int8.min, to: &out)
-        DecimalDigits.append(UInt8(7), to: &out)
-        #expect(String(decoding: out, as: UTF8.self) == "\(UInt64.max)\(Int8.min)7")
+        out.append(UInt8(ascii: " "))
+        DecimalDigits.append(Int64.min, to: &out)
+        out.append(UInt8(ascii: " "))
+        DecimalDigits.append(UInt64(0), to: &out)
+        #expect(String(decoding: out, as: UTF8.self) == "\(UInt64.max) \(Int64.min) 0")
     }
 }

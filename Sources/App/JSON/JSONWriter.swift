@@ -63,7 +63,8 @@ struct JSONWriter {
 
     /// Appends an integer.
     mutating func int<T: BinaryInteger>(_ value: T) {
-        DecimalDigits.append(value, to: &bytes)
+        // Every integer the API writes fits in Int64 (versions, counts, seqs, byte sizes, milliseconds).
+        DecimalDigits.append(Int64(value), to: &bytes)
     }
 
     /// Appends an integer or `null`.
