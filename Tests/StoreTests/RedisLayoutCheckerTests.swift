@@ -45,7 +45,7 @@ import TestSupport
         try await fixture.send("ZADD", index(agents["index_score"]!), "-" + updated, "mortal")
         try await fixture.send("ZREM", index(agents["expiry_set"]!) + "::expiry", "mortal")
         try await fixture.send("HSET", record(agents["message_count"]!, "mortal"), "mc", "99")
-        try await fixture.send("PEXPIRE", record(agents["key_expiry"]!, "mortal") + ":messages", "60000")
+        try await fixture.send("PEXPIRE", record(agents["key_expiry"]!, "mortal") + ":messages", "200000")  // far from the session's 600 s, and never expiring during a slow run (5 s once did)
         try await fixture.send("PEXPIRE", index(agents["index_ttl"]!), "100000")
         try await fixture.send("PEXPIRE", index(agents["index_ttl"]!) + "::expiry", "100000")
         try await fixture.send("HSET", record(agents["idempotency_record"]!, "mortal") + ":idem", "forged", "garbage")
