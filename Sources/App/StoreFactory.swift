@@ -22,6 +22,7 @@ enum StoreFactory {
         if let password = configuration.redisPassword { url.password = password }
         var poolConfiguration = RedisConnectionPool.Configuration(url: url)
         poolConfiguration.connectionCount = configuration.redisConnections
+        poolConfiguration.commandTimeout = .milliseconds(configuration.redisCommandTimeoutMilliseconds)
         // One more connection for plain reads (the HMGET of a non-sliding load), so that loads keep
         // being answered while Redis pauses writes (CLIENT PAUSE … WRITE, FAILOVER). Read-your-writes
         // holds: an HTTP connection's next request starts only after the previous one's response.

@@ -64,8 +64,12 @@ extension HTTPResponse {
 
     /// Whether the handler asked to close the connection with a `Connection: close` header.
     var asksToClose: Bool {
-        headers.containsToken("close", in: "Connection")
+        // Most responses have no Connection field: look for one before splitting any value.
+        headers.contains { HTTPHeaders.namesEqual($0.name, "Connection") } && headers.containsToken("close", in: "Connection")
     }
+
+    /// `HTTP/1.1 <status> <reason>\r\n` for every status from 100 to 599, encoded once.
+    private static let statusLines: [[UInt8]] = (100..<600).map { Array("HTTP/1.1 \($0) \(reasonPhrase(for: $0))\r\n".utf8) }
 
     /// Appends the wire form of this response to `output` (RFC 9112 §4 and §6).
     ///
@@ -87,7 +91,11 @@ extension HTTPResponse {
         let noBody = Self.forbidsBody(status)
         let sendBody = !noBody && requestMethod != .HEAD
         output.reserveCapacity(output.count + 256 + (sendBody ? body.count : 0))
-        output.append(contentsOf: "HTTP/1.1 \(status) \(Self.reasonPhrase(for: status))\r\n".utf8)
+        if (100..<600).contains(status) {
+            output.append(contentsOf: Self.statusLines[status - 100])
+        } else {
+            output.append(contentsOf: "HTTP/1.1 \(status) \r\n".utf8)
+        }
         var hasLength = false
         var hasDate = false
         for (name, value) in headers {
@@ -101,12 +109,16 @@ extension HTTPResponse {
             }
             appendField(name, value, to: &output)
         }
-        if !hasLength && !noBody { appendField("Content-Length", String(body.count), to: &output) }
+        if !hasLength && !noBody {
+            output.append(contentsOf: "Content-Length: ".utf8)
+            Self.appendDecimal(body.count, to: &output)
+            output.append(contentsOf: [ASCII.cr, ASCII.lf])
+        }
         if !hasDate { appendField("Date", date, to: &output) }
         if !keepAlive {
-            appendField("Connection", "close", to: &output)
+            output.append(contentsOf: "Connection: close\r\n".utf8)
         } else if requestVersion == .http1_0 {
-            appendField("Connection", "keep-alive", to: &output)
+            output.append(contentsOf: "Connection: keep-alive\r\n".utf8)
         }
         output.append(contentsOf: [ASCII.cr, ASCII.lf])
         if sendBody { output.append(contentsOf: body) }
@@ -116,8 +128,26 @@ extension HTTPResponse {
     private func appendField(_ name: String, _ value: String, to output: inout [UInt8]) {
         output.append(contentsOf: name.utf8)
         output.append(contentsOf: ": ".utf8)
-        for byte in value.utf8 where byte != ASCII.cr && byte != ASCII.lf { output.append(byte) }
+        let utf8 = value.utf8
+        if utf8.contains(where: { $0 == ASCII.cr || $0 == ASCII.lf }) {
+            for byte in utf8 where byte != ASCII.cr && byte != ASCII.lf { output.append(byte) }
+        } else {
+            output.append(contentsOf: utf8)
+        }
         output.append(contentsOf: [ASCII.cr, ASCII.lf])
+    }
+
+    /// Appends the decimal digits of a non-negative `value`, without building a `String`.
+    static func appendDecimal(_ value: Int, to output: inout [UInt8]) {
+        precondition(value >= 0, "appendDecimal needs a non-negative value")
+        var divisor = 1
+        while divisor <= value / 10 { divisor *= 10 }
+        var rest = value
+        while divisor > 0 {
+            output.append(UInt8(truncatingIfNeeded: 0x30 + rest / divisor))
+            rest %= divisor
+            divisor /= 10
+        }
     }
 }
 

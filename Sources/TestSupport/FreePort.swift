@@ -7,9 +7,11 @@ import Synchronization
 ///
 /// Ports come from 20000–32767, below Linux's default ephemeral range (32768–60999), so neither the kernel's
 /// `bind(…:0)` choices nor the local ports of outgoing connections can take one between ``allocate()`` and the
-/// caller's own `bind`. A port is never handed out twice in one process: a server that is stopped and
-/// restarted on its port (``RedisServerProcess/restart()``) keeps it even while it is down, where a second
-/// allocation would otherwise give it to another test running in parallel.
+/// caller's own `bind`. A port is never handed out twice while this process lives, by this process or by
+/// another one using `FreePort` (test runs of several checkouts at once): each port handed out is locked
+/// with a POSIX record lock on byte `port` of ``lockFile``, which the kernel drops when the process exits.
+/// So a server that is stopped and restarted on its port (``RedisServerProcess/restart()``) keeps it even
+/// while it is down, where a second allocation would otherwise give it to another test.
 public enum FreePort {
     /// An error from the socket calls used to find a port.
     public struct Failure: Error, CustomStringConvertible {
@@ -19,10 +21,14 @@ public enum FreePort {
 
     /// The range ports are handed out from.
     public static let range = 20000...32767
+    /// The file whose bytes, one per port, processes lock to reserve ports from each other.
+    public static let lockFile = "/tmp/agentstate-test-ports.lock"
 
     private struct Cursor {
         var next: Int
         var handedOut: Set<Int> = []
+        /// ``lockFile``, open for the life of the process (closing any descriptor of it would drop every lock); -1 if it cannot be opened.
+        let lockDescriptor: Int32 = open(FreePort.lockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0o666)
     }
 
     private static let cursor = Mutex(Cursor(next: range.lowerBound + Int(getpid()) % range.count))
@@ -39,12 +45,24 @@ public enum FreePort {
             for _ in 0..<range.count {
                 let port = cursor.next
                 cursor.next = port == range.upperBound ? range.lowerBound : port + 1
-                guard !cursor.handedOut.contains(port), isFree(port) else { continue }
+                guard !cursor.handedOut.contains(port), reserve(port, in: cursor.lockDescriptor), isFree(port) else { continue }
                 cursor.handedOut.insert(port)
                 return port
             }
             throw Failure(description: "no free port on 127.0.0.1 in \(range.lowerBound)-\(range.upperBound) that this process has not used")
         }
+    }
+
+    /// Locks byte `port` of the lock file for this process; false when another live process holds it.
+    /// Without a lock file (it cannot be created) every port counts as reserved by this process alone.
+    private static func reserve(_ port: Int, in descriptor: Int32) -> Bool {
+        guard descriptor >= 0 else { return true }
+        var lock = flock()
+        lock.l_type = Int16(F_WRLCK)
+        lock.l_whence = Int16(SEEK_SET)
+        lock.l_start = off_t(port)
+        lock.l_len = 1
+        return fcntl(descriptor, F_SETLK, &lock) == 0
     }
 
     /// Whether 127.0.0.1:`port` can be bound right now.

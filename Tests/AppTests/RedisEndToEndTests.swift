@@ -130,6 +130,27 @@ struct RedisEndToEndTests {
             || (version == 2 && state == "new" && loaded.json["ttl_seconds"] as? Int == 60))
     }
 
+    /// `--redis-command-timeout-ms` replaces the 2 s default: a PUT held by a 6 s pause (three times the default)
+    /// waits it out and is applied once, instead of answering 503.
+    @Test func aLongerCommandTimeoutOutlastsAPause() async throws {
+        let redis = try await RedisServerProcess()
+        let server = try await AgentStateProcess(["--redis-url", redis.url, "--log-level", "error", "--redis-command-timeout-ms", "30000"])
+        let path = "/agents/\(uniqueAgent())/sessions/s"
+        #expect(try await server.call("PUT", path, body: #"{"state":"old"}"#).status == 201)
+        let admin = try await RedisConnection.connect(to: try RedisURL(parsing: redis.url))
+        defer { admin.close() }
+        _ = try await admin.send("CLIENT", "PAUSE", "6000", "WRITE")
+        // A client that waits longer than the pause (TestHTTP's calls give up after 5 s).
+        let held = try await onDedicatedThread { [port = server.port] in
+            let client = try RawHTTPClient(host: "127.0.0.1", port: port, timeout: .seconds(30))
+            defer { client.close() }
+            return try client.request(TestHTTP.request("PUT", path, body: #"{"state":"new"}"#), bodyless: false)
+        }
+        #expect(held.status == 200, "\(held.text)")
+        let loaded = try await server.call("GET", path)
+        #expect(loaded.json["version"] as? Int == 2 && loaded.json["state"] as? String == "new")
+    }
+
     @Test func redisAtMaxmemoryGives503WithAClearDetailAndReadsStillWork() async throws {
         let redis = try await RedisServerProcess(arguments: ["--maxmemory", "4mb", "--maxmemory-policy", "noeviction"])
         let server = try await AgentStateProcess(["--redis-url", redis.url, "--log-level", "error"])

@@ -58,6 +58,14 @@ struct RedisSentinelConfigurationTests {
         #expect(try Self.parse(["--redis-url", "redis://a:1", "--redis-index-buckets", "1"]).redisIndexBuckets == 1)
     }
 
+    @Test func commandTimeoutParsesWithinItsBounds() throws {
+        #expect(try Self.parse([]).redisCommandTimeoutMilliseconds == 2000)
+        #expect(try Self.parse(["--redis-command-timeout-ms", "100"]).redisCommandTimeoutMilliseconds == 100)
+        #expect(try Self.parse([], ["AGENTSTATE_REDIS_COMMAND_TIMEOUT_MS": "60000"]).redisCommandTimeoutMilliseconds == 60000)
+        #expect(Self.error(["--redis-command-timeout-ms", "99"]) != nil)
+        #expect(Self.error(["--redis-command-timeout-ms", "60001"]) != nil)
+    }
+
     @Test func waitReplicasAndTimeoutParseWithinTheirBounds() throws {
         let configuration = try Self.parse(["--redis-wait-replicas", "1", "--redis-wait-timeout-ms", "500"])
         #expect(configuration.redisWaitReplicas == 1 && configuration.redisWaitTimeoutMilliseconds == 500)

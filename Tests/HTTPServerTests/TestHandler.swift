@@ -12,6 +12,18 @@ final class TestHandler: HTTPHandler {
     /// Requests that reached `handle` (started).
     let handled = Atomic<Int>(0)
 
+    /// The 251 bytes `0, 1, …, 250` that `/big` repeats: byte `i` of its body is `i % 251`.
+    static let pattern: [UInt8] = (0..<251).map { UInt8($0) }
+
+    /// `count` bytes of ``pattern`` repeated, built by whole copies (a per-byte loop in a debug build
+    /// takes seconds for megabytes, which a busy machine stretched past the client's timeout).
+    static func patterned(_ count: Int) -> [UInt8] {
+        var body: [UInt8] = []
+        body.reserveCapacity(count)
+        while body.count < count { body.append(contentsOf: pattern.prefix(count - body.count)) }
+        return body
+    }
+
     func preflight(_ head: HTTPRequestHead) -> HTTPResponse? {
         guard head.path.hasPrefix("/reject") else { return nil }
         return HTTPResponse(status: 404, body: Array("rejected".utf8))
@@ -24,7 +36,7 @@ final class TestHandler: HTTPHandler {
             try? await Task.sleep(for: .milliseconds(ms))
         }
         if head.path == "/big", let query = head.query, query.hasPrefix("n="), let count = Int(query.dropFirst(2)) {
-            return HTTPResponse(status: 200, body: (0..<count).map { UInt8(truncatingIfNeeded: $0 % 251) })
+            return HTTPResponse(status: 200, body: Self.patterned(count))
         }
         var headers = HTTPHeaders()
         headers.add("X-Bytes-In", String(request.bytesIn))

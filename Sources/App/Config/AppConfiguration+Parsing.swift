@@ -79,6 +79,9 @@ extension AppConfiguration {
             if file.isReadableByOthers { config.secretFilesReadableByOthers.append(file.path) }
             config.redisSentinelPasswordFile = value
         },
+        Option(flag: "--redis-command-timeout-ms", valueName: "MS", help: "How long a Redis command may wait for its reply before the request is answered 503 (default 2000).") { config, value throws(ConfigurationError) in
+            config.redisCommandTimeoutMilliseconds = Int(try integer("--redis-command-timeout-ms", value, in: 100...60_000))
+        },
         Option(flag: "--redis-wait-replicas", valueName: "COUNT", help: "Replicas that must acknowledge each mutation (WAIT on the same connection) before it is answered 2xx; otherwise 503 (default 0: no WAIT).") { config, value throws(ConfigurationError) in
             config.redisWaitReplicas = Int(try integer("--redis-wait-replicas", value, in: 0...16))
         },
@@ -374,6 +377,7 @@ extension AppConfiguration {
             metadata.append(("redis_connections", .int(Int64(redisConnections))))
             if let redisPasswordFile { metadata.append(("redis_password_file", .string(redisPasswordFile))) }
             metadata.append(("redis_mode", .string(redisMode.rawValue)))
+            metadata.append(("redis_command_timeout_ms", .int(Int64(redisCommandTimeoutMilliseconds))))
             if let redisSentinelMaster { metadata.append(("redis_sentinel_master", .string(redisSentinelMaster))) }
             if let redisSentinelPasswordFile { metadata.append(("redis_sentinel_password_file", .string(redisSentinelPasswordFile))) }
             if redisWaitReplicas > 0 {

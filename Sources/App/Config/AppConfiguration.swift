@@ -32,6 +32,8 @@ public struct AppConfiguration: Sendable, Equatable {
     public var redisSentinelUsername: String?
     public var redisSentinelPassword: String?
     public var redisSentinelPasswordFile: String?
+    /// `--redis-command-timeout-ms`: how long a Redis command waits for its reply.
+    public var redisCommandTimeoutMilliseconds = 2000
     /// `WAIT` after each mutation: replicas that must acknowledge it (0: none), and how long to wait.
     public var redisWaitReplicas = 0
     /// `--redis-index-buckets`: index buckets per agent in cluster mode (nil: the mode's default,

@@ -166,13 +166,13 @@ final class APIHandler: HTTPHandler {
                         receivedAtNanos: UInt64? = nil, tokenName: String? = nil) -> HTTPResponse {
         var response = response
         response.headers.set("X-Request-Id", requestID)
-        let routeLabel = route?.template ?? "unmatched"
-        let method = AppMetrics.methodLabel(head?.method.rawValue ?? "other")
         let now = DispatchTime.now().uptimeNanoseconds
         let seconds = (receivedAtNanos ?? head?.receivedAtNanos).map { Double(now &- $0) / 1e9 } ?? 0
-        metrics.httpRequests.labels(method, routeLabel, String(response.status)).increment()
-        metrics.httpDuration.labels(method, routeLabel).observe(seconds)
+        let methodSlot = RequestSeries.methodSlot(head?.method), routeSlot = RequestSeries.routeSlot(route)
+        metrics.requests.countRequest(method: methodSlot, route: routeSlot, status: response.status)
+        metrics.requests.duration(method: methodSlot, route: routeSlot).observe(seconds)
         if logger.isEnabled(.info) {
+            let routeLabel = RequestSeries.routes[routeSlot], method = RequestSeries.methods[methodSlot]
             let bytesOut = head?.method == .HEAD ? 0 : response.body.count
             var metadata: [(String, LogValue)] = [
                 (LogKey.requestID, .string(requestID)), (LogKey.method, .string(method)), (LogKey.route, .string(routeLabel)),
@@ -193,13 +193,14 @@ final class APIHandler: HTTPHandler {
     private func recordStore(_ context: RequestContext, status: Int) {
         guard let operation = context.operation else { return }
         countStoreOperation(route: context.match.route, head: context.head, status: status)
-        if let seconds = context.storeSeconds { metrics.storeDuration.labels(operation.rawValue).observe(seconds) }
-        if let bytes = context.payloadBytes { metrics.storePayload.labels(operation.rawValue).observe(Double(bytes)) }
+        let slot = RequestSeries.operationSlot(operation)
+        if let seconds = context.storeSeconds { metrics.requests.storeDuration[slot].observe(seconds) }
+        if let bytes = context.payloadBytes { metrics.requests.storePayload[slot].observe(Double(bytes)) }
     }
 
     /// Counts a request to a store route in `agentstate_store_operations_total`, whatever its outcome.
     private func countStoreOperation(route: Route?, head: HTTPRequestHead, status: Int) {
         guard let route, let operation = StoreOperation(route: route, method: head.method, query: head.query) else { return }
-        metrics.storeOperations.labels(operation.rawValue, AppMetrics.outcome(forStatus: status)).increment()
+        metrics.requests.countOperation(operation, status: status)
     }
 }

@@ -1,3 +1,4 @@
+import HTTPServer
 import RedisClient
 import Synchronization
 import Telemetry
@@ -20,6 +21,10 @@ final class AppMetrics: Sendable {
     let redisFailovers: Counter
     /// `agentstate_redis_redirects_total{kind}`: MOVED and ASK replies followed (cluster mode).
     let redisRedirects: CounterFamily
+    /// The per-request series of the HTTP and store families, reached by index.
+    let requests: RequestSeries
+    /// `agentstate_redis_commands_total{outcome}`: `ok` (slot 0) and `error` (slot 1).
+    let redisCommandOutcomes: SeriesTable<Counter>
     /// The Redis primary in use (sentinel mode), for `agentstate_redis_primary_info{address}`.
     let redisPrimary = RedisPrimaryAddress()
 
@@ -41,30 +46,14 @@ final class AppMetrics: Sendable {
         authFailures = registry.counter("agentstate_auth_failures_total", help: "Requests refused by bearer-token auth.", labelNames: ["reason"])
         redisFailovers = registry.counter("agentstate_redis_failovers_total", help: "Switches to a new Redis primary (sentinel mode).").labels()
         redisRedirects = registry.counter("agentstate_redis_redirects_total", help: "MOVED and ASK redirections followed (cluster mode).", labelNames: ["kind"])
+        requests = RequestSeries(httpRequests: httpRequests, httpDuration: httpDuration, storeOperations: storeOperations,
+                                 storeDuration: storeDuration, storePayload: storePayload)
+        redisCommandOutcomes = SeriesTable(count: 2) { [redisCommands] in redisCommands.labels($0 == 0 ? "ok" : "error") }
         registry.gauge("agentstate_redis_primary_info", help: "The Redis primary in use (sentinel mode); the value is always 1.", labelNames: ["address"]) { [redisPrimary] in
             redisPrimary.address.withLock { address in address.map { [(labels: [$0], value: 1)] } ?? [] }
         }
         registry.gauge("agentstate_build_info", help: "Build information; the value is always 1.", labelNames: ["version"]) { [(labels: [version], value: 1)] }
         ProcessMetrics.register(in: registry)
-    }
-
-    /// Maps an HTTP status to a store outcome (DESIGN §7 "Metric labels").
-    static func outcome(forStatus status: Int) -> String {
-        switch status {
-        case 200..<300, 304: return "ok"
-        case 404: return "not_found"
-        case 409, 412, 422: return "conflict"
-        case 400..<500: return "invalid"
-        default: return "error"
-        }
-    }
-
-    /// A bounded method label: known methods as-is, anything else `other`.
-    static func methodLabel(_ method: String) -> String {
-        switch method {
-        case "GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS": return method
-        default: return "other"
-        }
     }
 }
 
@@ -94,7 +83,7 @@ struct RedisMetricsObserver: RedisClientObserver {
     }
 
     func commandCompleted(succeeded: Bool, durationSeconds: Double) {
-        metrics.redisCommands.labels(succeeded ? "ok" : "error").increment()
+        metrics.redisCommandOutcomes[succeeded ? 0 : 1].increment()
         metrics.redisCommandDuration.observe(durationSeconds)
     }
 

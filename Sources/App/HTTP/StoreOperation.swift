@@ -1,7 +1,7 @@
 import HTTPServer
 
 /// The store operation a route and method perform; the `operation` metric label.
-enum StoreOperation: String, Sendable {
+enum StoreOperation: String, Sendable, CaseIterable {
     case save, load, list, delete
     case deleteAll = "delete_all"
     case append
