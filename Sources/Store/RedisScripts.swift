@@ -3,7 +3,8 @@
 ///
 /// Every script begins with `common` (the clock and helpers) and `index` (the agent index and its
 /// expiry set, `RedisScripts+Index.swift`); the session scripts add `session` (the keys of one
-/// session and the steps every mutation shares). Scripts follow one rule: every
+/// session and the steps every mutation shares). `save` splits both in two and puts its fast path
+/// between the parts (see `RedisScript.save`). Scripts follow one rule: every
 /// check (precondition, idempotency, message cap) happens before the first write, so a script
 /// that refuses returns a marker and has changed nothing.
 ///
