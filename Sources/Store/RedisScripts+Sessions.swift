@@ -24,26 +24,28 @@ extension RedisScript {
     /// builds their closures only when the general save runs: building closures (with their
     /// upvalues) was a third of the script's cost.
     static let save = RedisScript(name: "save", source: RedisScripts.compose(RedisScripts.common, RedisScripts.indexBase, RedisScripts.sessionBase, #"""
-        local fields = {unpack(META)}
-        fields[13], fields[14] = 'mc', 'ix'
-        local f = redis.call('HMGET', S, unpack(fields))
+        -- META's fields, then 'mc' and 'ix' (written out: a table built and unpacked per call costs more).
+        local f = redis.call('HMGET', S, 'v', 'c', 'u', 'e', 't', 'sl', 'mb', 'lb', 'lh', 'lt', 'la', 'le', 'mc', 'ix')
         local v, fence = f[1], string.sub(ARGV[1], 2)
         local fast = v and not expired(f[4]) and not f[8] and f[13] and f[14] == '1'
           and (ARGV[7] == '' or ARGV[7] == '=') and holds(string.sub(ARGV[1], 1, 1), ARGV[2], v)
           and (fence == '' or tonumber(fence) >= tonumber(f[10] or '0'))
           and #ARGV[8] + tonumber(f[7] or '0') <= tonumber(ARGV[10])
-        local ttl, sl
+        local ttl, sl, at = nil, nil, str(now)
         if fast then
           ttl, sl = policy(true, ARGV[3], ARGV[4], ARGV[5], ARGV[6], f[5], f[6])
-          fast = (ttl ~= nil) == (f[4] ~= false) and #redis.call('ZRANGEBYSCORE', E, '-inf', str(now), 'LIMIT', 0, 1) == 0
+          fast = (ttl ~= nil) == (f[4] ~= false) and #redis.call('ZRANGEBYSCORE', E, '-inf', at, 'LIMIT', 0, 1) == 0
         end
         if fast then
           local persistent_index = ttl and redis.call('PTTL', X) == -1
-          local version, e = str(tonumber(v) + 1), nil
-          local args = {'st', ARGV[8], 'v', version, 'u', str(now)}
+          -- Numbers where the script has them: record_meta's tonumber passes a number through, but
+          -- parses a string (strtod), and formatting one (str) costs as much.
+          local version, expires, e = tonumber(v) + 1, nil, nil
+          local args = {'st', ARGV[8], 'v', str(version), 'u', at}
           if sl ~= f[6] then args[#args + 1], args[#args + 2] = 'sl', sl end
           if ttl then
-            e = str(now + ttl * 1000)
+            expires = now + ttl * 1000
+            e = str(expires)
             args[#args + 1], args[#args + 2], args[#args + 3], args[#args + 4] = 't', str(ttl), 'e', e
           end
           redis.call('HSET', S, unpack(args))
@@ -55,16 +57,16 @@ extension RedisScript {
               redis.call('PEXPIREAT', K, e)
             end
           end
-          local sid, IDS = ARGV[9], ids_key(X)
-          local added = redis.call('ZADD', X, str(now), sid)
+          local sid = ARGV[9]
+          local added = redis.call('ZADD', X, at, sid)
           if e then redis.call('ZADD', E, e, sid) end
           if added == 1 then
-            redis.call('ZADD', IDS, '0', sid)
-            index_ttl(X, E, IDS)
+            redis.call('ZADD', ids_key(X), '0', sid)
+            index_ttl(X, E, ids_key(X))
           elseif e and not persistent_index then
-            index_ttl_top(X, E, IDS)
+            index_ttl_top(X, E, ids_key(X))
           end
-          local m = {version, f[2], str(now), e or false, ttl and str(ttl) or false, sl, f[7], false, f[9], f[10], f[11], f[12]}
+          local m = {version, f[2], now, expires or false, ttl or false, sl, f[7], false, f[9], f[10], f[11], f[12]}
           return {'OK', 0, record_meta(S, m, tonumber(f[13]), #ARGV[8]), pruned}
         end
         """#, RedisScripts.indexRest, RedisScripts.sessionRest, RedisScripts.run(#"""

@@ -43,16 +43,12 @@ enum RedisScripts {
     /// `KEYS = [record, messages, idempotency, index, keys, expiry set]`; follows `index`.
     static let session = compose(sessionBase, sessionRest)
 
-    /// The part of `session` that the fast path of `save` needs: the session's keys and ID, the
+    /// The part of `session` that the fast path of `save` needs: the session's keys, the
     /// entity-tag check and the TTL policy. Every script that includes `session` includes this first.
     static let sessionBase = #"""
+        -- The session's keys and its index's expiry set.
         local S, M, I, X, K = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-        -- The index's expiry set, the session's ID (after the record key's last ':'; IDs never
-        -- contain ':', found with a plain search: a pattern anchored at the end backtracks) and
-        -- `<prefix><agent>:`.
         local E = KEYS[6]
-        local SID = string.sub(S, #S - string.find(string.reverse(S), ':', 1, true) + 2)
-        local BASE = string.sub(S, 1, #S - #SID)
 
         -- Whether an entity-tag precondition holds. mode: 'n' none, 'm' If-Match, 'x' If-None-Match;
         -- tags: '*' or comma-separated versions (compared as strings; both are canonical decimals).
@@ -100,6 +96,11 @@ enum RedisScripts {
 
     /// The rest of `session`: the steps every mutation shares.
     static let sessionRest = #"""
+        -- The session's ID (after the record key's last ':'; IDs never contain ':', found with a
+        -- plain search: a pattern anchored at the end backtracks) and `<prefix><agent>:`.
+        local SID = string.sub(S, #S - string.find(string.reverse(S), ':', 1, true) + 2)
+        local BASE = string.sub(S, 1, #S - #SID)
+
         -- The first statement of every script that can grow memory (save, append, replace).
         -- Redis checks maxmemory only at a script's first write command, and only while the script
         -- has written nothing: a script that began with DEL (never refused) would then write past
