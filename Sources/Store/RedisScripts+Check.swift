@@ -67,6 +67,13 @@ extension RedisScript {
           if repair then index_expiry_of(E, sid, e) touched = true end
         end
 
+        -- The save's fast path trusts a record's 'ix' flag to mean the session is in the ID set.
+        local IDS = ids_key(X)
+        if not redis.call('ZSCORE', IDS, sid) then
+          report('not_in_id_set', 'the record is not in its index ID set ' .. IDS)
+          if repair then redis.call('ZADD', IDS, '0', sid) touched = true end
+        end
+
         local xl = redis.call('PTTL', X)
         if xl ~= -2 and ((not e and xl ~= -1) or (e and xl >= 0 and now + xl < e - SLACK)) then
           report('index_expires_early', 'index PTTL ' .. xl .. ' ms, session expires ' .. (e and ('in ' .. (e - now) .. ' ms') or 'never'))

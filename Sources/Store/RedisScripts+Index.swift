@@ -20,9 +20,69 @@ extension RedisScripts {
     /// Session keys are derived from a record key `R = <prefix><agent>:<session>` by
     /// `session_key_names`. In cluster mode every key of a bucket's sessions shares the bucket's
     /// slot (hash tag), so these derived keys stay in the script's slot.
-    static let index = #"""
+    static let index = compose(indexBase, indexRest)
+
+    /// The part of `index` that the fast path of `save` needs (`RedisScript.save`): the pruned
+    /// count, the ID set's key, the index TTL and a record's metadata. Every script that includes
+    /// `index` includes this first.
+    static let indexBase = #"""
         local pruned = 0
 
+        -- The agent index's ID set (score 0, member = session ID; ZRANGEBYLEX for prefix lists).
+        local function ids_key(X) return X .. '::ids' end
+
+        -- Sets the TTL of X and E (and IDS when given) to the highest score of E, for an index whose
+        -- every member is in E (none is persistent).
+        local function index_ttl_top(X, E, IDS)
+          local top = redis.call('ZRANGE', E, -1, -1, 'WITHSCORES')
+          local e = str(tonumber(top[2]))
+          redis.call('PEXPIREAT', X, e)
+          redis.call('PEXPIREAT', E, e)
+          if IDS then redis.call('PEXPIREAT', IDS, e) end
+        end
+
+        -- Sets the TTL of X and E (and IDS, the agent index's ID set, when given) from E: persistent
+        -- while X has a member not in E (a persistent session), else the longest remaining expiry.
+        -- O(log n). An empty X takes E and IDS with it.
+        local function index_ttl(X, E, IDS)
+          local n = redis.call('ZCARD', X)
+          if n == 0 then
+            redis.call('DEL', E)
+            if IDS then redis.call('DEL', IDS) end
+            return
+          end
+          if redis.call('ZCARD', E) < n then
+            redis.call('PERSIST', X)
+            redis.call('PERSIST', E)
+            if IDS then redis.call('PERSIST', IDS) end
+            return
+          end
+          index_ttl_top(X, E, IDS)
+        end
+
+        -- The record fields `record_meta` reads, in its order.
+        local META = {'v', 'c', 'u', 'e', 't', 'sl', 'mb', 'lb', 'lh', 'lt', 'la', 'le'}
+
+        -- A session's metadata from its record key R and its META fields f: version, created,
+        -- updated, expires (-1: never), ttl (-1: none), sliding (0/1), message count, state bytes
+        -- (0 when never set), message bytes, labels (encoded, '' when none), and the live lease as
+        -- {holder, fencing token, acquired, expires}, or false. `count` and `st` are the message
+        -- count and state bytes when the script knows them (nil: read here).
+        local function record_meta(R, f, count, st)
+          local lease = false
+          if f[9] and tonumber(f[12]) > now then lease = {f[9], tonumber(f[10]), tonumber(f[11]), tonumber(f[12])} end
+          return {
+            tonumber(f[1]), tonumber(f[2]), tonumber(f[3]),
+            f[4] and tonumber(f[4]) or -1, f[5] and tonumber(f[5]) or -1,
+            f[6] == '1' and 1 or 0,
+            count or redis.call('ZCARD', R .. ':messages'), st or redis.call('HSTRLEN', R, 'st'), tonumber(f[7] or '0'),
+            f[8] or '', lease
+          }
+        end
+        """#
+
+    /// The rest of `index`: labels, pruning, and dropping a session.
+    static let indexRest = #"""
         -- How far a PTTL may be from what a record says, in ms, before the check reports it: PTTL
         -- is measured against Redis's clock when the command runs, `now` when the script started,
         -- and a busy machine can stall a script between the two. Real faults are seconds or more off.
@@ -30,9 +90,6 @@ extension RedisScripts {
 
         -- Every key of the session whose record key is R.
         local function session_key_names(R) return R, R .. ':messages', R .. ':idem', R .. ':keys' end
-
-        -- The agent index's ID set (score 0, member = session ID; ZRANGEBYLEX for prefix lists).
-        local function ids_key(X) return X .. '::ids' end
 
         -- A label's index and its expiry set, beside the agent index X.
         local function label_keys(X, k, v) return X .. '::label:' .. k .. ':' .. v, X .. '::label-expiry:' .. k .. ':' .. v end
@@ -68,29 +125,6 @@ extension RedisScripts {
           return #a > #b
         end
 
-        -- Sets the TTL of X and E (and IDS, the agent index's ID set, when given) from E: persistent
-        -- while X has a member not in E (a persistent session), else the longest remaining expiry.
-        -- O(log n). An empty X takes E and IDS with it.
-        local function index_ttl(X, E, IDS)
-          local n = redis.call('ZCARD', X)
-          if n == 0 then
-            redis.call('DEL', E)
-            if IDS then redis.call('DEL', IDS) end
-            return
-          end
-          if redis.call('ZCARD', E) < n then
-            redis.call('PERSIST', X)
-            redis.call('PERSIST', E)
-            if IDS then redis.call('PERSIST', IDS) end
-            return
-          end
-          local top = redis.call('ZRANGE', E, -1, -1, 'WITHSCORES')
-          local e = str(tonumber(top[2]))
-          redis.call('PEXPIREAT', X, e)
-          redis.call('PEXPIREAT', E, e)
-          if IDS then redis.call('PEXPIREAT', IDS, e) end
-        end
-
         -- Records a session's expiry `e` (nil: persistent) in E, for a session that is in X.
         local function index_expiry_of(E, sid, e)
           if e then redis.call('ZADD', E, str(e), sid) else redis.call('ZREM', E, sid) end
@@ -104,25 +138,6 @@ extension RedisScripts {
             redis.call('ZREM', LE, sid)
             index_ttl(L, LE)
           end
-        end
-
-        -- The record fields `record_meta` reads, in its order.
-        local META = {'v', 'c', 'u', 'e', 't', 'sl', 'mb', 'lb', 'lh', 'lt', 'la', 'le'}
-
-        -- A session's metadata from its record key R and its META fields f: version, created,
-        -- updated, expires (-1: never), ttl (-1: none), sliding (0/1), message count, state bytes
-        -- (0 when never set), message bytes, labels (encoded, '' when none), and the live lease as
-        -- {holder, fencing token, acquired, expires}, or false.
-        local function record_meta(R, f)
-          local lease = false
-          if f[9] and tonumber(f[12]) > now then lease = {f[9], tonumber(f[10]), tonumber(f[11]), tonumber(f[12])} end
-          return {
-            tonumber(f[1]), tonumber(f[2]), tonumber(f[3]),
-            f[4] and tonumber(f[4]) or -1, f[5] and tonumber(f[5]) or -1,
-            f[6] == '1' and 1 or 0,
-            redis.call('ZCARD', R .. ':messages'), redis.call('HSTRLEN', R, 'st'), tonumber(f[7] or '0'),
-            f[8] or '', lease
-          }
         end
 
         -- Deletes every key of the session `sid` and its label entries (not its agent-index
@@ -177,8 +192,13 @@ extension RedisScripts {
     /// gets the number of index entries the script pruned appended as its last element (0 for
     /// reads and refusals), which `RedisStateStore.run` strips and reports.
     static func sessionScript(_ body: String) -> String {
-        compose(common, index, session, "local function main()", body, "end",
-                "local reply = main()", "reply[#reply + 1] = pruned", "return reply")
+        compose(common, index, session, run(body))
+    }
+
+    /// `body` as the function `main`, then the statements that call it and return its reply with
+    /// the pruned count appended.
+    static func run(_ body: String) -> String {
+        compose("local function main()", body, "end", "local reply = main()", "reply[#reply + 1] = pruned", "return reply")
     }
 }
 

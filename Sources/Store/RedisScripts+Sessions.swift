@@ -3,7 +3,73 @@ extension RedisScript {
     /// ARGV: precondition mode (with the fencing token), tags, ttl mode, ttl seconds, sliding,
     /// default ttl, labels, state, session ID, session byte cap.
     /// Reply: `{'OK', created (0/1), meta}`, `{'PF', version|nil}`, `{'SF', token}` or `{'TL'}`.
-    static let save = RedisScript(name: "save", source: RedisScripts.sessionScript(#"""
+    ///
+    /// Two paths. The fast one takes the common case: a live session without labels, the state
+    /// replaced, its persistence kept (persistent stays persistent, expiring stays expiring), no
+    /// labels set, nothing to prune, and a record that says it is in the ID set (`ix`) and counts
+    /// its messages (`mc`). It reads first (the record in one `HMGET`, one expired entry of the
+    /// expiry set, the index's TTL) and decides before it writes anything; then it
+    /// writes only what can change: one `HSET`, the session keys' expiry when it has one, the index
+    /// score, the expiry-set score and, for an index that expires, the index TTL. What it skips
+    /// holds by the layout's invariants: a persistent session's keys, index and ID set are already
+    /// persistent and it is not in the expiry set; a record with `ix` is in the ID set unless its
+    /// index was emptied (then `ZADD` adds it back, and the ID set and index TTL are redone); an
+    /// index that is persistent while this session was expiring has another, persistent session;
+    /// a log with `mc` 0 has no messages key and no keys hash. Its first write is an `HSET`, which
+    /// Redis refuses at maxmemory like `refuse_if_out_of_memory`.
+    ///
+    /// Every other case (creation, an expired record, refusals, labels, a TTL set or removed,
+    /// expired entries to prune, a record written before `ix`) goes on to the general save, which
+    /// also sets `ix`. Its helpers (`indexRest`, `sessionRest`) come after the fast path, so Lua
+    /// builds their closures only when the general save runs: building closures (with their
+    /// upvalues) was a third of the script's cost.
+    static let save = RedisScript(name: "save", source: RedisScripts.compose(RedisScripts.common, RedisScripts.indexBase, RedisScripts.sessionBase, #"""
+        -- META's fields, then 'mc' and 'ix' (written out: a table built and unpacked per call costs more).
+        local f = redis.call('HMGET', S, 'v', 'c', 'u', 'e', 't', 'sl', 'mb', 'lb', 'lh', 'lt', 'la', 'le', 'mc', 'ix')
+        local v, fence = f[1], string.sub(ARGV[1], 2)
+        local fast = v and not expired(f[4]) and not f[8] and f[13] and f[14] == '1'
+          and (ARGV[7] == '' or ARGV[7] == '=') and holds(string.sub(ARGV[1], 1, 1), ARGV[2], v)
+          and (fence == '' or tonumber(fence) >= tonumber(f[10] or '0'))
+          and #ARGV[8] + tonumber(f[7] or '0') <= tonumber(ARGV[10])
+        local ttl, sl, at = nil, nil, str(now)
+        if fast then
+          ttl, sl = policy(true, ARGV[3], ARGV[4], ARGV[5], ARGV[6], f[5], f[6])
+          fast = (ttl ~= nil) == (f[4] ~= false) and #redis.call('ZRANGEBYSCORE', E, '-inf', at, 'LIMIT', 0, 1) == 0
+        end
+        if fast then
+          local persistent_index = ttl and redis.call('PTTL', X) == -1
+          -- Numbers where the script has them: record_meta's tonumber passes a number through, but
+          -- parses a string (strtod), and formatting one (str) costs as much.
+          local version, expires, e = tonumber(v) + 1, nil, nil
+          local args = {'st', ARGV[8], 'v', str(version), 'u', at}
+          if sl ~= f[6] then args[#args + 1], args[#args + 2] = 'sl', sl end
+          if ttl then
+            expires = now + ttl * 1000
+            e = str(expires)
+            args[#args + 1], args[#args + 2], args[#args + 3], args[#args + 4] = 't', str(ttl), 'e', e
+          end
+          redis.call('HSET', S, unpack(args))
+          if e then
+            redis.call('PEXPIREAT', S, e)
+            redis.call('PEXPIREAT', I, e)
+            if f[13] ~= '0' then
+              redis.call('PEXPIREAT', M, e)
+              redis.call('PEXPIREAT', K, e)
+            end
+          end
+          local sid = ARGV[9]
+          local added = redis.call('ZADD', X, at, sid)
+          if e then redis.call('ZADD', E, e, sid) end
+          if added == 1 then
+            redis.call('ZADD', ids_key(X), '0', sid)
+            index_ttl(X, E, ids_key(X))
+          elseif e and not persistent_index then
+            index_ttl_top(X, E, ids_key(X))
+          end
+          local m = {version, f[2], now, expires or false, ttl or false, sl, f[7], false, f[9], f[10], f[11], f[12]}
+          return {'OK', 0, record_meta(S, m, tonumber(f[13]), #ARGV[8]), pruned}
+        end
+        """#, RedisScripts.indexRest, RedisScripts.sessionRest, RedisScripts.run(#"""
         refuse_if_out_of_memory()
         local v = current()
         local refused = refusal(ARGV[1], ARGV[2], v)
@@ -16,13 +82,13 @@ extension RedisScript {
           redis.call('HSET', S, 'c', str(now), 'n', '1')
           created = 1
         end
-        redis.call('HSET', S, 'st', ARGV[8])
+        redis.call('HSET', S, 'st', ARGV[8], 'ix', '1')
         set_labels(ARGV[7])
         local e = stamp((v and tonumber(v) or 0) + 1, ttl, sl)
         expire(e)
         reindex(ARGV[9], e)
         return {'OK', created, meta()}
-        """#))
+        """#)))
 
     /// `load`: one round trip that reads and, for a sliding session, restarts the clock.
     /// KEYS: as `save`. Reply: `{'OK', meta, state|nil}` or `{'NF'}`.

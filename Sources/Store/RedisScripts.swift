@@ -3,7 +3,8 @@
 ///
 /// Every script begins with `common` (the clock and helpers) and `index` (the agent index and its
 /// expiry set, `RedisScripts+Index.swift`); the session scripts add `session` (the keys of one
-/// session and the steps every mutation shares). Scripts follow one rule: every
+/// session and the steps every mutation shares). `save` splits both in two and puts its fast path
+/// between the parts (see `RedisScript.save`). Scripts follow one rule: every
 /// check (precondition, idempotency, message cap) happens before the first write, so a script
 /// that refuses returns a marker and has changed nothing.
 ///
@@ -40,11 +41,64 @@ enum RedisScripts {
 
     /// Shared by the scripts of one session:
     /// `KEYS = [record, messages, idempotency, index, keys, expiry set]`; follows `index`.
-    static let session = #"""
+    static let session = compose(sessionBase, sessionRest)
+
+    /// The part of `session` that the fast path of `save` needs: the session's keys, the
+    /// entity-tag check and the TTL policy. Every script that includes `session` includes this first.
+    static let sessionBase = #"""
+        -- The session's keys and its index's expiry set.
         local S, M, I, X, K = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-        -- The index's expiry set, the session's ID and `<prefix><agent>:` (IDs never contain ':').
         local E = KEYS[6]
-        local SID = string.match(S, '([^:]*)$')
+
+        -- Whether an entity-tag precondition holds. mode: 'n' none, 'm' If-Match, 'x' If-None-Match;
+        -- tags: '*' or comma-separated versions (compared as strings; both are canonical decimals).
+        local function holds(mode, tags, v)
+          if mode == 'n' then return true end
+          local matched = false
+          if v then
+            if tags == '*' then
+              matched = true
+            else
+              for tag in string.gmatch(tags, '[^,]+') do
+                if tag == v then matched = true break end
+              end
+            end
+          end
+          if mode == 'm' then return matched end
+          return not matched
+        end
+
+        -- The TTL policy after a write: mode 'k' keep, 'p' persist, 's' seconds;
+        -- sliding '' keep, '0' or '1'; default '' (none) or seconds for new sessions.
+        -- Returns ttl seconds (nil: never expires) and the sliding flag ('0' or '1').
+        -- `t`, `was`: the record's 't' and 'sl' when the script has read them (false: absent),
+        -- nil to read them here.
+        local function policy(exists, mode, secs, sliding, default, t, was)
+          local ttl = nil
+          if mode == 'k' then
+            if exists then
+              if t == nil then t = redis.call('HGET', S, 't') end
+              if t then ttl = tonumber(t) end
+            elseif default ~= '' then
+              ttl = tonumber(default)
+            end
+          elseif mode == 's' then
+            ttl = tonumber(secs)
+          end
+          local sl = sliding
+          if sl == '' then
+            if exists and was == nil then was = redis.call('HGET', S, 'sl') end
+            sl = exists and was or '0'
+          end
+          return ttl, sl
+        end
+        """#
+
+    /// The rest of `session`: the steps every mutation shares.
+    static let sessionRest = #"""
+        -- The session's ID (after the record key's last ':'; IDs never contain ':', found with a
+        -- plain search: a pattern anchored at the end backtracks) and `<prefix><agent>:`.
+        local SID = string.sub(S, #S - string.find(string.reverse(S), ':', 1, true) + 2)
         local BASE = string.sub(S, 1, #S - #SID)
 
         -- The first statement of every script that can grow memory (save, append, replace).
@@ -66,24 +120,6 @@ enum RedisScripts {
             return nil
           end
           return f[1]
-        end
-
-        -- Whether an entity-tag precondition holds. mode: 'n' none, 'm' If-Match, 'x' If-None-Match;
-        -- tags: '*' or comma-separated versions (compared as strings; both are canonical decimals).
-        local function holds(mode, tags, v)
-          if mode == 'n' then return true end
-          local matched = false
-          if v then
-            if tags == '*' then
-              matched = true
-            else
-              for tag in string.gmatch(tags, '[^,]+') do
-                if tag == v then matched = true break end
-              end
-            end
-          end
-          if mode == 'm' then return matched end
-          return not matched
         end
 
         -- The 'PF' reply for a current version `v` (nil when missing).
@@ -125,28 +161,6 @@ enum RedisScripts {
             end
           end
           if new == '' then redis.call('HDEL', S, 'lb') else redis.call('HSET', S, 'lb', new) end
-        end
-
-        -- The TTL policy after a write: mode 'k' keep, 'p' persist, 's' seconds;
-        -- sliding '' keep, '0' or '1'; default '' (none) or seconds for new sessions.
-        -- Returns ttl seconds (nil: never expires) and the sliding flag ('0' or '1').
-        local function policy(exists, mode, secs, sliding, default)
-          local ttl = nil
-          if mode == 'k' then
-            if exists then
-              local t = redis.call('HGET', S, 't')
-              if t then ttl = tonumber(t) end
-            elseif default ~= '' then
-              ttl = tonumber(default)
-            end
-          elseif mode == 's' then
-            ttl = tonumber(secs)
-          end
-          local sl = sliding
-          if sl == '' then
-            sl = exists and redis.call('HGET', S, 'sl') or '0'
-          end
-          return ttl, sl
         end
 
         -- The existing session's policy.

@@ -15,7 +15,7 @@ import TestSupport
         // One agent per corruption, each with a healthy neighbour session of every kind.
         let cases = [
             "entry_without_record", "not_in_index", "index_score", "expiry_set", "message_count", "key_expiry",
-            "index_ttl", "idempotency_record", "orphan_key", "expiry_entry_not_in_index",
+            "index_ttl", "idempotency_record", "orphan_key", "expiry_entry_not_in_index", "not_in_id_set",
         ]
         let agents = Dictionary(uniqueKeysWithValues: cases.map { ($0, "a-\($0.replacingOccurrences(of: "_", with: "-"))") })
         for agent in agents.values {
@@ -51,6 +51,7 @@ import TestSupport
         try await fixture.send("HSET", record(agents["idempotency_record"]!, "mortal") + ":idem", "forged", "garbage")
         try await fixture.send("ZADD", record(agents["orphan_key"]!, "lost") + ":messages", "1", "1:x")
         try await fixture.send("ZADD", index(agents["expiry_entry_not_in_index"]!) + "::expiry", "4000000000000", "phantom")
+        try await fixture.send("ZREM", index(agents["not_in_id_set"]!) + "::ids", "persistent")
 
         let broken = try await runCheck(fixture, repair: false)
         let found = Set(broken.violations.map { "\($0.agentID) \($0.invariant)" })
@@ -100,6 +101,7 @@ import TestSupport
         #expect(try await fixture.send("HEXISTS", record(agents["idempotency_record"]!, "mortal") + ":idem", "i1").int == 1)
         #expect(try await fixture.send("EXISTS", record(agents["orphan_key"]!, "lost") + ":messages").int == 0)
         #expect(try await fixture.send("ZSCORE", index(agents["expiry_entry_not_in_index"]!) + "::expiry", "phantom").isNull)
+        #expect(try await fixture.send("ZSCORE", index(agents["not_in_id_set"]!) + "::ids", "persistent").string == "0")
         // And the store still serves every session, in list order.
         for agent in agents.values {
             #expect(try await Fixtures.listAll(agent, in: store).map(\.sessionID) == ["slide", "mortal", "persistent"])

@@ -74,6 +74,14 @@ import TestSupport
         await #expect(throws: StoreError.outOfMemory) {
             try await store.append(existing, messages: [Self.state], options: .init(), idempotency: nil)
         }
+        // Replacing an existing session's state (the save's fast path, whose first write is its
+        // HSET) and giving it a TTL (the general path) are refused too, and write nothing.
+        let grown = Self.state + Self.state
+        await #expect(throws: StoreError.outOfMemory) { try await store.save(existing, state: grown, options: .init()) }
+        await #expect(throws: StoreError.outOfMemory) { try await store.save(existing, state: grown, options: .init(ttl: .seconds(60))) }
+        #expect(try await raw.send("HGET", "test:oom:\(agent):\(created[0])", "v").string == "1")
+        #expect(try await raw.send("PTTL", "test:oom:\(agent):\(created[0])").int == -1)
+        #expect(try await raw.send("DBSIZE").int == keysBefore)
         #expect(peak <= Self.maxMemory + 2 * Self.state.count, "used_memory \(peak) passed maxmemory by more than a request")
 
         // Reads keep working; deleting frees room, and writes succeed again.
