@@ -56,56 +56,50 @@ struct RouteMatch: Sendable {
     /// substrings only for the ID segments.
     init?(path: String) {
         var path = path
-        // Offsets of the up to 7 slashes, plus the end: segments are the bytes between them.
+        // Offsets of the up to 7 slashes, plus the end: segment n is the bytes between bound n and bound n + 1.
         var bounds = (0, 0, 0, 0, 0, 0, 0, 0)
-        let count: Int? = path.withUTF8 { bytes in
-            if let fixed = Self.fixedRoute(bytes) { return -1 - Self.fixedRoutes.firstIndex(of: fixed)! }
+        let matched: Route? = path.withUTF8 { bytes in
+            if let fixed = Self.fixedRoute(bytes) { return fixed }
             // A trailing slash never matches (DESIGN §7: 404 route_not_found).
             guard bytes.first == UInt8(ascii: "/"), bytes.last != UInt8(ascii: "/") else { return nil }
-            return withUnsafeMutableBytes(of: &bounds) { raw -> Int? in
+            return withUnsafeMutableBytes(of: &bounds) { raw -> Route? in
                 let marks = raw.bindMemory(to: Int.self)
-                var found = 0
+                var segments = 0
                 for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: "/") {
-                    guard found < 7 else { return nil }
-                    marks[found] = offset
-                    found += 1
+                    guard segments < 7 else { return nil }
+                    marks[segments] = offset
+                    segments += 1
                 }
-                marks[found] = bytes.count
-                let segments = found
+                marks[segments] = bytes.count
                 func segment(_ n: Int) -> UnsafeBufferPointer<UInt8> {
                     UnsafeBufferPointer(rebasing: bytes[(marks[n] + 1)..<marks[n + 1]])
                 }
                 guard segments >= 3, segments <= 6, Self.segment(segment(0), is: "agents"),
                       Self.segment(segment(2), is: "sessions") else { return nil }
                 switch segments {
-                case 3, 4: return segments
-                case 5 where Self.segment(segment(4), is: "messages"): return 5
-                case 5 where Self.segment(segment(4), is: "lease"): return 50
-                case 6 where Self.segment(segment(4), is: "messages"): return Self.segment(segment(5), is: "last") ? 60 : 6
+                case 3: return .sessions
+                case 4: return .session
+                case 5 where Self.segment(segment(4), is: "messages"): return .messages
+                case 5 where Self.segment(segment(4), is: "lease"): return .lease
+                case 6 where Self.segment(segment(4), is: "messages"): return Self.segment(segment(5), is: "last") ? .lastMessage : .message
                 default: return nil
                 }
             }
         }
-        guard let count else { return nil }
-        if count < 0 {
-            self.init(route: Self.fixedRoutes[-1 - count])
-            return
-        }
+        guard let matched else { return nil }
         let utf8 = path.utf8
-        func part(_ from: Int, _ to: Int) -> Substring {
-            let start = utf8.index(utf8.startIndex, offsetBy: from + 1)
-            return path[start..<utf8.index(utf8.startIndex, offsetBy: to)]
+        func part(_ n: Int) -> Substring {
+            let bound = withUnsafeBytes(of: bounds) { $0.bindMemory(to: Int.self) }
+            let start = utf8.index(utf8.startIndex, offsetBy: bound[n] + 1)
+            return path[start..<utf8.index(utf8.startIndex, offsetBy: bound[n + 1])]
         }
-        let agent = part(bounds.1, bounds.2)
-        switch count {
-        case 3: self.init(route: .sessions, agentSegment: agent)
-        case 4: self.init(route: .session, agentSegment: agent, sessionSegment: part(bounds.3, bounds.4))
-        case 5: self.init(route: .messages, agentSegment: agent, sessionSegment: part(bounds.3, bounds.4))
-        case 50: self.init(route: .lease, agentSegment: agent, sessionSegment: part(bounds.3, bounds.4))
-        case 60: self.init(route: .lastMessage, agentSegment: agent, sessionSegment: part(bounds.3, bounds.4))
-        default:
-            self.init(route: .message, agentSegment: agent, sessionSegment: part(bounds.3, bounds.4))
-            seqSegment = part(bounds.5, bounds.6)
+        switch matched {
+        case .healthz, .readyz, .metrics, .openapi: self.init(route: matched)
+        case .sessions: self.init(route: .sessions, agentSegment: part(1))
+        case .message:
+            self.init(route: .message, agentSegment: part(1), sessionSegment: part(3))
+            seqSegment = part(5)
+        case .session, .messages, .lease, .lastMessage: self.init(route: matched, agentSegment: part(1), sessionSegment: part(3))
         }
     }
 
