@@ -89,9 +89,13 @@ struct RouteMatch: Sendable {
         guard let matched else { return nil }
         let utf8 = path.utf8
         func part(_ n: Int) -> Substring {
-            let bound = withUnsafeBytes(of: bounds) { $0.bindMemory(to: Int.self) }
-            let start = utf8.index(utf8.startIndex, offsetBy: bound[n] + 1)
-            return path[start..<utf8.index(utf8.startIndex, offsetBy: bound[n + 1])]
+            // Read the two bounds inside the closure: its pointer is valid only there.
+            let (from, to) = withUnsafeBytes(of: bounds) { raw in
+                (raw.load(fromByteOffset: n * MemoryLayout<Int>.stride, as: Int.self),
+                 raw.load(fromByteOffset: (n + 1) * MemoryLayout<Int>.stride, as: Int.self))
+            }
+            let start = utf8.index(utf8.startIndex, offsetBy: from + 1)
+            return path[start..<utf8.index(utf8.startIndex, offsetBy: to)]
         }
         switch matched {
         case .healthz, .readyz, .metrics, .openapi: self.init(route: matched)
