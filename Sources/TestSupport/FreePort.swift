@@ -3,7 +3,7 @@ import Glibc
 #endif
 import Synchronization
 
-/// Finds a TCP port that is free on 127.0.0.1 right now and that this process has never handed out before.
+/// Finds a TCP port that is free on 127.0.0.1 right now and that no live process using `FreePort` has handed out.
 ///
 /// Ports come from 20000–32767, below Linux's default ephemeral range (32768–60999), so neither the kernel's
 /// `bind(…:0)` choices nor the local ports of outgoing connections can take one between ``allocate()`` and the
@@ -34,8 +34,8 @@ public enum FreePort {
     private static let cursor = Mutex(Cursor(next: range.lowerBound + Int(getpid()) % range.count))
 
     /// Returns a port in ``range`` that nothing on this machine is bound to (checked by binding it without
-    /// `SO_REUSEADDR`, so a port with connections in TIME_WAIT is passed over too) and that this process has
-    /// not handed out before.
+    /// `SO_REUSEADDR`, so a port with connections in TIME_WAIT is passed over too) and that neither this process
+    /// nor another live one has handed out.
     ///
     /// Another process may still take the port before the caller binds it; callers start their server promptly.
     /// - Returns: The port number.
