@@ -57,10 +57,11 @@ public final class RedisLayoutChecker: Sendable {
     ///   - agentID: check only this agent, or nil for every agent.
     ///   - repair: fix what is safely fixable.
     ///   - maxOpsPerSecond: the most Redis commands per second (nil: unlimited).
+    ///   - checksDeclaredKeys: for tests, as `RedisStateStore.init(checksDeclaredKeys:)`.
     public init(client: any RedisClient, keyPrefix: String, agentID: String? = nil, repair: Bool = false,
-                maxOpsPerSecond: Int? = nil, scanCount: Int = 200) {
+                maxOpsPerSecond: Int? = nil, scanCount: Int = 200, checksDeclaredKeys: Bool = false) {
         self.client = client
-        self.store = RedisStateStore(client: client, keyPrefix: keyPrefix)
+        self.store = RedisStateStore(client: client, keyPrefix: keyPrefix, checksDeclaredKeys: checksDeclaredKeys)
         self.prefix = keyPrefix
         self.agentID = agentID
         self.repair = repair
@@ -123,8 +124,8 @@ public final class RedisLayoutChecker: Sendable {
 
     private func checkSession(_ agent: String, _ session: String) async throws -> [Violation] {
         let keys = store.sessionKeys(SessionKey(agentID: agent, sessionID: session))
-        // check_session's order: record, messages, idempotency, keys, index, expiry set.
-        let ordered = [keys[0], keys[1], keys[2], keys[4], keys[3], keys[5]]
+        // check_session's order: record, messages, idempotency, keys, index, expiry set, ID set.
+        let ordered = [keys[0], keys[1], keys[2], keys[4], keys[3], keys[5], keys[6]]
         let reply = try await script(.checkSession, keys: ordered, arguments: [session, repair ? "1" : "0"])
         guard let flat = reply.array else { throw StoreError.internalError(reason: "redis check_session: unexpected reply \(reply)") }
         return pairs(flat).map { Violation(agentID: agent, sessionID: session, invariant: $0, detail: $1, repaired: repair) }

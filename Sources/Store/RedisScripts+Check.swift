@@ -2,10 +2,10 @@ extension RedisScript {
     /// `check_session`: verifies one session's keys against the layout in one atomic step and,
     /// with repair, fixes what it found in the same step (`RedisLayoutChecker`).
     ///
-    /// KEYS: record, messages, idempotency, keys, index, expiry set. ARGV: session ID, repair ('1'/'0').
+    /// KEYS: record, messages, idempotency, keys, index, expiry set, ID set. ARGV: session ID, repair ('1'/'0').
     /// Reply: a flat list `{invariant, detail, …}` of the violations found (repaired when asked).
     static let checkSession = RedisScript(name: "check_session", source: RedisScripts.compose(RedisScripts.common, RedisScripts.index, #"""
-        local S, M, I, K, X, E = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+        local S, M, I, K, X, E, IDS = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
         local sid, repair = ARGV[1], ARGV[2] == '1'
         local found = {}
         local function report(code, detail)
@@ -68,7 +68,6 @@ extension RedisScript {
         end
 
         -- The save's fast path trusts a record's 'ix' flag to mean the session is in the ID set.
-        local IDS = ids_key(X)
         if not redis.call('ZSCORE', IDS, sid) then
           report('not_in_id_set', 'the record is not in its index ID set ' .. IDS)
           if repair then redis.call('ZADD', IDS, '0', sid) touched = true end
@@ -103,9 +102,10 @@ extension RedisScript {
 
     /// `check_index`: verifies a batch of one index (phase `x`: every entry has a record; `e`: every
     /// expiry-set entry is in the index) or its TTL (phase `t`), and with repair fixes what it
-    /// found in the same step. KEYS: index, expiry set. ARGV: `<prefix><agent>:`, repair, phase,
-    /// start rank, count.
-    /// Reply: `{scanned, removed, awaiting prune, {invariant, detail, …}}`.
+    /// found in the same step. KEYS: index, expiry set, ID set, then (phase `x`) the batch's
+    /// records, which a first run asks for with `{'NK', key, …}`. ARGV: `<prefix><agent>:`,
+    /// repair, phase, start rank, count.
+    /// Reply: `{scanned, removed, awaiting prune, {invariant, detail, …}}` or `{'NK', key, …}`.
     static let checkIndex = RedisScript(name: "check_index", source: RedisScripts.compose(RedisScripts.common, RedisScripts.index, #"""
         local X, E, base, repair, phase = KEYS[1], KEYS[2], ARGV[1], ARGV[2] == '1', ARGV[3]
         local start, count = tonumber(ARGV[4]), tonumber(ARGV[5])
@@ -141,6 +141,12 @@ extension RedisScript {
         end
 
         local ids = redis.call('ZRANGE', phase == 'x' and X or E, start, start + count - 1)
+        if phase == 'x' then
+          local missing = {}
+          for _, sid in ipairs(ids) do want(missing, base .. sid) end
+          missing = undeclared(missing)
+          if missing then return missing end
+        end
         for _, sid in ipairs(ids) do
           if phase == 'x' then
             local f = redis.call('HMGET', base .. sid, 'v', 'e')

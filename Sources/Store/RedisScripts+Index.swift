@@ -11,15 +11,15 @@ extension RedisScripts {
     ///   `ZCARD X - ZCARD E` counts the persistent sessions, and the top of `E` is the
     ///   longest-lived expiring one: the index TTL follows in O(log n).
     ///
-    /// Invariants every script keeps: `E ⊆ X`; `X` and `E` carry the same TTL, which is `PERSIST`
-    /// while any session of `X` is persistent and otherwise the highest score of `E`. Every mutation
-    /// also prunes up to `prunePerWrite` expired entries (from both sets, deleting any leftover keys
-    /// of their sessions), so an index no one lists still never grows without bound. `pruned`
-    /// counts what a script removed; scripts return it (see `RedisScript.reportsPruned`).
+    /// Invariants every script keeps: `E ⊆ X`; a session's score in `E` is its record's `e`; `X` and
+    /// `E` carry the same TTL, which is `PERSIST` while any session of `X` is persistent and
+    /// otherwise the highest score of `E`. Every mutation also prunes up to `prunePerWrite` expired
+    /// entries (from both sets and the ID set; the sessions' own keys expire by themselves), so an
+    /// index no one lists still never grows without bound. `pruned` counts what a script removed;
+    /// scripts return it (see `RedisScript.reportsPruned`).
     ///
     /// Session keys are derived from a record key `R = <prefix><agent>:<session>` by
-    /// `session_key_names`. In cluster mode every key of a bucket's sessions shares the bucket's
-    /// slot (hash tag), so these derived keys stay in the script's slot.
+    /// `session_key_names`; a script touches a derived key only once it is declared (`DECLARED`).
     static let index = compose(indexBase, indexRest)
 
     /// The part of `index` that the fast path of `save` needs (`RedisScript.save`): the pruned
@@ -152,36 +152,57 @@ extension RedisScripts {
           return 1
         end
 
-        -- Removes up to `limit` entries whose session has expired (by E), with any leftover keys
-        -- of those sessions. An entry of E that its record contradicts (a live record) is
-        -- corrected instead. `base` is `<prefix><agent>:`. For a label's index (k, v given), an
-        -- entry whose live record no longer carries the label is removed too.
-        local function index_prune(X, E, base, limit, k, v)
+        -- Removes up to `limit` entries whose session has expired by E (its score is the session's
+        -- `expiresAt`, which every script that changes a record's expiry writes in the same step),
+        -- from X, E and, for the agent index, its ID set IDS. Only these declared keys are touched:
+        -- the pruned session's own keys carry the same expiry, so Redis drops them itself, and its
+        -- entries in label indexes are pruned the same way, through those indexes' expiry sets.
+        local function index_prune(X, E, limit, IDS)
           local ids = redis.call('ZRANGEBYSCORE', E, '-inf', str(now), 'LIMIT', 0, limit)
-          for _, sid in ipairs(ids) do
-            local R = base .. sid
-            local f = redis.call('HMGET', R, 'v', 'e', 'lb')
-            local live = f[1] and not expired(f[2])
-            if live and (not k or has_label(f[3], k, v)) then
-              index_expiry_of(E, sid, f[2] and tonumber(f[2]) or nil)
-            else
-              if f[1] and not live then
-                unlabel(string.sub(base, 1, #base - 1), sid, f[3])
-                redis.call('DEL', session_key_names(R))
-              end
-              redis.call('ZREM', X, sid)
-              redis.call('ZREM', E, sid)
-              if not k then redis.call('ZREM', ids_key(X), sid) end
-              pruned = pruned + 1
+          if #ids == 0 then return end
+          redis.call('ZREM', X, unpack(ids))
+          redis.call('ZREM', E, unpack(ids))
+          if IDS then redis.call('ZREM', IDS, unpack(ids)) end
+          pruned = pruned + #ids
+        end
+
+        -- After a mutation of an index: prune a bounded number of expired entries, then fix the TTL.
+        -- `label` is true for a label's index (which has no ID set).
+        local function index_settle(X, E, label)
+          local IDS = not label and ids_key(X) or nil
+          index_prune(X, E, \#(prunePerWrite), IDS)
+          index_ttl(X, E, IDS)
+        end
+
+        -- KEYS as a set. DESIGN §8: every script declares every key it touches, so a key that a
+        -- script finds it needs (a label index named by a record, the keys of a session named by an
+        -- index) and that is not in KEYS makes it stop before its first write and answer
+        -- {'NK', key, …}; the store runs it again with those keys added (`RedisStateStore.run`).
+        local DECLARED = {}
+        for i = 1, #KEYS do DECLARED[KEYS[i]] = true end
+
+        -- Adds to `missing` (a list, and a set of what it holds) each given key that is not declared.
+        local function want(missing, ...)
+          for i = 1, select('#', ...) do
+            local key = select(i, ...)
+            if not DECLARED[key] and not missing[key] then
+              missing[key] = true
+              missing[#missing + 1] = key
             end
           end
         end
 
-        -- After a mutation of an index: prune a bounded number of expired entries, then fix the TTL.
-        -- k, v name the label of a label index (nil for the agent index).
-        local function index_settle(X, E, base, k, v)
-          index_prune(X, E, base, \#(prunePerWrite), k, v)
-          if k then index_ttl(X, E) else index_ttl(X, E, ids_key(X)) end
+        -- Adds to `missing` the undeclared keys of the label indexes of labels `lb` (encoded) beside X.
+        local function want_labels(missing, X, lb)
+          for _, kv in ipairs(labels_of(lb)) do want(missing, label_keys(X, kv[1], kv[2])) end
+        end
+
+        -- The 'NK' reply naming the keys in `missing`, or nil when there are none.
+        local function undeclared(missing)
+          if #missing == 0 then return nil end
+          local reply = {'NK'}
+          for i = 1, #missing do reply[i + 1] = missing[i] end
+          return reply
         end
         """#
 
@@ -191,8 +212,18 @@ extension RedisScripts {
     /// A session script: `common`, `index`, `session`, then `body`, run as a function whose reply
     /// gets the number of index entries the script pruned appended as its last element (0 for
     /// reads and refusals), which `RedisStateStore.run` strips and reports.
-    static func sessionScript(_ body: String) -> String {
-        compose(common, index, session, run(body))
+    ///
+    /// Before `body`, the script answers 'NK' when a label index it may touch is not declared
+    /// (`undeclared_labels`); `labels` is the ARGV index of the labels argument of a script that sets
+    /// labels, nil for the others.
+    static func sessionScript(_ body: String, labels: Int? = nil) -> String {
+        compose(common, index, session, run(declaringLabels(labels) + "\n" + body))
+    }
+
+    /// The statements that begin a session script's `main`: the 'NK' answer of `undeclared_labels`.
+    static func declaringLabels(_ labels: Int?) -> String {
+        let argument = labels.map { "ARGV[\($0)]" } ?? "nil"
+        return "local missing_keys = undeclared_labels(\(argument))\nif missing_keys then return missing_keys end"
     }
 
     /// `body` as the function `main`, then the statements that call it and return its reply with

@@ -1,5 +1,5 @@
 extension RedisScript {
-    /// `append`. KEYS: record, messages, idempotency, index, keys.
+    /// `append`. KEYS: as `save`.
     /// ARGV: precondition mode (with the fencing token), tags, ttl mode, ttl seconds, sliding,
     /// default ttl, labels, message cap, session ID, idempotency key ('' for none), body digest, idempotency record lifetime (ms),
     /// session byte cap, has keys ('1'/'0'), then the messages, then (with keys) one key per
@@ -73,10 +73,10 @@ extension RedisScript {
         expire(e)
         reindex(ARGV[9], e)
         return {'OK', version, first, last, count + n}
-        """#))
+        """#, labels: 7))
 
     /// `readMessages`: one round trip that reads a page and, for a sliding session, restarts the
-    /// clock. KEYS: record, messages, idempotency, index, keys. ARGV: limit, form (`r` most
+    /// clock. KEYS: as `save`. ARGV: limit, form (`r` most
     /// recent, `a` after, `b` before), seq.
     /// Reply: `{'OK', more (0/1), {member, …}, version}` in ascending seq, or `{'NF'}`.
     ///
@@ -110,8 +110,7 @@ extension RedisScript {
         return {'OK', more, page, tonumber(v)}
         """#))
 
-    /// `message(withKey:)`: the message with a key, via the key hash. KEYS: record, messages,
-    /// idempotency, index, keys. ARGV: message key.
+    /// `message(withKey:)`: the message with a key, via the key hash. KEYS: as `save`. ARGV: message key.
     /// Reply: `{'OK', member, version}`, `{'NF'}` or `{'MN'}`.
     static let messageByKey = RedisScript(name: "message_by_key", source: RedisScripts.sessionScript(#"""
         local v = current()
@@ -124,7 +123,7 @@ extension RedisScript {
         return {'OK', found[1], tonumber(v)}
         """#))
 
-    /// `replaceMessages`: the whole log in one step. KEYS: record, messages, idempotency, index, keys.
+    /// `replaceMessages`: the whole log in one step. KEYS: as `save`.
     /// ARGV: precondition mode (with the fencing token), tags, ttl mode, ttl seconds, sliding,
     /// default ttl, labels, message cap, session ID, session byte cap, has keys ('1'/'0'), then the messages, then (with keys) one key
     /// per message ('' for none).
@@ -164,10 +163,10 @@ extension RedisScript {
         reindex(ARGV[9], e)
         if n == 0 then return {'OK', created, version, false, false, 0} end
         return {'OK', created, version, first, first + n - 1, n}
-        """#))
+        """#, labels: 7))
 
-    /// `trimMessages`: removes every message with seq < S. KEYS: record, messages, idempotency,
-    /// index, keys. ARGV: precondition mode, tags, S, session ID.
+    /// `trimMessages`: removes every message with seq < S. KEYS: as `save`.
+    /// ARGV: precondition mode, tags, S, session ID.
     /// Reply: `{'OK', deleted, version}`, `{'PF', version|nil}`, `{'SF', token}` or `{'NF'}`. Removing nothing
     /// writes nothing.
     static let trim = RedisScript(name: "trim_messages", source: RedisScripts.sessionScript(#"""
@@ -194,8 +193,8 @@ extension RedisScript {
         return {'OK', #gone, version}
         """#))
 
-    /// `deleteMessage`: removes the message with one seq. KEYS: record, messages, idempotency,
-    /// index, keys. ARGV: precondition mode, tags, seq, session ID.
+    /// `deleteMessage`: removes the message with one seq. KEYS: as `save`.
+    /// ARGV: precondition mode, tags, seq, session ID.
     /// Reply: `{'OK', member, version}`, `{'PF', version|nil}`, `{'SF', token}`, `{'NF'}` or `{'MN'}`.
     static let deleteMessage = RedisScript(name: "delete_message", source: RedisScripts.sessionScript(#"""
         local v = current()
@@ -217,7 +216,7 @@ extension RedisScript {
         """#))
 
     /// `popMessage`, with [`ZPOPMAX`](https://redis.io/docs/latest/commands/zpopmax/).
-    /// KEYS: record, messages, idempotency, index, keys. ARGV: precondition mode, tags, session ID.
+    /// KEYS: as `save`. ARGV: precondition mode, tags, session ID.
     /// Reply: `{'OK', member, version}`, `{'PF', version|nil}`, `{'SF', token}`, `{'NF'}` or `{'NM'}`.
     static let pop = RedisScript(name: "pop", source: RedisScripts.sessionScript(#"""
         local v = current()
@@ -237,8 +236,8 @@ extension RedisScript {
         return {'OK', top[1], version}
         """#))
 
-    /// `clearMessages`: deletes the log and its keys and keeps the seq counter. KEYS: record,
-    /// messages, idempotency, index, keys. ARGV: precondition mode, tags, session ID.
+    /// `clearMessages`: deletes the log and its keys and keeps the seq counter. KEYS: as `save`.
+    /// ARGV: precondition mode, tags, session ID.
     /// Reply: `{'OK', meta}`, `{'PF', version|nil}`, `{'SF', token}` or `{'NF'}`.
     static let clear = RedisScript(name: "clear_messages", source: RedisScripts.sessionScript(#"""
         local v = current()

@@ -1,5 +1,6 @@
 extension RedisScript {
-    /// `save`. KEYS: record, messages, idempotency, index, keys, expiry set.
+    /// `save`. KEYS: record, messages, idempotency, index, keys, expiry set, ID set, then the keys of
+    /// the label indexes the script touches (`RedisScripts.session`).
     /// ARGV: precondition mode (with the fencing token), tags, ttl mode, ttl seconds, sliding,
     /// default ttl, labels, state, session ID, session byte cap.
     /// Reply: `{'OK', created (0/1), meta}`, `{'PF', version|nil}`, `{'SF', token}` or `{'TL'}`.
@@ -69,7 +70,8 @@ extension RedisScript {
           local m = {version, f[2], now, expires or false, ttl or false, sl, f[7], false, f[9], f[10], f[11], f[12]}
           return {'OK', 0, record_meta(S, m, tonumber(f[13]), #ARGV[8]), pruned}
         end
-        """#, RedisScripts.indexRest, RedisScripts.sessionRest, RedisScripts.run(#"""
+        """#, RedisScripts.indexRest, RedisScripts.sessionRest, RedisScripts.run(RedisScripts.declaringLabels(7) + #"""
+
         refuse_if_out_of_memory()
         local v = current()
         local refused = refusal(ARGV[1], ARGV[2], v)
@@ -111,56 +113,48 @@ extension RedisScript {
         return {'OK'}
         """#))
 
-    /// `list`: one page of the agent index, or of a label's index, from the cursor, pruning entries
-    /// whose session is gone (or, in a label's index, no longer carries the label).
+    /// `list`, first step: the IDs of one page of the agent index, or of a label's index, from the
+    /// cursor, pruning entries whose session has expired by the expiry set. The second step,
+    /// `listRecords`, reads the page's records with their keys declared.
     ///
-    /// KEYS: the agent index, its expiry set (the label's index and expiry set for a label list:
-    /// `<index>::label:<key>:<value>`, `<index>::label-expiry:<key>:<value>`).
-    /// ARGV: session key prefix (`<prefix><agent>:`), limit, cursor score (`updatedAt`, or '' for
-    /// the first page), cursor session ID, label key ('' for the agent index), label value.
-    /// Reply: `{'OK', pruned, more (0/1), {{sessionID, meta}, …}}`.
+    /// KEYS: the agent index, its expiry set, its ID set (for a label list the label's index and
+    /// expiry set: `<index>::label:<key>:<value>`, `<index>::label-expiry:<key>:<value>`).
+    /// ARGV: limit, cursor score (`updatedAt`, or '' for the first page), cursor session ID.
+    /// Reply: `{'OK', pruned, more (0/1), {sessionID, score, sessionID, score, …}}`.
     ///
     /// The list order is [`ZREVRANGE`](https://redis.io/docs/latest/commands/zrevrange/)'s: score
     /// descending, ties by ID descending. The start is found in O(log n):
     /// [`ZCOUNT`](https://redis.io/docs/latest/commands/zcount/) gives the reverse-rank range of
     /// the cursor's score, and a binary search by reverse rank over that tie group compares IDs
     /// byte by byte. Then ranks are read in batches of `limit + 1` until the page and one more live
-    /// session are found; stale entries found on the way are removed (from both sets, and the index
-    /// TTL is fixed), so each costs once.
+    /// entry are found; expired entries found on the way are removed (from both sets and the ID
+    /// set, and the index TTL is fixed), so each costs once.
     static let list = RedisScript(name: "list", source: RedisScripts.compose(RedisScripts.common, RedisScripts.index, #"""
-        local X, E, base, limit = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2])
-        local lk, lv = ARGV[5], ARGV[6]
-        local labelled = lk ~= ''
-        local AGENT = string.sub(base, 1, #base - 1)
+        local X, E, IDS, limit = KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[1])
 
         local start = 0
-        if ARGV[3] ~= '' then
-          local low = redis.call('ZCOUNT', X, '(' .. ARGV[3], '+inf')
-          local high = redis.call('ZCOUNT', X, ARGV[3], '+inf')
+        if ARGV[2] ~= '' then
+          local low = redis.call('ZCOUNT', X, '(' .. ARGV[2], '+inf')
+          local high = redis.call('ZCOUNT', X, ARGV[2], '+inf')
           while low < high do
             local mid = math.floor((low + high) / 2)
-            if bytes_after(ARGV[4], redis.call('ZREVRANGE', X, mid, mid)[1]) then high = mid else low = mid + 1 end
+            if bytes_after(ARGV[3], redis.call('ZREVRANGE', X, mid, mid)[1]) then high = mid else low = mid + 1 end
           end
           start = low
         end
 
-        local page, more, batch = {}, 0, limit + 1
+        local page, found, more, batch = {}, 0, 0, limit + 1
         while limit > 0 do
-          local ids = redis.call('ZREVRANGE', X, start, start + batch - 1)
+          local entries = redis.call('ZREVRANGE', X, start, start + batch - 1, 'WITHSCORES')
           local stale = {}
-          for _, sid in ipairs(ids) do
-            local S = base .. sid
-            local f = redis.call('HMGET', S, unpack(META))
-            if not f[1] or expired(f[4]) then
-              if f[1] then
-                unlabel(AGENT, sid, f[8])
-                redis.call('DEL', session_key_names(S))
-              end
+          for j = 1, #entries, 2 do
+            local sid = entries[j]
+            local e = redis.call('ZSCORE', E, sid)
+            if e and tonumber(e) <= now then
               stale[#stale + 1] = sid
-            elseif labelled and not has_label(f[8], lk, lv) then
-              stale[#stale + 1] = sid
-            elseif #page < limit then
-              page[#page + 1] = {sid, record_meta(S, f)}
+            elseif found < limit then
+              page[#page + 1], page[#page + 2] = sid, entries[j + 1]
+              found = found + 1
             else
               more = 1
               break
@@ -169,46 +163,78 @@ extension RedisScript {
           if #stale > 0 then
             redis.call('ZREM', X, unpack(stale))
             redis.call('ZREM', E, unpack(stale))
-            if not labelled then redis.call('ZREM', ids_key(X), unpack(stale)) end
+            if IDS then redis.call('ZREM', IDS, unpack(stale)) end
             pruned = pruned + #stale
           end
-          if more == 1 or #ids < batch then break end
-          start = start + #ids - #stale
+          if more == 1 or #entries < 2 * batch then break end
+          start = start + #entries / 2 - #stale
         end
-        if pruned > 0 then
-          if labelled then index_ttl(X, E) else index_ttl(X, E, ids_key(X)) end
-        end
+        if pruned > 0 then index_ttl(X, E, IDS) end
         return {'OK', pruned, more, page}
         """#))
 
-    /// `listByPrefix`: one page of the sessions whose ID starts with a prefix, by ID ascending,
-    /// from the agent index's ID set (`<index>::ids`, every member at score 0) with
-    /// [`ZRANGEBYLEX`](https://redis.io/docs/latest/commands/zrangebylex/): O(log n + page).
-    /// Entries whose session is gone are removed from the ID set, the index and its expiry set.
+    /// `list` and `listByPrefix`, second step: the metadata of the sessions a first step named, read
+    /// in one atomic step with every record declared, and the removal of the entries whose session
+    /// is gone.
     ///
-    /// KEYS: the agent index, its expiry set. ARGV: session key prefix (`<prefix><agent>:`), limit,
-    /// the ID prefix, the last ID of the previous page ('' for the first page; never below the prefix).
-    /// Reply: `{'OK', pruned, more (0/1), {{sessionID, meta}, …}}`.
+    /// KEYS: the first step's index keys (index, expiry set and ID set; for a label list the label's
+    /// index and expiry set), then per session its record and messages key. ARGV: label key ('' for
+    /// none), label value, then per session the index score the first step saw ('' for no check).
+    /// Reply: `{'OK', pruned, {meta or false, …}}`: false for a session that is gone, has expired or
+    /// lacks the label (its entries are removed from the index keys, and the index TTL is fixed), or
+    /// that was updated since the first step (it has moved up the list, out of this page).
+    static let listRecords = RedisScript(name: "list_records", source: RedisScripts.compose(RedisScripts.common, RedisScripts.index, #"""
+        local lk, lv = ARGV[1], ARGV[2]
+        local X, E, IDS, first = KEYS[1], KEYS[2], nil, 3
+        if lk == '' then IDS, first = KEYS[3], 4 end
+        local out, stale = {}, {}
+        for j = 1, (#KEYS - first + 1) / 2 do
+          local R, score = KEYS[first + 2 * j - 2], ARGV[2 + j]
+          local f = redis.call('HMGET', R, unpack(META))
+          local sid = string.sub(R, #R - string.find(string.reverse(R), ':', 1, true) + 2)
+          if not f[1] or expired(f[4]) or (lk ~= '' and not has_label(f[8], lk, lv)) then
+            stale[#stale + 1] = sid
+            out[j] = false
+          elseif score ~= '' and tonumber(score) ~= tonumber(f[3]) then
+            out[j] = false
+          else
+            out[j] = record_meta(R, f)
+          end
+        end
+        if #stale > 0 then
+          redis.call('ZREM', X, unpack(stale))
+          redis.call('ZREM', E, unpack(stale))
+          if IDS then redis.call('ZREM', IDS, unpack(stale)) end
+          pruned = #stale
+          index_ttl(X, E, IDS)
+        end
+        return {'OK', pruned, out}
+        """#))
+
+    /// `listByPrefix`, first step: the IDs of one page of the sessions whose ID starts with a
+    /// prefix, by ID ascending, from the agent index's ID set (`<index>::ids`, every member at score
+    /// 0) with [`ZRANGEBYLEX`](https://redis.io/docs/latest/commands/zrangebylex/): O(log n + page).
+    /// Entries whose session has expired by the expiry set are removed from the ID set, the index
+    /// and its expiry set. The second step is `listRecords`.
+    ///
+    /// KEYS: the agent index, its expiry set, its ID set. ARGV: limit, the ID prefix, the last ID of
+    /// the previous page ('' for the first page; never below the prefix).
+    /// Reply: `{'OK', pruned, more (0/1), {sessionID, '', sessionID, '', …}}`.
     static let listByPrefix = RedisScript(name: "list_by_prefix", source: RedisScripts.compose(RedisScripts.common, RedisScripts.index, #"""
-        local X, E, base, limit, prefix = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), ARGV[3]
-        local IDS, AGENT = ids_key(X), string.sub(base, 1, #base - 1)
-        local low = ARGV[4] ~= '' and ('(' .. ARGV[4]) or ('[' .. prefix)
+        local X, E, IDS, limit, prefix = KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[1]), ARGV[2]
+        local low = ARGV[3] ~= '' and ('(' .. ARGV[3]) or ('[' .. prefix)
         local high = '[' .. prefix .. '\255'
-        local page, more = {}, 0
+        local page, found, more = {}, 0, 0
         while limit > 0 do
           local ids = redis.call('ZRANGEBYLEX', IDS, low, high, 'LIMIT', 0, limit + 1)
           local stale = {}
           for _, sid in ipairs(ids) do
-            local S = base .. sid
-            local f = redis.call('HMGET', S, unpack(META))
-            if not f[1] or expired(f[4]) then
-              if f[1] then
-                unlabel(AGENT, sid, f[8])
-                redis.call('DEL', session_key_names(S))
-              end
+            local e = redis.call('ZSCORE', E, sid)
+            if e and tonumber(e) <= now then
               stale[#stale + 1] = sid
-            elseif #page < limit then
-              page[#page + 1] = {sid, record_meta(S, f)}
+            elseif found < limit then
+              page[#page + 1], page[#page + 2] = sid, ''
+              found = found + 1
             else
               more = 1
               break
@@ -227,33 +253,55 @@ extension RedisScript {
         return {'OK', pruned, more, page}
         """#))
 
+    /// The part of the batch deletes that declares keys: for the IDs `ids` of a batch, the 'NK'
+    /// reply naming every key of their sessions, then every label index of their records, that is
+    /// not yet in KEYS (each answer adds the keys of one kind, so a batch takes at most three
+    /// runs), else nil.
+    static let declaringBatch = #"""
+        local function undeclared_batch(X, base, ids)
+          local missing = {}
+          for _, sid in ipairs(ids) do want(missing, session_key_names(base .. sid)) end
+          if #missing > 0 then return undeclared(missing) end
+          for _, sid in ipairs(ids) do
+            local lb = redis.call('HGET', base .. sid, 'lb')
+            if lb then want_labels(missing, X, lb) end
+          end
+          return undeclared(missing)
+        end
+        """#
+
     /// `deleteAll`, one batch: deletes up to `batch` sessions of the index (all their keys and
     /// label entries) and their entries in the index, its expiry set and its ID set.
-    /// KEYS: index, expiry set. ARGV: session key prefix (`<prefix><agent>:`), batch size.
-    /// Reply: `{live sessions deleted, entries left in the index}`.
-    static let deleteAll = RedisScript(name: "delete_all", source: RedisScripts.compose(RedisScripts.common, RedisScripts.index, #"""
-        local X, E, base = KEYS[1], KEYS[2], ARGV[1]
+    /// KEYS: index, expiry set, ID set, then the keys of the batch's sessions and their label
+    /// indexes (`declaringBatch`). ARGV: session key prefix (`<prefix><agent>:`), batch size.
+    /// Reply: `{live sessions deleted, entries left in the index}` or `{'NK', key, …}`.
+    static let deleteAll = RedisScript(name: "delete_all", source: RedisScripts.compose(RedisScripts.common, RedisScripts.index, declaringBatch, #"""
+        local X, E, IDS, base = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
         local ids = redis.call('ZRANGE', X, 0, tonumber(ARGV[2]) - 1)
+        local missing = undeclared_batch(X, base, ids)
+        if missing then return missing end
         local live = 0
         for _, sid in ipairs(ids) do live = live + drop_session(X, base, sid) end
         if #ids > 0 then
           redis.call('ZREM', X, unpack(ids))
           redis.call('ZREM', E, unpack(ids))
-          redis.call('ZREM', ids_key(X), unpack(ids))
+          redis.call('ZREM', IDS, unpack(ids))
         end
         local left = redis.call('ZCARD', X)
-        index_ttl(X, E, ids_key(X))
+        index_ttl(X, E, IDS)
         return {live, left}
         """#))
 
     /// `deleteByPrefix`, one batch: deletes up to `batch` sessions whose ID starts with a prefix
     /// (found in the ID set by `ZRANGEBYLEX`), like `deleteAll`.
-    /// KEYS: index, expiry set. ARGV: session key prefix (`<prefix><agent>:`), batch size, ID prefix.
-    /// Reply: `{live sessions deleted, 1 when the batch was full (more may follow) else 0}`.
-    static let deleteByPrefix = RedisScript(name: "delete_by_prefix", source: RedisScripts.compose(RedisScripts.common, RedisScripts.index, #"""
-        local X, E, base, batch, prefix = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2]), ARGV[3]
-        local IDS = ids_key(X)
+    /// KEYS: as `deleteAll`. ARGV: session key prefix (`<prefix><agent>:`), batch size, ID prefix.
+    /// Reply: `{live sessions deleted, 1 when the batch was full (more may follow) else 0}` or
+    /// `{'NK', key, …}`.
+    static let deleteByPrefix = RedisScript(name: "delete_by_prefix", source: RedisScripts.compose(RedisScripts.common, RedisScripts.index, declaringBatch, #"""
+        local X, E, IDS, base, batch, prefix = KEYS[1], KEYS[2], KEYS[3], ARGV[1], tonumber(ARGV[2]), ARGV[3]
         local ids = redis.call('ZRANGEBYLEX', IDS, '[' .. prefix, '[' .. prefix .. '\255', 'LIMIT', 0, batch)
+        local missing = undeclared_batch(X, base, ids)
+        if missing then return missing end
         local live = 0
         for _, sid in ipairs(ids) do live = live + drop_session(X, base, sid) end
         if #ids > 0 then

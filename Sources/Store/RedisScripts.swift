@@ -40,7 +40,10 @@ enum RedisScripts {
         """#
 
     /// Shared by the scripts of one session:
-    /// `KEYS = [record, messages, idempotency, index, keys, expiry set]`; follows `index`.
+    /// `KEYS = [record, messages, idempotency, index, keys, expiry set, ID set, label index keys…]`;
+    /// follows `index`. The label index keys (a label's index and expiry set per label) are those
+    /// of the labels the request sets, and of the record's labels once a first run asked for them
+    /// (`undeclared_labels`).
     static let session = compose(sessionBase, sessionRest)
 
     /// The part of `session` that the fast path of `save` needs: the session's keys, the
@@ -97,9 +100,8 @@ enum RedisScripts {
     /// The rest of `session`: the steps every mutation shares.
     static let sessionRest = #"""
         -- The session's ID (after the record key's last ':'; IDs never contain ':', found with a
-        -- plain search: a pattern anchored at the end backtracks) and `<prefix><agent>:`.
+        -- plain search: a pattern anchored at the end backtracks).
         local SID = string.sub(S, #S - string.find(string.reverse(S), ':', 1, true) + 2)
-        local BASE = string.sub(S, 1, #S - #SID)
 
         -- The first statement of every script that can grow memory (save, append, replace).
         -- Redis checks maxmemory only at a script's first write command, and only while the script
@@ -110,16 +112,27 @@ enum RedisScripts {
         local function refuse_if_out_of_memory() redis.call('ZADD', X, 'XX', '0', '') end
 
         -- The current version (a decimal string), or nil when the session is missing. A record
-        -- found expired at its very instant is deleted with its other keys first.
+        -- found expired at its very instant is deleted with its other keys first (its entries in
+        -- the indexes carry the same expiry and are pruned through the expiry sets).
         local function current()
-          local f = redis.call('HMGET', S, 'v', 'e', 'lb')
+          local f = redis.call('HMGET', S, 'v', 'e')
           if not f[1] then return nil end
           if expired(f[2]) then
-            unlabel(X, SID, f[3])
             redis.call('DEL', S, M, I, K)
             return nil
           end
           return f[1]
+        end
+
+        -- The 'NK' reply (see `DECLARED`) when a label index this script may touch is not in KEYS:
+        -- those of the live record's labels and of the labels `arg` sets (a write's labels argument,
+        -- nil or '' when it keeps them), else nil. Every session script asks before its first write.
+        local function undeclared_labels(arg)
+          local missing = {}
+          local f = redis.call('HMGET', S, 'lb', 'e')
+          if f[1] and not expired(f[2]) then want_labels(missing, X, f[1]) end
+          if arg and arg ~= '' then want_labels(missing, X, string.sub(arg, 2)) end
+          return undeclared(missing)
         end
 
         -- The 'PF' reply for a current version `v` (nil when missing).
@@ -197,12 +210,12 @@ enum RedisScripts {
           redis.call('ZADD', X, str(now), sid)
           redis.call('ZADD', ids_key(X), '0', sid)
           index_expiry_of(E, sid, e)
-          index_settle(X, E, BASE)
+          index_settle(X, E)
           for _, kv in ipairs(labels_of(redis.call('HGET', S, 'lb'))) do
             local L, LE = label_keys(X, kv[1], kv[2])
             redis.call('ZADD', L, str(now), sid)
             index_expiry_of(LE, sid, e)
-            index_settle(L, LE, BASE, kv[1], kv[2])
+            index_settle(L, LE, true)
           end
         end
 
@@ -213,7 +226,7 @@ enum RedisScripts {
           redis.call('ZREM', E, sid)
           redis.call('ZREM', ids_key(X), sid)
           unlabel(X, sid, lb)
-          index_settle(X, E, BASE)
+          index_settle(X, E)
         end
 
         -- The session's metadata (see `record_meta`).
@@ -313,7 +326,7 @@ enum RedisScripts {
 
     /// Every script, in the order `RedisStateStore.loadScripts()` loads them.
     static let all: [RedisScript] = [
-        .save, .load, .delete, .list, .deleteAll, .append, .readMessages, .pop, .clear,
+        .save, .load, .delete, .list, .listRecords, .deleteAll, .append, .readMessages, .pop, .clear,
         .messageByKey, .replace, .trim, .deleteMessage, .listByPrefix, .deleteByPrefix,
         .acquireLease, .getLease, .releaseLease,
     ]

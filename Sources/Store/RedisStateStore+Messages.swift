@@ -23,7 +23,7 @@ extension RedisStateStore {
         ]
         arguments += messages
         arguments += keyArguments.keys
-        let reply = try Reply(await run(script, keys: sessionKeys(key), arguments: arguments), script: script)
+        let reply = try Reply(await run(script, keys: sessionKeys(key, setting: options), arguments: arguments), script: script)
         try reply.check(configuration)
         return AppendResult(
             version: try reply.int(0), firstSeq: try reply.int(1), lastSeq: try reply.int(2),
@@ -82,7 +82,7 @@ extension RedisStateStore {
         ]
         arguments += messages
         arguments += keyArguments.keys
-        let reply = try Reply(await run(script, keys: sessionKeys(key), arguments: arguments), script: script)
+        let reply = try Reply(await run(script, keys: sessionKeys(key, setting: options), arguments: arguments), script: script)
         try reply.check(configuration)
         guard reply.values.count == 5 else { throw reply.malformed }
         return ReplaceResult(

@@ -7,7 +7,7 @@ extension RedisStateStore {
         let script = RedisScript.save
         let arguments = Self.arguments(options.precondition) + arguments(options)
             + [state, Self.argument(key.sessionID), Self.argument(String(configuration.maxSessionBytes))]
-        let reply = try Reply(await run(script, keys: sessionKeys(key), arguments: arguments), script: script)
+        let reply = try Reply(await run(script, keys: sessionKeys(key, setting: options), arguments: arguments), script: script)
         try reply.check(configuration)
         guard reply.values.count == 2 else { throw reply.malformed }
         return SaveResult(metadata: try Self.metadata(reply.values[1], key: key), created: try reply.int(0) == 1)
@@ -66,87 +66,134 @@ extension RedisStateStore {
     }
 
     /// Lists the agent's live sessions, newest `updatedAt` first, ties by `sessionID` descending, in
-    /// one `EVALSHA` per index bucket costing O(log n + page) each (one in the standalone layout),
-    /// merged in list order: every bucket starts from the same cursor, since the order is total.
-    /// Index entries whose session is gone are removed on the way and counted through
-    /// `onIndexPruned`. Never extends a sliding TTL.
+    /// two `EVALSHA`s per index bucket costing O(log n + page) each (one bucket in the standalone
+    /// layout), merged in list order: every bucket starts from the same cursor, since the order is
+    /// total. The first finds the page's IDs in the index, the second reads their records with
+    /// their keys declared (`sessionPage`). Index entries whose session is gone are removed on the
+    /// way and counted through `onIndexPruned`. Never extends a sliding TTL.
     /// - Parameters:
     ///   - limit: the page size (1–1000, validated by the caller).
     ///   - cursor: where the previous page ended, or nil for the first page.
     /// - Throws: `StoreError.unavailable`.
     public func list(agentID: String, limit: Int, cursor: ListCursor?, label: LabelFilter?) async throws -> SessionPage {
-        try await mergedPage(limit: limit, before: Self.listsBefore) { bucket in
+        try await mergedPage(
+            limit: limit, before: { Self.listsBefore($0, $1) }, position: { ListCursor(updatedAt: $0.updatedAt, sessionID: $0.sessionID) }
+        ) { bucket in
             let arguments = [
-                self.sessionKeyBase(agentID, bucket: bucket), Self.argument(String(max(limit, 0))),
+                Self.argument(String(max(limit, 0))),
                 cursor.map { Self.argument(String($0.updatedAt)) } ?? [],
                 cursor.map { Self.argument($0.sessionID) } ?? [],
-                label.map { Self.argument($0.key) } ?? [], label.map { Self.argument($0.value) } ?? [],
             ]
             let keys = label.map { self.labelKeys(agentID, $0, bucket: bucket) } ?? self.indexKeys(agentID, bucket: bucket)
-            return try await self.sessionPage(.list, keys: keys, arguments: arguments, agentID: agentID)
-        } cursor: { last in
-            ListCursor(updatedAt: last.updatedAt, sessionID: last.sessionID)
+            return try await self.sessionPage(.list, keys: keys, arguments: arguments, agentID: agentID, bucket: bucket, label: label)
         }
     }
 
-    /// Lists the agent's live sessions whose ID starts with `prefix`, by ID ascending, in one
-    /// `EVALSHA` per index bucket over its ID set (`ZRANGEBYLEX`), O(log n + page) each, merged.
+    /// Lists the agent's live sessions whose ID starts with `prefix`, by ID ascending, in two
+    /// `EVALSHA`s per index bucket, the first over its ID set (`ZRANGEBYLEX`), O(log n + page) each, merged.
     public func list(agentID: String, prefix: String, limit: Int, after: String?) async throws -> SessionPage {
         // A cursor below the prefix starts at the prefix itself.
         let start = after.flatMap { $0.utf8.lexicographicallyPrecedes(prefix.utf8) ? nil : $0 }
-        return try await mergedPage(limit: limit, before: { $0.sessionID.utf8.lexicographicallyPrecedes($1.sessionID.utf8) }) { bucket in
-            let arguments = [
-                self.sessionKeyBase(agentID, bucket: bucket), Self.argument(String(max(limit, 0))), Self.argument(prefix),
-                start.map(Self.argument) ?? [],
-            ]
-            return try await self.sessionPage(.listByPrefix, keys: self.indexKeys(agentID, bucket: bucket), arguments: arguments, agentID: agentID)
-        } cursor: { last in
-            ListCursor(updatedAt: 0, sessionID: last.sessionID)
+        return try await mergedPage(
+            limit: limit, before: { $0.sessionID.utf8.lexicographicallyPrecedes($1.sessionID.utf8) },
+            position: { ListCursor(updatedAt: 0, sessionID: $0.sessionID) }
+        ) { bucket in
+            let arguments = [Self.argument(String(max(limit, 0))), Self.argument(prefix), start.map(Self.argument) ?? []]
+            return try await self.sessionPage(
+                .listByPrefix, keys: self.indexKeys(agentID, bucket: bucket), arguments: arguments, agentID: agentID, bucket: bucket, label: nil)
         }
     }
 
-    /// Whether `a` comes before `b` in list order (newest first, ties by session ID descending).
-    static func listsBefore(_ a: SessionMetadata, _ b: SessionMetadata) -> Bool {
+    /// Whether position `a` comes before `b` in list order (newest first, ties by session ID descending).
+    static func listsBefore(_ a: ListCursor, _ b: ListCursor) -> Bool {
         a.updatedAt != b.updatedAt ? a.updatedAt > b.updatedAt : b.sessionID.utf8.lexicographicallyPrecedes(a.sessionID.utf8)
     }
 
+    /// Whether session `a` comes before `b` in list order.
+    static func listsBefore(_ a: SessionMetadata, _ b: SessionMetadata) -> Bool {
+        listsBefore(ListCursor(updatedAt: a.updatedAt, sessionID: a.sessionID), ListCursor(updatedAt: b.updatedAt, sessionID: b.sessionID))
+    }
+
+    /// One bucket's part of a page: its live sessions in list order, whether more follow, and the
+    /// position of the last index entry it looked at (its frontier; nil when it found none).
+    typealias PagePart = (sessions: [SessionMetadata], more: Bool, frontier: ListCursor?)
+
     /// Runs `page` for every index bucket (concurrently when there are several) and merges the
-    /// pages: the first `limit` sessions in `before` order, with a cursor when more follow anywhere.
+    /// parts: the first `limit` sessions in `before` order, with a cursor when more follow anywhere.
+    ///
+    /// A part may hold fewer sessions than entries it looked at (`sessionPage` leaves out sessions
+    /// that went between its two steps), so the page never goes past the earliest frontier of a part
+    /// that has more: that bucket may hold sessions before anything past it. When the page is not
+    /// full, the cursor is that frontier; the page may then be short, or empty, while a cursor follows.
     private func mergedPage(
-        limit: Int, before: @escaping @Sendable (SessionMetadata, SessionMetadata) -> Bool,
-        page: @escaping @Sendable (Int) async throws -> (sessions: [SessionMetadata], more: Bool),
-        cursor: (SessionMetadata) -> ListCursor
+        limit: Int, before: @escaping @Sendable (ListCursor, ListCursor) -> Bool,
+        position: (SessionMetadata) -> ListCursor,
+        page: @escaping @Sendable (Int) async throws -> PagePart
     ) async throws -> SessionPage {
-        var parts: [(sessions: [SessionMetadata], more: Bool)] = []
+        let limit = max(limit, 0)
+        var parts: [PagePart] = []
         if layout.buckets == 1 {
             parts = [try await page(0)]
         } else {
-            parts = try await withThrowingTaskGroup(of: (sessions: [SessionMetadata], more: Bool).self) { group in
+            parts = try await withThrowingTaskGroup(of: PagePart.self) { group in
                 for bucket in 0..<layout.buckets { group.addTask { try await page(bucket) } }
                 return try await group.reduce(into: []) { $0.append($1) }
             }
         }
+        let frontier = parts.filter(\.more).compactMap(\.frontier).min(by: before)
         var sessions = parts.flatMap(\.sessions)
-        if parts.count > 1 { sessions.sort(by: before) }
-        let more = sessions.count > max(limit, 0) || parts.contains { $0.more }
-        if sessions.count > max(limit, 0) { sessions.removeSubrange(max(limit, 0)...) }
-        return SessionPage(sessions: sessions, nextCursor: more ? sessions.last.map(cursor) : nil)
+        if parts.count > 1 { sessions.sort { before(position($0), position($1)) } }
+        if let frontier { sessions.removeAll { before(frontier, position($0)) } }
+        if sessions.count > limit {
+            sessions.removeSubrange(limit...)
+            return SessionPage(sessions: sessions, nextCursor: sessions.last.map(position))
+        }
+        return SessionPage(sessions: sessions, nextCursor: frontier)
     }
 
-    /// Runs a list script and decodes its `{'OK', pruned, more, {{id, meta}, …}}` reply.
+    /// Runs a list script, which names a page of one bucket as `{'OK', pruned, more, {id, score, …}}`,
+    /// then `listRecords` for the records of those sessions, declared as its keys.
+    ///
+    /// The two steps are not one atomic step. A session deleted, expired or updated between them is
+    /// left out of the part: `listRecords` answers false for it (an updated session has moved up the
+    /// list, so a client paging down would not meet it here either).
     private func sessionPage(
-        _ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]], agentID: String
-    ) async throws -> (sessions: [SessionMetadata], more: Bool) {
+        _ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]], agentID: String, bucket: Int, label: LabelFilter?
+    ) async throws -> PagePart {
         let reply = try Reply(await run(script, keys: keys, arguments: arguments), script: script)
         try reply.check(configuration)
-        guard reply.values.count == 3, let entries = reply.values[2].array else { throw reply.malformed }
-        let pruned = try reply.int(0)
-        if pruned > 0 { onIndexPruned(.list, Int(pruned)) }
-        let sessions = try entries.map { entry throws(StoreError) -> SessionMetadata in
-            guard let pair = entry.array, pair.count == 2, let id = pair[0].string else { throw reply.malformed }
-            return try Self.metadata(pair[1], key: SessionKey(agentID: agentID, sessionID: id))
+        guard reply.values.count == 3, let entries = reply.values[2].array, entries.count % 2 == 0 else { throw reply.malformed }
+        var pruned = try reply.int(0)
+        defer { if pruned > 0 { onIndexPruned(.list, Int(pruned)) } }
+        let more = try reply.int(1) == 1
+        guard !entries.isEmpty else { return ([], more, nil) }
+
+        let base = sessionKeyBase(agentID, bucket: bucket)
+        var ids: [String] = []
+        var recordKeys = keys
+        var recordArguments = [label.map { Self.argument($0.key) } ?? [], label.map { Self.argument($0.value) } ?? []]
+        ids.reserveCapacity(entries.count / 2)
+        recordKeys.reserveCapacity(keys.count + entries.count)
+        for index in stride(from: 0, to: entries.count, by: 2) {
+            guard let id = entries[index].string, let score = entries[index + 1].bytes else { throw reply.malformed }
+            let record = base + Array(id.utf8)
+            ids.append(id)
+            recordKeys += [record, record + Array(":messages".utf8)]
+            recordArguments.append(score)
         }
-        return (sessions, try reply.int(1) == 1)
+        let last = entries[entries.count - 1].string ?? ""
+        guard let lastScore = last.isEmpty ? 0 : Int64(last) ?? Double(last).map({ Int64($0) }) else { throw reply.malformed }
+        let frontier = ListCursor(updatedAt: lastScore, sessionID: ids[ids.count - 1])
+
+        let records = try Reply(await run(.listRecords, keys: recordKeys, arguments: recordArguments), script: .listRecords)
+        guard records.values.count == 2, let metas = records.values[1].array, metas.count == ids.count else { throw records.malformed }
+        pruned += try records.int(0)
+        var sessions: [SessionMetadata] = []
+        sessions.reserveCapacity(ids.count)
+        for (id, meta) in zip(ids, metas) where meta.array != nil {
+            sessions.append(try Self.metadata(meta, key: SessionKey(agentID: agentID, sessionID: id)))
+        }
+        return (sessions, more, frontier)
     }
 
     /// Deletes a session (record, messages, idempotency records and index entry) in one `EVALSHA`.

@@ -52,8 +52,9 @@ import Synchronization
 ///   the sessions updated since `t`.
 /// - **Index hygiene** (`RedisScripts.index`): every mutation removes up to
 ///   `RedisScripts.prunePerWrite` entries whose session has expired (found through the expiry
-///   set), and a list removes the stale entries it passes; both are reported through
-///   `onIndexPruned` with their trigger.
+///   set, whose scores every script keeps equal to the records' `e`); a list removes the stale
+///   entries it passes, including those of records that vanished another way; both are reported
+///   through `onIndexPruned` with their trigger.
 /// - **TTL:** every write sets [`PEXPIREAT`](https://redis.io/docs/latest/commands/pexpireat/)
 ///   `expiresAt` on every existing key of the session (record, messages, idempotency, keys), or
 ///   [`PERSIST`](https://redis.io/docs/latest/commands/persist/) when it never expires, so they
@@ -71,10 +72,13 @@ import Synchronization
 /// - **Labels, IDs, leases:** record fields `lb` (labels, `<key>=<length>:<value>` per label),
 ///   `lh`/`la`/`le` (the lease's holder, acquired at, expires at) and `lt` (the fencing token);
 ///   every script that writes the session keeps the ID set and its labels' indexes in the same step.
-/// - **Cluster:** not yet. The ID set and the label indexes are named after the index key, so a
-///   layout that buckets the index by hash tag carries them into the bucket's slot too. `list`, `deleteAll` and the write-time prune derive session keys from
-///   index members inside their scripts; a cluster layout hash-tags each index bucket (and its
-///   expiry set, `<bucket key>::expiry`) together with its sessions, so these keys share the slot.
+/// - **Declared keys:** every script declares every key it touches (DESIGN §8). Keys a script can
+///   only learn inside Redis (the label indexes of a record's labels, the sessions of a
+///   delete-all batch) make it answer `NK` with their names before its first write, and `run`
+///   runs it again with them added. A list runs two scripts (the page's IDs, then their records).
+/// - **Cluster** (`RedisKeyLayout.cluster`): the ID set, the expiry set and the label indexes are
+///   named after the index key, and each index bucket is hash-tagged together with its sessions,
+///   so every key of a script shares its slot.
 public final class RedisStateStore: StateStore {
     /// Sessions deleted per `deleteAll` script, bounding how long one script runs.
     static let deleteAllBatchSize = 500
@@ -93,6 +97,9 @@ public final class RedisStateStore: StateStore {
     let readinessCheck: (@Sendable () async -> String?)?
     /// How keys are named: standalone, or hash-tagged buckets in cluster mode.
     public let layout: RedisKeyLayout
+    /// Whether every script runs with each key it touches checked against its declared keys
+    /// (`RedisScripts.checkingDeclaredKeys`); for tests.
+    public let checksDeclaredKeys: Bool
     /// Script SHA-1s by script name, filled by `SCRIPT LOAD`.
     private let shas = Mutex<[String: [UInt8]]>([:])
 
@@ -107,15 +114,18 @@ public final class RedisStateStore: StateStore {
     ///     `WAIT` on its connection, and fewer acknowledgements than required throw
     ///     `StoreError.replicationIncomplete`.
     ///   - readinessCheck: asked first by `ping()`; a reason makes it throw `StoreError.unavailable`.
+    ///   - checksDeclaredKeys: for tests, makes every script raise an error when it touches a key it
+    ///     did not declare, instead of running the command.
     ///   - onIndexPruned: told how many stale index entries each list or write removed; feeds
     ///     `agentstate_index_pruned_total{trigger}`. Called on the caller's task; keep it cheap.
     public init(
         client: any RedisClient, keyPrefix: String = "agentstate:", configuration: StoreConfiguration = .init(),
         layout: RedisKeyLayout = .standalone, replicaWait: ReplicaWait? = nil,
-        readinessCheck: (@Sendable () async -> String?)? = nil,
+        readinessCheck: (@Sendable () async -> String?)? = nil, checksDeclaredKeys: Bool = false,
         onIndexPruned: @escaping @Sendable (IndexPruneTrigger, Int) -> Void = { _, _ in }
     ) {
         self.client = client
+        self.checksDeclaredKeys = checksDeclaredKeys
         self.layout = layout
         self.replicaWait = replicaWait
         self.readinessCheck = readinessCheck
@@ -171,21 +181,39 @@ public final class RedisStateStore: StateStore {
         Array("\(keyPrefix)\(layout.agentPart(key.agentID, bucket: layout.bucket(of: key.sessionID))):\(key.sessionID)".utf8)
     }
 
-    /// The six keys of a session's scripts: record, messages, idempotency, index (of the session's
-    /// bucket), message keys, the index's expiry set.
+    /// The seven keys every session script declares: record, messages, idempotency, index (of the
+    /// session's bucket), message keys, the index's expiry set, its ID set. A script that finds it
+    /// needs more (the label indexes of the record's labels) asks for them (`run`).
     func sessionKeys(_ key: SessionKey) -> [[UInt8]] {
         let record = recordKey(key)
         let index = indexKey(key.agentID, bucket: layout.bucket(of: key.sessionID))
         return [
             record, record + Array(":messages".utf8), record + Array(":idem".utf8), index,
-            record + Array(":keys".utf8), Self.expiryKey(index: index),
+            record + Array(":keys".utf8), Self.expiryKey(index: index), Self.idsKey(index: index),
         ]
     }
 
-    /// The keys of the list and deleteAll scripts: a bucket's index and its expiry set.
+    /// `sessionKeys` and the label index keys of the labels a write sets, if it sets any.
+    func sessionKeys(_ key: SessionKey, setting options: WriteOptions) -> [[UInt8]] {
+        var keys = sessionKeys(key)
+        guard let labels = options.labels else { return keys }
+        let bucket = layout.bucket(of: key.sessionID)
+        for (name, value) in labels {
+            keys += labelKeys(key.agentID, LabelFilter(key: name, value: value), bucket: bucket)
+        }
+        return keys
+    }
+
+    /// The keys of the list, batch-delete and check scripts: a bucket's index, its expiry set and its ID set.
     func indexKeys(_ agentID: String, bucket: Int = 0) -> [[UInt8]] {
         let index = indexKey(agentID, bucket: bucket)
-        return [index, Self.expiryKey(index: index)]
+        return [index, Self.expiryKey(index: index), Self.idsKey(index: index)]
+    }
+
+    /// `<index key>::ids`, the index's ID set (see `RedisScripts.index`); like `expiryKey`, it can
+    /// equal no session key and shares the index's hash tag.
+    static func idsKey(index: [UInt8]) -> [UInt8] {
+        index + Array("::ids".utf8)
     }
 
     /// `<index key>::expiry`, the index's expiry set (see `RedisScripts.index`). No session or
@@ -224,7 +252,31 @@ public final class RedisStateStore: StateStore {
     /// `NOSCRIPT` it is sent once as `EVAL` with its source, which also caches it on that node.
     /// - Returns: the script's reply.
     /// - Throws: `StoreError.unavailable` or `StoreError.internalError`, mapped by `storeError`.
+    ///
+    /// A script that finds it would touch a key not in `keys` answers `{'NK', key, …}` before its
+    /// first write (DESIGN §8: every script declares every key it touches); it is then run again
+    /// with those keys added, at most `declarationRounds` times in all.
     func run(_ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]]) async throws -> RESPValue {
+        var keys = keys
+        for _ in 0..<Self.declarationRounds {
+            let reply = try await runOnce(script, keys: keys, arguments: arguments)
+            guard let missing = Self.undeclaredKeys(reply) else { return reply }
+            keys += missing
+        }
+        throw StoreError.unavailable(reason: "redis \(script.name): the keys to declare changed \(Self.declarationRounds) times in a row")
+    }
+
+    /// Runs of one script that `run` allows while the script asks for more keys: a batch delete
+    /// asks twice (its sessions' keys, then their label indexes), a session script once.
+    static let declarationRounds = 6
+
+    /// The keys an `{'NK', key, …}` reply asks for, or nil for any other reply.
+    static func undeclaredKeys(_ reply: RESPValue) -> [[UInt8]]? {
+        guard let elements = reply.array, elements.first?.string == "NK" else { return nil }
+        return elements.dropFirst().compactMap(\.bytes)
+    }
+
+    private func runOnce(_ script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]]) async throws -> RESPValue {
         do {
             var sha = shas.withLock { $0[script.name] }
             if sha == nil { sha = try await load(script) }
@@ -235,7 +287,7 @@ public final class RedisStateStore: StateStore {
                 // The node that has the key lacks the script (a restart, SCRIPT FLUSH, or in cluster
                 // mode a node that joined or is importing the slot). The script did not run, so it is
                 // sent once more in full: EVAL runs it there and caches it there for later EVALSHAs.
-                reply = try await evalsha(Array(script.source.utf8), script: script, keys: keys, arguments: arguments, command: "EVAL")
+                reply = try await evalsha(Array(source(of: script).utf8), script: script, keys: keys, arguments: arguments, command: "EVAL")
             }
             return try reportingPruned(reply, script: script)
         } catch {
@@ -274,11 +326,16 @@ public final class RedisStateStore: StateStore {
         return reply
     }
 
+    /// The source this store runs for `script`.
+    private func source(of script: RedisScript) -> String {
+        checksDeclaredKeys ? RedisScripts.checkingDeclaredKeys(script.source) : script.source
+    }
+
     /// `SCRIPT LOAD`s `script` and remembers its SHA-1.
     private func load(_ script: RedisScript) async throws -> [UInt8] {
         let reply: RESPValue
         do {
-            reply = try await client.send([Array("SCRIPT".utf8), Array("LOAD".utf8), Array(script.source.utf8)])
+            reply = try await client.send([Array("SCRIPT".utf8), Array("LOAD".utf8), Array(source(of: script).utf8)])
         } catch {
             throw Self.storeError(error, operation: script.name)
         }
@@ -312,8 +369,9 @@ public final class RedisStateStore: StateStore {
         case let error as RedisError where error.code == "OOM":
             return .outOfMemory
         case let error as RedisError where error.message.contains("Script attempted to access"):
-            // Cluster mode, a slot migrating under the script: a key the script derives (not in KEYS)
-            // has left this node. The script stopped there; a mutation may have written part of itself.
+            // Cluster mode, a slot migrating under a script that touched a key it did not declare.
+            // Every script declares its keys, so this is a bug if it happens; a mutation may then
+            // have written part of itself.
             return mutatingScripts.contains(operation)
                 ? .outcomeUnknown(reason: "redis \(operation): \(error.message)") : .unavailable(reason: "redis \(operation): \(error.message)")
         case let error as RedisError where unavailableCodes.contains(error.code):

@@ -117,7 +117,7 @@ import TestSupport
             try await fixture.send("HSET", "\(fixture.prefix)\(agent):s0", "mc", "7")
         }
         let started = ContinuousClock.now
-        let checker = RedisLayoutChecker(client: fixture.raw, keyPrefix: fixture.prefix, agentID: "x1", maxOpsPerSecond: 20)
+        let checker = RedisLayoutChecker(client: fixture.raw, keyPrefix: fixture.prefix, agentID: "x1", maxOpsPerSecond: 20, checksDeclaredKeys: true)
         let seen = Mutex<[RedisLayoutChecker.Violation]>([])
         let summary = try await checker.run { violation in seen.withLock { $0.append(violation) } }
         #expect(seen.withLock { $0.map(\.agentID) } == ["x1"], "x10 shares x1's prefix but is another agent")
@@ -129,7 +129,7 @@ import TestSupport
 
     private func runCheck(_ fixture: RedisFixture, repair: Bool) async throws
         -> (violations: [RedisLayoutChecker.Violation], summary: RedisLayoutChecker.Summary) {
-        let checker = RedisLayoutChecker(client: fixture.raw, keyPrefix: fixture.prefix, repair: repair, scanCount: 7)
+        let checker = RedisLayoutChecker(client: fixture.raw, keyPrefix: fixture.prefix, repair: repair, scanCount: 7, checksDeclaredKeys: true)
         let seen = Mutex<[RedisLayoutChecker.Violation]>([])
         let summary = try await checker.run { violation in seen.withLock { $0.append(violation) } }
         return (seen.withLock { $0 }, summary)

@@ -148,6 +148,49 @@ import TestSupport
         #expect(fixture.pruned.value == 4)
     }
 
+    /// With several index buckets, a bucket whose page turns out to hold dead entries (its second
+    /// step leaves them out) holds the merged page back at its frontier: paging still meets every
+    /// live session once, in list order, although pages come out short.
+    @Test func bucketedListsPageThroughDeadEntriesWithoutSkippingOrRepeating() async throws {
+        let pruned = PruneCounter()
+        let layout = RedisKeyLayout.cluster(buckets: 4)
+        let store = RedisStateStore(
+            client: try await SharedRedisPool.pool(), keyPrefix: "test:\(UUID().uuidString):", layout: layout,
+            checksDeclaredKeys: true, onIndexPruned: { pruned.add($0, $1) })
+        try await store.loadScripts()
+        let raw = try await RedisConnection.connect(to: try RedisURL(parsing: try await RedisServerProcess.shared().url))
+        let agent = Fixtures.agentID()
+        // Bucket 0's sessions are saved last, so they are the newest; its newest three vanish behind
+        // the store's back, so the first page of bucket 0 is all dead while its fourth session is
+        // newer than every session of the other buckets (a merge cut after three of theirs would
+        // skip it). Every third session of the others vanishes too.
+        let all = (0..<48).map { "s\($0)" }
+        let first = all.filter { layout.bucket(of: $0) == 0 }
+        let others = all.filter { layout.bucket(of: $0) != 0 }
+        try #require(first.count >= 5 && others.count >= 9)
+        let ids = others + first
+        for id in ids {
+            _ = try await store.save(Fixtures.key(agent, id), state: Fixtures.json("{}"), options: .init())
+        }
+        let dead = Set(first.suffix(3) + others.enumerated().filter { $0.offset % 3 == 0 }.map(\.element))
+        for id in dead {
+            try await raw.send(["DEL", "\(store.keyPrefix)\(layout.agentPart(agent, bucket: layout.bucket(of: id))):\(id)"])
+        }
+        var seen: [SessionMetadata] = []
+        var cursor: ListCursor?
+        for _ in 0..<100 {
+            let page = try await store.list(agentID: agent, limit: 3, cursor: cursor, label: nil)
+            #expect(page.sessions.count <= 3)
+            seen += page.sessions
+            cursor = page.nextCursor
+            if cursor == nil { break }
+        }
+        #expect(cursor == nil)
+        #expect(seen.map(\.sessionID).sorted() == ids.filter { !dead.contains($0) }.sorted())
+        #expect(zip(seen, seen.dropFirst()).allSatisfy { RedisStateStore.listsBefore($0, $1) })
+        #expect(pruned.value == dead.count)
+    }
+
     @Test func listBreaksTiesBytewiseFromAnyCursor() async throws {
         let fixture = try await RedisFixture.make()
         let agent = Fixtures.agentID()

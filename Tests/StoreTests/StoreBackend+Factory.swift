@@ -11,7 +11,8 @@ import TestSupport
 enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     /// `InMemoryStateStore`.
     case memory
-    /// `RedisStateStore` on the shared test `redis-server` (`RedisServerProcess.shared()`).
+    /// `RedisStateStore` on the shared test `redis-server` (`RedisServerProcess.shared()`), its
+    /// scripts checking that they touch only the keys they declare (`checksDeclaredKeys`).
     case redis
     /// `RedisStateStore` over mutual TLS on the shared TLS-only test server (`RedisServerProcess.sharedTLS()`).
     case redisTLS
@@ -19,7 +20,8 @@ enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     /// topology (`RedisSentinelTopology.shared()`).
     case redisSentinel
     /// `RedisStateStore` in the cluster layout (4 index buckets) through a `RedisClusterClient` on the
-    /// shared 3-primary cluster (`RedisClusterProcess.shared()`).
+    /// shared 3-primary cluster (`RedisClusterProcess.shared()`), its scripts checking that they
+    /// touch only the keys they declare (`checksDeclaredKeys`).
     case redisCluster
 
     /// The backend's name in test output, e.g. `versionStartsAtOneAndGrowsByOne(memory)`.
@@ -50,7 +52,7 @@ func makeStore(_ backend: StoreBackend, configuration: StoreConfiguration = .ini
     case .redisCluster:
         let store = RedisStateStore(
             client: try await SharedRedisPool.clusterClient(), keyPrefix: "test:\(UUID().uuidString):", configuration: configuration,
-            layout: .cluster(buckets: 4))
+            layout: .cluster(buckets: 4), checksDeclaredKeys: true)
         try await store.loadScripts()
         return store
     }
@@ -90,14 +92,15 @@ func makeTimedStore(
 }
 
 /// A `RedisStateStore` over the shared test pool, with a key prefix of its own (`test:<uuid>:`)
-/// and its scripts loaded.
+/// and its scripts loaded, each checking that it touches only the keys it declares
+/// (`checksDeclaredKeys`; the TLS and Sentinel backends run the scripts as production does).
 /// - Throws: `RedisServerProcess.Failure` (with the install hint) when `redis-server` is missing.
 func makeRedisStore(
     configuration: StoreConfiguration = .init(), onIndexPruned: @escaping @Sendable (IndexPruneTrigger, Int) -> Void = { _, _ in }
 ) async throws -> RedisStateStore {
     let store = RedisStateStore(
         client: try await SharedRedisPool.pool(), keyPrefix: "test:\(UUID().uuidString):",
-        configuration: configuration, onIndexPruned: onIndexPruned
+        configuration: configuration, checksDeclaredKeys: true, onIndexPruned: onIndexPruned
     )
     try await store.loadScripts()
     return store
