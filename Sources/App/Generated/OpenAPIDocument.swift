@@ -202,7 +202,9 @@ paths:
       description: |
         Newest `updated_at` first, ties by `session_id` descending. Never lists an expired or
         deleted session, and a session never appears twice within one page. Not a read: it does
-        not extend sliding TTLs.
+        not extend sliding TTLs. A page may hold fewer than `limit` sessions, even none, while
+        `next_cursor` is set (the Redis backend leaves out sessions deleted or updated while it
+        reads a page); the list ends when `next_cursor` is null.
 
         With `label=<key>:<value>`, only the sessions carrying exactly that label, in the same
         order and with the same paging; a session relabelled or deleted leaves the list at once.
