@@ -328,7 +328,7 @@ public final class RedisStateStore: StateStore {
 
     /// The source this store runs for `script`.
     private func source(of script: RedisScript) -> String {
-        checksDeclaredKeys ? RedisScripts.checkingDeclaredKeys(script.source) : script.source
+        checksDeclaredKeys ? RedisScripts.checkedSources[script.name] ?? RedisScripts.checkingDeclaredKeys(script.source) : script.source
     }
 
     /// `SCRIPT LOAD`s `script` and remembers its SHA-1.
