@@ -91,6 +91,20 @@ extension RedisScripts {
         -- Every key of the session whose record key is R.
         local function session_key_names(R) return R, R .. ':messages', R .. ':idem', R .. ':keys' end
 
+        -- The session ID of record key R: after its last ':' (IDs never contain ':'), found with a
+        -- plain search (a pattern anchored at the end backtracks).
+        local function session_id_of(R) return string.sub(R, #R - string.find(string.reverse(R), ':', 1, true) + 2) end
+
+        -- Removes the sessions `ids` (at most a few thousand: `unpack`) from the index X, its expiry
+        -- set E and, when given, its ID set IDS. Returns how many it was given.
+        local function index_remove(X, E, IDS, ids)
+          if #ids == 0 then return 0 end
+          redis.call('ZREM', X, unpack(ids))
+          redis.call('ZREM', E, unpack(ids))
+          if IDS then redis.call('ZREM', IDS, unpack(ids)) end
+          return #ids
+        end
+
         -- A label's index and its expiry set, beside the agent index X.
         local function label_keys(X, k, v) return X .. '::label:' .. k .. ':' .. v, X .. '::label-expiry:' .. k .. ':' .. v end
 
@@ -159,11 +173,7 @@ extension RedisScripts {
         -- entries in label indexes are pruned the same way, through those indexes' expiry sets.
         local function index_prune(X, E, limit, IDS)
           local ids = redis.call('ZRANGEBYSCORE', E, '-inf', str(now), 'LIMIT', 0, limit)
-          if #ids == 0 then return end
-          redis.call('ZREM', X, unpack(ids))
-          redis.call('ZREM', E, unpack(ids))
-          if IDS then redis.call('ZREM', IDS, unpack(ids)) end
-          pruned = pruned + #ids
+          pruned = pruned + index_remove(X, E, IDS, ids)
         end
 
         -- After a mutation of an index: prune a bounded number of expired entries, then fix the TTL.

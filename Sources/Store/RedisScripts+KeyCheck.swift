@@ -8,10 +8,11 @@ extension RedisScripts {
         keyCheck + "\n" + source.replacingOccurrences(of: "redis.call(", with: "checked_call(")
     }
 
-    /// `checkingDeclaredKeys` of every script's source, by script name, made once (each store loads
-    /// every script, and the replacement over a script's source is not free).
+    /// `checkingDeclaredKeys` of every script's source (the store's and `RedisLayoutChecker`'s), by
+    /// script name, made once (each store loads every script, and the replacement over a script's
+    /// source is not free).
     static let checkedSources: [String: String] = Dictionary(
-        uniqueKeysWithValues: all.map { ($0.name, checkingDeclaredKeys($0.source)) })
+        uniqueKeysWithValues: (all + [.checkSession, .checkIndex]).map { ($0.name, checkingDeclaredKeys($0.source)) })
 
     /// The function that `checkingDeclaredKeys` puts in place of `redis.call`.
     static let keyCheck = #"""

@@ -160,12 +160,7 @@ extension RedisScript {
               break
             end
           end
-          if #stale > 0 then
-            redis.call('ZREM', X, unpack(stale))
-            redis.call('ZREM', E, unpack(stale))
-            if IDS then redis.call('ZREM', IDS, unpack(stale)) end
-            pruned = pruned + #stale
-          end
+          pruned = pruned + index_remove(X, E, IDS, stale)
           if more == 1 or #entries < 2 * batch then break end
           start = start + #entries / 2 - #stale
         end
@@ -191,7 +186,7 @@ extension RedisScript {
         for j = 1, (#KEYS - first + 1) / 2 do
           local R, score = KEYS[first + 2 * j - 2], ARGV[2 + j]
           local f = redis.call('HMGET', R, unpack(META))
-          local sid = string.sub(R, #R - string.find(string.reverse(R), ':', 1, true) + 2)
+          local sid = session_id_of(R)
           if not f[1] or expired(f[4]) or (lk ~= '' and not has_label(f[8], lk, lv)) then
             stale[#stale + 1] = sid
             out[j] = false
@@ -201,13 +196,8 @@ extension RedisScript {
             out[j] = record_meta(R, f)
           end
         end
-        if #stale > 0 then
-          redis.call('ZREM', X, unpack(stale))
-          redis.call('ZREM', E, unpack(stale))
-          if IDS then redis.call('ZREM', IDS, unpack(stale)) end
-          pruned = #stale
-          index_ttl(X, E, IDS)
-        end
+        pruned = index_remove(X, E, IDS, stale)
+        if pruned > 0 then index_ttl(X, E, IDS) end
         return {'OK', pruned, out}
         """#))
 
@@ -240,12 +230,7 @@ extension RedisScript {
               break
             end
           end
-          if #stale > 0 then
-            redis.call('ZREM', IDS, unpack(stale))
-            redis.call('ZREM', X, unpack(stale))
-            redis.call('ZREM', E, unpack(stale))
-            pruned = pruned + #stale
-          end
+          pruned = pruned + index_remove(X, E, IDS, stale)
           if more == 1 or #ids < limit + 1 then break end
           low = '(' .. ids[#ids]
         end
@@ -282,11 +267,7 @@ extension RedisScript {
         if missing then return missing end
         local live = 0
         for _, sid in ipairs(ids) do live = live + drop_session(X, base, sid) end
-        if #ids > 0 then
-          redis.call('ZREM', X, unpack(ids))
-          redis.call('ZREM', E, unpack(ids))
-          redis.call('ZREM', IDS, unpack(ids))
-        end
+        index_remove(X, E, IDS, ids)
         local left = redis.call('ZCARD', X)
         index_ttl(X, E, IDS)
         return {live, left}
@@ -304,12 +285,7 @@ extension RedisScript {
         if missing then return missing end
         local live = 0
         for _, sid in ipairs(ids) do live = live + drop_session(X, base, sid) end
-        if #ids > 0 then
-          redis.call('ZREM', X, unpack(ids))
-          redis.call('ZREM', E, unpack(ids))
-          redis.call('ZREM', IDS, unpack(ids))
-          index_ttl(X, E, IDS)
-        end
+        if index_remove(X, E, IDS, ids) > 0 then index_ttl(X, E, IDS) end
         return {live, #ids == batch and 1 or 0}
         """#))
 }

@@ -99,9 +99,8 @@ enum RedisScripts {
 
     /// The rest of `session`: the steps every mutation shares.
     static let sessionRest = #"""
-        -- The session's ID (after the record key's last ':'; IDs never contain ':', found with a
-        -- plain search: a pattern anchored at the end backtracks).
-        local SID = string.sub(S, #S - string.find(string.reverse(S), ':', 1, true) + 2)
+        -- The session's ID.
+        local SID = session_id_of(S)
 
         -- The first statement of every script that can grow memory (save, append, replace).
         -- Redis checks maxmemory only at a script's first write command, and only while the script

@@ -270,9 +270,12 @@ public final class RedisStateStore: StateStore {
     /// asks twice (its sessions' keys, then their label indexes), a session script once.
     static let declarationRounds = 6
 
-    /// The keys an `{'NK', key, …}` reply asks for, or nil for any other reply.
+    /// The keys an `{'NK', key, …}` reply asks for, or nil for any other reply. Every script reply
+    /// passes here, so the status is compared as bytes (Lua strings arrive as bulk strings), without
+    /// decoding a `String`.
     static func undeclaredKeys(_ reply: RESPValue) -> [[UInt8]]? {
-        guard let elements = reply.array, elements.first?.string == "NK" else { return nil }
+        guard case .array(let elements?) = reply, case .bulkString(let status?) = elements.first,
+              status.count == 2, status[0] == UInt8(ascii: "N"), status[1] == UInt8(ascii: "K") else { return nil }
         return elements.dropFirst().compactMap(\.bytes)
     }
 
@@ -328,7 +331,8 @@ public final class RedisStateStore: StateStore {
 
     /// The source this store runs for `script`.
     private func source(of script: RedisScript) -> String {
-        checksDeclaredKeys ? RedisScripts.checkedSources[script.name] ?? RedisScripts.checkingDeclaredKeys(script.source) : script.source
+        guard checksDeclaredKeys else { return script.source }
+        return RedisScripts.checkedSources[script.name] ?? RedisScripts.checkingDeclaredKeys(script.source)
     }
 
     /// `SCRIPT LOAD`s `script` and remembers its SHA-1.
