@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(name: "FuzzRESPParser", dependencies: ["RedisClient"], path: "Fuzz/FuzzRESPParser", swiftSettings: swiftSettings),
         .executableTarget(name: "FuzzRedisURL", dependencies: ["RedisClient"], path: "Fuzz/FuzzRedisURL", swiftSettings: swiftSettings),
 
-        .testTarget(name: "HTTPServerTests", dependencies: ["TestSupport", "HTTPServer"], swiftSettings: swiftSettings),
+        .testTarget(name: "HTTPServerTests", dependencies: ["TestSupport", "HTTPServer", "CEpoll"], swiftSettings: swiftSettings),
         .testTarget(name: "RedisClientTests", dependencies: ["TestSupport", "RedisClient"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["TestSupport", "Store", "RedisClient"], swiftSettings: swiftSettings),
         .testTarget(name: "TelemetryTests", dependencies: ["TestSupport", "Telemetry"], swiftSettings: swiftSettings),

@@ -171,6 +171,7 @@ final class Service: Sendable {
         serverConfiguration.port = configuration.port
         serverConfiguration.maxBodyBytes = configuration.maxBodyBytes
         serverConfiguration.maxConnections = configuration.maxConnections
+        serverConfiguration.eventLoopCount = configuration.eventLoops
         server = HTTPServer(configuration: serverConfiguration, handler: handler)
         box.server.withLock { $0 = server }
     }

@@ -2,18 +2,27 @@ import CEpoll
 import Glibc
 import Synchronization
 
-/// The thread-safe face of one event-loop thread: its epoll and eventfd descriptors and its inbox.
+/// The thread-safe face of one event-loop thread: its epoll and eventfd descriptors, its inbox, and the
+/// task executor its requests run on.
 ///
 /// Any thread may `post` a message; the loop thread (``EventLoopCore``) wakes through the eventfd and
-/// takes the messages in order. This is how handler tasks hand responses back to a connection's loop,
-/// how the acceptor hands over connections, and how the server drains and stops the loop.
-final class EventLoop: Sendable {
+/// takes the messages in order. This is how the acceptor hands over connections, and how the server
+/// drains and stops the loop.
+///
+/// The loop is also the preferred ``TaskExecutor`` of every request task it dispatches, so a handler
+/// runs on the thread that owns its connection: a job enqueued on the loop thread goes to a local queue
+/// with no lock and no wake-up, and the loop runs it after the current batch of epoll events. Only a job
+/// resumed on another thread (a Redis reply read by its connection's I/O thread) goes through the inbox.
+/// Once the loop has stopped, jobs go to the global concurrent executor, so no task is ever stranded.
+final class EventLoop: TaskExecutor, Sendable {
     /// Work for the loop thread.
     enum Message: Sendable {
         /// Take ownership of an accepted connection (already counted in `openConnections`).
         case adopt(Int32)
-        /// A handler finished; `id` guards against a reused descriptor.
+        /// A handler finished off the loop thread; `id` guards against a reused descriptor.
         case response(fd: Int32, id: UInt64, HTTPResponse)
+        /// A job of a task that prefers this loop, enqueued on another thread.
+        case job(UnownedJob)
         /// Stop accepting: close the listener, then call the acknowledgement.
         case closeListener(@Sendable () -> Void)
         /// Begin graceful shutdown: close idle connections, close the others after their current response.
@@ -42,6 +51,13 @@ final class EventLoop: Sendable {
     let finished = Atomic<Bool>(false)
     /// The server's open-connection gauge, to uncount connections dropped after stop.
     let openConnections: ConnectionCounter
+    /// The loop thread's `pthread_self()` while the loop runs, else 0.
+    private let threadID = Atomic<UInt>(0)
+    /// The loop's core while it runs; only read and written on the loop thread.
+    nonisolated(unsafe) private var core: EventLoopCore?
+    /// Jobs enqueued on the loop thread, and the batch being run; only touched on the loop thread.
+    nonisolated(unsafe) private var localJobs: [UnownedJob] = []
+    nonisolated(unsafe) private var runningJobs: [UnownedJob] = []
 
     /// Creates the loop's descriptors; the thread is started separately.
     /// - Throws: ``HTTPServerError`` when `epoll_create1` or `eventfd` fails.
@@ -59,6 +75,63 @@ final class EventLoop: Sendable {
         self.epollFD = epollFD
         self.wakeFD = wakeFD
     }
+
+    // MARK: Executor
+
+    /// Whether the caller runs on this loop's thread while the loop runs.
+    var isCurrent: Bool { threadID.load(ordering: .relaxed) == pthread_self() }
+
+    /// Called by the core on the loop thread when it starts and when it stops (nil).
+    func attach(_ core: EventLoopCore?) {
+        self.core = core
+        threadID.store(core == nil ? 0 : pthread_self(), ordering: .relaxed)
+    }
+
+    /// Takes a job of a task that prefers this loop: locally on the loop thread, else through the inbox.
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        if isCurrent {
+            localJobs.append(job)
+        } else {
+            post(.job(job))
+        }
+    }
+
+    /// Whether jobs wait to run (the loop then polls epoll without sleeping). Loop thread only.
+    var hasLocalJobs: Bool { !localJobs.isEmpty }
+
+    /// Queues a job taken from the inbox. Loop thread only.
+    func adoptJob(_ job: UnownedJob) {
+        localJobs.append(job)
+    }
+
+    /// Runs the queued jobs, and the jobs they enqueue, up to `limit` of them, so that I/O is not
+    /// starved by tasks that keep yielding. Loop thread only.
+    /// - Returns: How many ran.
+    @discardableResult
+    func runLocalJobs(limit: Int) -> Int {
+        let executor = asUnownedTaskExecutor()
+        var ran = 0
+        while !localJobs.isEmpty && ran < limit {
+            swap(&localJobs, &runningJobs)
+            for job in runningJobs { job.runSynchronously(on: executor) }
+            ran += runningJobs.count
+            runningJobs.removeAll(keepingCapacity: true)
+        }
+        return ran
+    }
+
+    /// Hands a response to its connection: on the loop thread, to be written after the current batch of
+    /// tasks; from any other thread, through the inbox.
+    func deliver(_ response: HTTPResponse, fd: Int32, id: UInt64) {
+        if isCurrent, let core {
+            core.finish(response, fd: fd, id: id)
+        } else {
+            post(.response(fd: fd, id: id, response))
+        }
+    }
+
+    // MARK: Inbox
 
     /// Queues a message and wakes the loop. After the loop has stopped, the message is settled here instead
     /// (descriptors closed, acknowledgements called).
@@ -97,6 +170,10 @@ final class EventLoop: Sendable {
             inbox.messages = []
             return messages
         }
+        // Jobs still queued locally belong to tasks that must finish somewhere.
+        let stranded = localJobs
+        localJobs = []
+        for job in stranded { Self.settle(.job(job), counter: openConnections) }
         for message in leftovers { Self.settle(message, counter: openConnections) }
         finished.store(true, ordering: .releasing)
     }
@@ -109,6 +186,8 @@ final class EventLoop: Sendable {
             counter.decrement()
         case .closeListener(let acknowledge):
             acknowledge()
+        case .job(let job):
+            globalConcurrentExecutor.enqueue(ExecutorJob(job))
         case .response, .drain, .forceClose, .stop:
             break
         }

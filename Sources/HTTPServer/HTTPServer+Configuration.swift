@@ -23,8 +23,8 @@ extension HTTPServer {
         public var keepAliveTimeout: Duration = .seconds(75)
         /// Open connections allowed; connections accepted past it are closed at once.
         public var maxConnections = 10_000
-        /// Number of event-loop threads.
-        public var eventLoopCount = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4))
+        /// Number of event-loop threads; by default one per usable core (``UsableCores``).
+        public var eventLoopCount = UsableCores.count
 
         /// Creates a configuration with the defaults.
         public init() {}

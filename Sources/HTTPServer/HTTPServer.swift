@@ -1,3 +1,4 @@
+import CEpoll
 import Foundation
 import Synchronization
 
@@ -5,8 +6,9 @@ import Synchronization
 /// an ``HTTPHandler`` decides every response.
 ///
 /// `eventLoopCount` dedicated threads each run an epoll loop; loop 0 also accepts and deals connections out
-/// round-robin. Requests on a connection are handled one at a time and answered in order (pipelining);
-/// the handler runs in a task and its response is posted back to the connection's loop. Limits and
+/// round-robin. Requests on a connection are handled one at a time and answered in order (pipelining).
+/// The handler runs in a task whose preferred executor is the connection's loop, so it runs on the loop's
+/// thread, also after it resumes from an `await` (no hop to the global pool and back). Limits and
 /// timeouts follow ``Configuration``.
 ///
 /// ```swift
@@ -83,6 +85,8 @@ public final class HTTPServer: Sendable {
             )
             for loop in loops {
                 let thread = Thread {
+                    // Also the kernel's name for the thread (`ps -L`, /proc/<pid>/task/*/comm).
+                    cepoll_set_thread_name("http-loop-\(loop.index)")
                     EventLoopCore(loop: loop, context: context).run()
                 }
                 thread.name = "http-loop-\(loop.index)"

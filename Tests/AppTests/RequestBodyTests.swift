@@ -1,3 +1,5 @@
+import Foundation
+import HTTPServer
 import Store
 import Testing
 import TestSupport
@@ -105,7 +107,7 @@ struct ConfigurationTests {
     @Test(arguments: [
         ["--port", "70000"], ["--port", "x"], ["--store", "disk"], ["--bogus"], ["--max-ttl", "0"], ["--log-level", "loud"],
         ["--log-format", "xml"], ["--port"], ["--default-ttl", "100", "--max-ttl", "10"], ["--max-body-bytes", "-1"],
-        ["--redis-url", "http://x"], ["--redis-connections", "0"],
+        ["--redis-url", "http://x"], ["--redis-connections", "0"], ["--event-loops", "0"], ["--event-loops", "65"],
     ])
     func invalidValuesFailWithOneLine(_ arguments: [String]) {
         do {
@@ -117,10 +119,19 @@ struct ConfigurationTests {
         }
     }
 
+    @Test func eventLoopsComeFromTheFlagOrTheEnvironment() throws {
+        #expect(try parse(["--event-loops", "3"]).eventLoops == 3)
+        #expect(try parse([], ["AGENTSTATE_EVENT_LOOPS": "1"]).eventLoops == 1)
+        #expect(try parse(["--event-loops", "2"], ["AGENTSTATE_EVENT_LOOPS": "1"]).eventLoops == 2)
+        let byDefault = try parse([]).eventLoops
+        #expect(byDefault == UsableCores.count)
+        #expect(try parse(["--event-loops", "3"]).logMetadata.contains { $0.0 == "event_loops" && $0.1 == .int(3) })
+    }
+
     @Test func helpListsEveryFlag() throws {
         #expect(try AppConfiguration.parse(arguments: ["--help"], environment: [:]) == .help)
         for flag in ["--host", "--port", "--store", "--redis-url", "--key-prefix", "--redis-connections", "--default-ttl", "--max-ttl", "--max-body-bytes",
-                     "--max-messages", "--max-connections", "--shutdown-grace", "--log-level", "--log-format"] {
+                     "--max-messages", "--max-connections", "--event-loops", "--shutdown-grace", "--log-level", "--log-format"] {
             #expect(AppConfiguration.helpText.contains(flag))
         }
     }

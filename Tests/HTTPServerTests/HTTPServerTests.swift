@@ -22,6 +22,22 @@ struct HTTPServerTests {
         }
     }
 
+    /// The handler runs on the loop that owns the connection, and comes back to it after a resume from
+    /// another thread, while the loop keeps serving.
+    @Test func handlersRunOnTheirConnectionsLoopThread() async throws {
+        try await withServer { _, port, _ in
+            try await onDedicatedThread {
+                let client = try connect(port)
+                for _ in 0..<4 {
+                    let names = try client.request("GET /thread HTTP/1.1\r\nHost: x\r\n\r\n").text.split(separator: " ").map(String.init)
+                    #expect(names.count == 2)
+                    #expect(names.first?.hasPrefix("http-loop-") == true, "\(names)")
+                    #expect(names.first == names.last, "one connection, one loop: \(names)")
+                }
+            }
+        }
+    }
+
     @Test func answersPipelinedRequestsInOrder() async throws {
         try await withServer { _, port, _ in
             try await onDedicatedThread {

@@ -1,3 +1,4 @@
+import CEpoll
 import Foundation
 import HTTPServer
 import Synchronization
@@ -6,6 +7,7 @@ import Synchronization
 ///
 /// - `preflight`: `/reject...` is answered 404 at once.
 /// - `handle`: echoes `"<METHOD> <path>|<body>"`; `/sleep?ms=N` waits N ms first; `/status/N` answers N;
+///   `/thread` answers the names of the threads it ran on, before and after resuming from another thread;
 ///   `/close` asks to close the connection; `/big?n=N` answers N patterned bytes.
 /// - `protocolError`: the error's status with `X-Error` set.
 final class TestHandler: HTTPHandler {
@@ -35,6 +37,14 @@ final class TestHandler: HTTPHandler {
         if head.path == "/sleep", let query = head.query, query.hasPrefix("ms="), let ms = Int(query.dropFirst(3)) {
             try? await Task.sleep(for: .milliseconds(ms))
         }
+        if head.path == "/thread" {
+            let before = Self.threadName()
+            // Resumed from a thread of its own, as a Redis reply resumes a request.
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                Thread { continuation.resume() }.start()
+            }
+            return HTTPResponse(status: 200, body: Array("\(before) \(Self.threadName())".utf8))
+        }
         if head.path == "/big", let query = head.query, query.hasPrefix("n="), let count = Int(query.dropFirst(2)) {
             return HTTPResponse(status: 200, body: Self.patterned(count))
         }
@@ -45,6 +55,13 @@ final class TestHandler: HTTPHandler {
         if head.path.hasPrefix("/status/"), let code = Int(head.path.dropFirst(8)) { status = code }
         let body = Array("\(head.method) \(head.target)|".utf8) + request.body
         return HTTPResponse(status: status, headers: headers, body: body)
+    }
+
+    /// The calling thread's kernel name.
+    static func threadName() -> String {
+        var name = [CChar](repeating: 0, count: 32)
+        cepoll_get_thread_name(&name)
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     func protocolError(_ error: HTTPProtocolError, head: HTTPRequestHead?, receivedAtNanos: UInt64) -> HTTPResponse {

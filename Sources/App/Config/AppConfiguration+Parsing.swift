@@ -132,6 +132,9 @@ extension AppConfiguration {
         Option(flag: "--max-connections", valueName: "COUNT", help: "Most open client connections; more are closed at once (default 10000).") { config, value throws(ConfigurationError) in
             config.maxConnections = Int(try integer("--max-connections", value, in: 1...1_000_000))
         },
+        Option(flag: "--event-loops", valueName: "COUNT", help: "Event-loop threads; each serves the connections it is dealt and runs their requests (default: one per usable core: the CPUs the process may run on, capped by a cgroup CPU quota).") { config, value throws(ConfigurationError) in
+            config.eventLoops = Int(try integer("--event-loops", value, in: 1...64))
+        },
         Option(flag: "--shutdown-grace", valueName: "SECONDS", help: "How long in-flight requests may take after SIGTERM/SIGINT (default 25).") { config, value throws(ConfigurationError) in
             config.shutdownGraceSeconds = Int(try integer("--shutdown-grace", value, in: 0...3600))
         },
@@ -395,7 +398,8 @@ extension AppConfiguration {
             ("default_ttl", .int(defaultTTLSeconds ?? 0)), ("max_ttl", .int(maxTTLSeconds)),
             ("max_body_bytes", .int(Int64(maxBodyBytes))), ("max_messages", .int(Int64(maxMessages))),
             ("max_session_bytes", .int(Int64(maxSessionBytes))),
-            ("max_connections", .int(Int64(maxConnections))), ("shutdown_grace", .int(Int64(shutdownGraceSeconds))),
+            ("max_connections", .int(Int64(maxConnections))), ("event_loops", .int(Int64(eventLoops))),
+            ("shutdown_grace", .int(Int64(shutdownGraceSeconds))),
             ("auth", .string(authTokensFile == nil ? "off" : "bearer")), ("metrics_auth", .string(metricsTokenFile == nil ? "off" : "bearer")),
             ("log_level", .string(logLevel.rawValue)), ("log_format", .string(logFormat.rawValue)),
         ]

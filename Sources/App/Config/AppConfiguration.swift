@@ -1,3 +1,5 @@
+import Foundation
+import HTTPServer
 import Telemetry
 
 /// Which `StateStore` backend serves requests.
@@ -57,6 +59,9 @@ public struct AppConfiguration: Sendable, Equatable {
     /// Cap on a session's state bytes plus message bytes.
     public var maxSessionBytes = 64 << 20
     public var maxConnections = 10_000
+    /// `--event-loops`: event-loop threads; each owns the connections it is dealt and runs their requests.
+    /// By default one per usable core: the CPUs the process may run on, capped by a cgroup CPU quota.
+    public var eventLoops = UsableCores.count
     public var shutdownGraceSeconds = 25
     /// The tokens file that turns on bearer-token auth of the API routes (DESIGN §9), or nil.
     public var authTokensFile: String?
