@@ -1,5 +1,6 @@
 import CEpoll
 import Glibc
+import Telemetry
 
 /// How many cores this process may run on: the CPUs in its affinity mask (`taskset`, a cpuset), capped by
 /// a cgroup v2 CPU quota (`cpu.max`, what a container's CPU limit sets), rounded up, and at least 1.
@@ -7,7 +8,7 @@ import Glibc
 public enum UsableCores {
     /// The count for this process now.
     public static var count: Int {
-        count(affinity: affinityCount(), cpuMax: try? String(decoding: readFile("/sys/fs/cgroup/cpu.max"), as: UTF8.self))
+        count(affinity: affinityCount(), cpuMax: ProcessStat.readFile("/sys/fs/cgroup/cpu.max"))
     }
 
     /// Combines an affinity count with the text of a cgroup v2 `cpu.max` file ("max 100000", or
@@ -27,16 +28,5 @@ public enum UsableCores {
     static func affinityCount() -> Int {
         let count = Int(cepoll_affinity_count())
         return count > 0 ? count : Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-    }
-
-    /// A small file's bytes (proc and sys files report size 0, so this reads until end of file).
-    private static func readFile(_ path: String) throws -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw HTTPServerError.makeFailed("open") }
-        defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: 256)
-        let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count >= 0 else { throw HTTPServerError.makeFailed("read") }
-        return Array(bytes.prefix(count))
     }
 }

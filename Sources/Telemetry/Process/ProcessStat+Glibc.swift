@@ -1,9 +1,9 @@
 import Glibc
 
-/// Readers of Linux `/proc` for ``ProcessMetrics``.
+/// Readers of Linux `/proc` for ``ProcessMetrics`` (and ``readFile(_:)`` for other procfs and sysfs files).
 ///
 /// See proc(5): https://man7.org/linux/man-pages/man5/proc.5.html.
-enum ProcessStat {
+public enum ProcessStat {
     /// CPU time and RSS from `/proc/self/stat`.
     struct Stat {
         var cpuSeconds: Double
@@ -74,8 +74,8 @@ enum ProcessStat {
         return Double(limit.rlim_cur)
     }
 
-    /// The whole content of a (procfs) file, read until EOF; `/proc` files report size 0.
-    static func readFile(_ path: String) -> String? {
+    /// The whole content of a (procfs or sysfs) file, read until EOF; such files report size 0.
+    public static func readFile(_ path: String) -> String? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
