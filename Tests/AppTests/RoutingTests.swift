@@ -42,7 +42,12 @@ struct RoutingTests {
 
     @Test(arguments: ["a", "A9", "support-bot", "user.42", "x~y@z_w-v", String(repeating: "a", count: 128), "a%2Db"])
     func validIDs(_ id: String) throws {
-        #expect(try RouteMatch.decodeID(Substring(id), name: "agent_id").isEmpty == false)
+        let decoded = try RouteMatch.decodeID(Substring(id), name: "agent_id")
+        #expect(decoded == (id == "a%2Db" ? "a-b" : id))
+        // A substring of a longer string, as the router passes it.
+        let path = "/agents/\(id)/sessions"
+        let segment = path.dropFirst("/agents/".count).prefix(id.utf8.count)
+        #expect(try RouteMatch.decodeID(segment, name: "agent_id") == decoded)
     }
 
     @Test(arguments: ["", "-a", ".a", "a b", "a%2Fb", "%2E%2E", "a%7Bb", "a%zz", "é", "a%C3%A9", String(repeating: "a", count: 129), "a:b"])
@@ -105,6 +110,16 @@ struct HeaderRulesTests {
         let first = generator.next()
         #expect(HeaderRules.isValidRequestID(first))
         #expect(first != generator.next())
+        // The format: 12 hex digits of prefix, a dash, the counter in at least 8 hex digits.
+        let third = generator.next()
+        #expect(third.utf8.count == 21)
+        #expect(third.hasSuffix("-00000003"))
+        #expect(third.prefix(13) == first.prefix(13))
+        #expect(third.prefix(12).allSatisfy { "0123456789abcdef".contains($0) })
+        #expect(String(decoding: RequestIDGenerator.hex(0xAB, minimumDigits: 8), as: UTF8.self) == "000000ab")
+        #expect(String(decoding: RequestIDGenerator.hex(0x1_2345_6789, minimumDigits: 8), as: UTF8.self) == "123456789")
+        #expect(String(decoding: RequestIDGenerator.hex(.max, minimumDigits: 12), as: UTF8.self) == "ffffffffffffffff")
+        #expect(String(decoding: RequestIDGenerator.hex(0, minimumDigits: 12), as: UTF8.self) == "000000000000")
     }
 }
 

@@ -5,19 +5,42 @@ import Synchronization
 /// Unique within the process and, by the 48-bit random prefix, across replicas, without a
 /// `getrandom` call per request.
 final class RequestIDGenerator: Sendable {
-    private let prefix: String
+    /// The prefix and its dash, as ASCII hex digits.
+    private let prefix: [UInt8]
     private let counter = Atomic<UInt64>(0)
 
     init() {
         var generator = SystemRandomNumberGenerator()
-        let random = String(generator.next() & 0xFFFF_FFFF_FFFF, radix: 16)
-        prefix = String(repeating: "0", count: 12 - random.utf8.count) + random
+        prefix = Self.hex(generator.next() & 0xFFFF_FFFF_FFFF, minimumDigits: 12) + [UInt8(ascii: "-")]
     }
 
-    /// The next request ID.
+    /// The next request ID, written straight into the string's storage.
     func next() -> String {
         let value = counter.add(1, ordering: .relaxed).newValue
-        let hex = String(value, radix: 16)
-        return prefix + "-" + String(repeating: "0", count: max(0, 8 - hex.utf8.count)) + hex
+        let digits = max(8, (UInt64.bitWidth - value.leadingZeroBitCount + 3) / 4)
+        return String(unsafeUninitializedCapacity: prefix.count + digits) { buffer in
+            _ = buffer.initialize(from: prefix)
+            Self.writeHex(value, digits: digits, into: UnsafeMutableBufferPointer(rebasing: buffer[prefix.count...]))
+            return prefix.count + digits
+        }
+    }
+
+    /// `value` in lowercase hex, zero-padded to `minimumDigits`.
+    static func hex(_ value: UInt64, minimumDigits: Int) -> [UInt8] {
+        let digits = max(minimumDigits, (UInt64.bitWidth - value.leadingZeroBitCount + 3) / 4)
+        return [UInt8](unsafeUninitializedCapacity: digits) { buffer, count in
+            writeHex(value, digits: digits, into: buffer)
+            count = digits
+        }
+    }
+
+    /// Writes the low `digits` hex digits of `value` into the first `digits` bytes of `buffer`.
+    private static func writeHex(_ value: UInt64, digits: Int, into buffer: UnsafeMutableBufferPointer<UInt8>) {
+        var rest = value
+        for offset in stride(from: digits - 1, through: 0, by: -1) {
+            let nibble = UInt8(truncatingIfNeeded: rest & 0xF)
+            buffer[offset] = nibble < 10 ? 0x30 + nibble : 0x57 + nibble
+            rest >>= 4
+        }
     }
 }

@@ -158,7 +158,11 @@ struct RouteMatch: Sendable {
 
     /// Percent-decodes a segment and applies the ID rule `^[A-Za-z0-9][A-Za-z0-9._~@-]{0,127}$`.
     static func decodeID(_ segment: Substring, name: String) throws(APIError) -> String {
-        guard let bytes = PercentEncoding.decode(segment.utf8), SessionID.isValid(bytes) else {
+        var segment = segment
+        // The common case, no escape: the bytes are checked where they are and copied once.
+        let plain: Bool? = segment.withUTF8 { $0.contains(UInt8(ascii: "%")) ? nil : SessionID.isValid($0) }
+        if plain == true { return String(segment) }
+        guard plain == nil, let bytes = PercentEncoding.decode(segment.utf8), SessionID.isValid(bytes) else {
             throw APIError.invalidID("\(name) must match ^[A-Za-z0-9][A-Za-z0-9._~@-]{0,127}$.")
         }
         return String(decoding: bytes, as: UTF8.self)
