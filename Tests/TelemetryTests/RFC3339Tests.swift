@@ -39,6 +39,10 @@ struct RFC3339Tests {
     ])
     func knownValues(milliseconds: Int64, expected: String) {
         #expect(RFC3339.format(millisecondsSince1970: milliseconds) == expected)
+        // append writes the same bytes after what the buffer holds.
+        var bytes = Array("x".utf8)
+        RFC3339.append(millisecondsSince1970: milliseconds, to: &bytes)
+        #expect(bytes == Array(("x" + expected).utf8))
     }
 
     @Test func edgeCasesMatchFoundation() {

@@ -1,4 +1,5 @@
 import HTTPServer
+import Telemetry
 
 /// Builds JSON response bodies directly as bytes, splicing stored raw JSON in unchanged.
 struct JSONWriter {
@@ -70,6 +71,14 @@ struct JSONWriter {
     /// Appends an integer or `null`.
     mutating func int<T: BinaryInteger>(_ value: T?) {
         if let value { int(value) } else { raw("null") }
+    }
+
+    /// Appends an RFC 3339 timestamp as a JSON string (`"2026-11-22T10:00:00.123Z"`), or `null`.
+    mutating func timestamp(_ millisecondsSince1970: Int64?) {
+        guard let millisecondsSince1970 else { return raw("null") }
+        bytes.append(UInt8(ascii: "\""))
+        RFC3339.append(millisecondsSince1970: millisecondsSince1970, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
     }
 
     /// Appends `true` or `false`.

@@ -14,36 +14,51 @@ public enum RFC3339 {
     /// - Parameter millisecondsSince1970: Milliseconds since 1970-01-01T00:00:00Z; may be negative.
     /// - Returns: The 24-character timestamp.
     public static func format(millisecondsSince1970: Int64) -> String {
+        String(unsafeUninitializedCapacity: length) { buffer in
+            write(millisecondsSince1970: millisecondsSince1970, into: buffer)
+            return length
+        }
+    }
+
+    /// Appends the 24 bytes of ``format(millisecondsSince1970:)`` to `output`, without building a `String`.
+    public static func append(millisecondsSince1970: Int64, to output: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { buffer in
+            write(millisecondsSince1970: millisecondsSince1970, into: buffer)
+            output.append(contentsOf: UnsafeBufferPointer(buffer))
+        }
+    }
+
+    /// The length of every timestamp: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    public static let length = 24
+
+    /// Writes the timestamp into the first ``length`` bytes of `buffer`.
+    private static func write(millisecondsSince1970: Int64, into buffer: UnsafeMutableBufferPointer<UInt8>) {
         let milliseconds = min(max(millisecondsSince1970, minimum), maximum)
         let (days, millisecondOfDay) = floorDivide(milliseconds, 86_400_000)
         let (year, month, day) = civilDate(daysSince1970: days)
         let secondOfDay = Int(millisecondOfDay / 1000)
         let millisecond = Int(millisecondOfDay % 1000)
-
-        return String(unsafeUninitializedCapacity: 24) { buffer in
-            func put(_ value: Int, digits: Int, at offset: Int) {
-                var value = value
-                for index in stride(from: offset + digits - 1, through: offset, by: -1) {
-                    buffer[index] = UInt8(ascii: "0") + UInt8(value % 10)
-                    value /= 10
-                }
+        func put(_ value: Int, digits: Int, at offset: Int) {
+            var value = value
+            for index in stride(from: offset + digits - 1, through: offset, by: -1) {
+                buffer[index] = UInt8(ascii: "0") + UInt8(value % 10)
+                value /= 10
             }
-            put(year, digits: 4, at: 0)
-            buffer[4] = UInt8(ascii: "-")
-            put(month, digits: 2, at: 5)
-            buffer[7] = UInt8(ascii: "-")
-            put(day, digits: 2, at: 8)
-            buffer[10] = UInt8(ascii: "T")
-            put(secondOfDay / 3600, digits: 2, at: 11)
-            buffer[13] = UInt8(ascii: ":")
-            put(secondOfDay / 60 % 60, digits: 2, at: 14)
-            buffer[16] = UInt8(ascii: ":")
-            put(secondOfDay % 60, digits: 2, at: 17)
-            buffer[19] = UInt8(ascii: ".")
-            put(millisecond, digits: 3, at: 20)
-            buffer[23] = UInt8(ascii: "Z")
-            return 24
         }
+        put(year, digits: 4, at: 0)
+        buffer[4] = UInt8(ascii: "-")
+        put(month, digits: 2, at: 5)
+        buffer[7] = UInt8(ascii: "-")
+        put(day, digits: 2, at: 8)
+        buffer[10] = UInt8(ascii: "T")
+        put(secondOfDay / 3600, digits: 2, at: 11)
+        buffer[13] = UInt8(ascii: ":")
+        put(secondOfDay / 60 % 60, digits: 2, at: 14)
+        buffer[16] = UInt8(ascii: ":")
+        put(secondOfDay % 60, digits: 2, at: 17)
+        buffer[19] = UInt8(ascii: ".")
+        put(millisecond, digits: 3, at: 20)
+        buffer[23] = UInt8(ascii: "Z")
     }
 
     /// The current wall-clock time in milliseconds since 1970 (`CLOCK_REALTIME`).
