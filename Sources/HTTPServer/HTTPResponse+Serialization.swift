@@ -110,35 +110,43 @@ extension HTTPResponse {
             appendField(name, value, to: &output)
         }
         if !hasLength && !noBody {
-            output.append(contentsOf: "Content-Length: ".utf8)
+            appendLiteral("Content-Length: ", to: &output)
             DecimalDigits.append(body.count, to: &output)
-            output.append(contentsOf: [ASCII.cr, ASCII.lf])
+            appendLiteral("\r\n", to: &output)
         }
         if !hasDate { appendField("Date", date, to: &output) }
         if !keepAlive {
-            output.append(contentsOf: "Connection: close\r\n".utf8)
+            appendLiteral("Connection: close\r\n", to: &output)
         } else if requestVersion == .http1_0 {
-            output.append(contentsOf: "Connection: keep-alive\r\n".utf8)
+            appendLiteral("Connection: keep-alive\r\n", to: &output)
         }
-        output.append(contentsOf: [ASCII.cr, ASCII.lf])
+        appendLiteral("\r\n", to: &output)
         if sendBody { output.append(contentsOf: body) }
     }
 
     /// Appends `name: value\r\n`, dropping CR and LF from the value so a handler cannot split the response.
+    ///
+    /// Both strings are copied from their contiguous UTF-8 storage: appending a `String.UTF8View` went
+    /// byte by byte through the generic sequence path.
     private func appendField(_ name: String, _ value: String, to output: inout [UInt8]) {
-        output.append(contentsOf: name.utf8)
-        output.append(contentsOf: ": ".utf8)
-        var value = value
+        var name = name, value = value
+        name.withUTF8 { output.append(contentsOf: $0) }
+        output.append(UInt8(ascii: ":"))
+        output.append(UInt8(ascii: " "))
         value.withUTF8 { bytes in
-            var clean = true
-            for byte in bytes where byte == ASCII.cr || byte == ASCII.lf { clean = false; break }
-            if clean {
-                output.append(contentsOf: bytes)
-            } else {
+            if bytes.contains(where: { $0 == ASCII.cr || $0 == ASCII.lf }) {
                 for byte in bytes where byte != ASCII.cr && byte != ASCII.lf { output.append(byte) }
+            } else {
+                output.append(contentsOf: bytes)
             }
         }
-        output.append(contentsOf: [ASCII.cr, ASCII.lf])
+        output.append(ASCII.cr)
+        output.append(ASCII.lf)
+    }
+
+    /// Appends a constant, such as `Connection: close\r\n`.
+    private func appendLiteral(_ text: StaticString, to output: inout [UInt8]) {
+        output.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
     }
 }
 

@@ -165,7 +165,7 @@ final class APIHandler: HTTPHandler {
     }
 
     /// Stamps the request ID, records the HTTP metrics and writes the request log line.
-    private func finish(_ response: HTTPResponse, requestID: String, head: HTTPRequestHead?, route: Route?, bytesIn: Int,
+    private func finish(_ response: consuming HTTPResponse, requestID: String, head: HTTPRequestHead?, route: Route?, bytesIn: Int,
                         receivedAtNanos: UInt64? = nil, tokenName: String? = nil) -> HTTPResponse {
         var response = response
         response.headers.set("X-Request-Id", requestID)
