@@ -3,17 +3,22 @@ import Glibc
 extension HTTPConnection {
     /// Takes the handler's response for the request in flight.
     func deliver(_ response: HTTPResponse, now: UInt64) {
-        guard case .awaitingResponse(let head, let keepAlive) = state else { return }
-        respond(response, head: head, keepAlive: keepAlive, now: now)
+        guard case .awaitingResponse(let method, let version, let keepAlive) = state else { return }
+        respond(response, method: method, version: version, keepAlive: keepAlive, now: now)
     }
 
     /// Serializes a response after anything already queued and starts writing it.
     func respond(_ response: HTTPResponse, head: HTTPRequestHead?, keepAlive: Bool, now: UInt64) {
+        respond(response, method: head?.method, version: head?.version, keepAlive: keepAlive, now: now)
+    }
+
+    /// Serializes a response to a request with this method and version (nil when unknown).
+    func respond(_ response: HTTPResponse, method: HTTPMethod?, version: HTTPVersion?, keepAlive: Bool, now: UInt64) {
         let keep = keepAlive && !closeAfterResponse && !response.asksToClose && !core.context.shuttingDown.isSet
         response.serialize(
             into: &output,
-            requestMethod: head?.method,
-            requestVersion: head?.version,
+            requestMethod: method,
+            requestVersion: version,
             keepAlive: keep,
             date: core.dateValue()
         )

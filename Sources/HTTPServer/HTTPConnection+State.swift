@@ -10,8 +10,9 @@ extension HTTPConnection {
         case readingBody(HTTPRequestHead, keepAlive: Bool)
         /// The head was answered early by preflight; reading and dropping its `Content-Length` body before answering.
         case discardingBody(HTTPRequestHead, HTTPResponse, keepAlive: Bool)
-        /// The handler is running; not reading.
-        case awaitingResponse(HTTPRequestHead, keepAlive: Bool)
+        /// The handler is running; not reading. Only what framing the response needs is kept: the
+        /// handler has the head.
+        case awaitingResponse(HTTPMethod, HTTPVersion, keepAlive: Bool)
         /// Writing the response; afterwards back to `idle` or on to `closing`.
         case writing(keepAlive: Bool)
         /// Response written and write side shut; reading and dropping input briefly so the peer

@@ -136,19 +136,22 @@ final class HTTPConnection {
                 var head = parsedHead
                 head.receivedAtNanos = requestStartedAt
                 guard startBody(head: head, framing: framing, now: now) else { return }
-            case .readingBody(let head, let keepAlive):
+                if case .awaitingResponse = state { break loop }
+            case .readingBody(_, let keepAlive):
                 let body: [UInt8]?
                 do {
                     body = try parser.parseBody()
                 } catch {
+                    guard case .readingBody(let head, _) = state else { return }
                     fail(error, head: head, now: now)
                     return
                 }
                 guard let body else { break loop }
-                let request = HTTPRequest(head: head, body: body, bytesIn: parser.consumedBytes)
-                state = .awaitingResponse(head, keepAlive: keepAlive)
-                deadline = 0
-                core.dispatch(request, connection: self)
+                // Move the head out of the state rather than copy it (each copy retains its strings and fields).
+                var taken = State.readingHead
+                swap(&taken, &state)
+                guard case .readingBody(let head, _) = consume taken else { return }
+                dispatch(HTTPRequest(head: head, body: body, bytesIn: parser.consumedBytes), keepAlive: keepAlive)
                 break loop
             case .discardingBody(let head, let response, let keepAlive):
                 let done: Bool
@@ -170,7 +173,8 @@ final class HTTPConnection {
 
     /// Applies preflight and the body rules to a freshly parsed head.
     /// - Returns: False when the connection answered or closed and processing must stop.
-    private func startBody(head parsedHead: HTTPRequestHead, framing: HTTPRequestParser.BodyFraming, now: UInt64) -> Bool {
+    /// A request without a body goes to the handler from here, without passing through `readingBody`.
+    private func startBody(head parsedHead: consuming HTTPRequestHead, framing: HTTPRequestParser.BodyFraming, now: UInt64) -> Bool {
         var head = parsedHead
         let keepAlive = head.wantsKeepAlive && !closeAfterResponse
         let maxBody = core.configuration.maxBodyBytes
@@ -193,6 +197,16 @@ final class HTTPConnection {
             fail(.payloadTooLarge, head: head, now: now)
             return false
         }
+        if framing == .none {
+            do {
+                let body = try parser.parseBody()
+                dispatch(HTTPRequest(head: head, body: body ?? [], bytesIn: parser.consumedBytes), keepAlive: keepAlive)
+            } catch {
+                fail(error, head: head, now: now)
+                return false
+            }
+            return true
+        }
         if framing.announcesBody, head.expectsContinue, parser.bufferedByteCount == 0 {
             output.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
         }
@@ -203,6 +217,13 @@ final class HTTPConnection {
             if state.isClosed { return false }
         }
         return true
+    }
+
+    /// Hands a complete request to the handler; the connection waits for its response.
+    private func dispatch(_ request: HTTPRequest, keepAlive: Bool) {
+        state = .awaitingResponse(request.head.method, request.head.version, keepAlive: keepAlive)
+        deadline = 0
+        core.dispatch(request, connection: self)
     }
 
     /// Answers a protocol error and closes.

@@ -58,7 +58,6 @@ extension HTTPRequestParser {
         fieldsStartOffset = nil
         fieldLines.removeAll()
         phase = .body(framing)
-        pendingHead = head
         return (head, framing)
     }
 

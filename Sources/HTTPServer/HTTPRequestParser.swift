@@ -168,7 +168,8 @@ public struct HTTPRequestParser: Sendable {
     /// - Throws: ``HTTPProtocolError`` when the request is invalid or over a limit.
     public mutating func parseRequest() throws(HTTPProtocolError) -> HTTPRequest? {
         if phase == .head {
-            guard try parseHead() != nil else { return nil }
+            guard let (head, _) = try parseHead() else { return nil }
+            pendingHead = head
         }
         guard let head = pendingHead else { return nil }
         guard let body = try parseBody() else { return nil }
@@ -178,6 +179,6 @@ public struct HTTPRequestParser: Sendable {
         return request
     }
 
-    /// The head returned by the last `parseHead()`, kept for `parseRequest()`.
+    /// The head `parseRequest()` parsed, kept while its body arrives.
     var pendingHead: HTTPRequestHead?
 }
