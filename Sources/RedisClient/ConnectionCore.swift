@@ -102,14 +102,15 @@ final class ConnectionCore: Sendable {
     /// the I/O thread's reads.)
     func send(_ arguments: [[UInt8]]) async throws -> RESPValue {
         let callerMayWrite = transport.allowsConcurrentWrites
+        // Encoded before the lock is taken: senders on other threads wait only for the append.
+        let command = RESPEncoder.encoded(arguments)
         return try await withCheckedThrowingContinuation { continuation in
             let deadline = ContinuousClock.now + commandTimeout
             let outcome: (batch: [UInt8]?, error: RedisClientError?, wake: Bool) = state.withLock { state in
                 if let reason = state.closeReason { return (nil, reason, false) }
                 let wasEmpty = state.outbound.isEmpty
-                let before = state.outbound.count
-                RESPEncoder.encode(arguments, into: &state.outbound)
-                state.queuedBytes += UInt64(state.outbound.count - before)
+                if wasEmpty { state.outbound = command } else { state.outbound.append(contentsOf: command) }
+                state.queuedBytes += UInt64(command.count)
                 state.pending.append(Pending(continuation: continuation, deadline: deadline, end: state.queuedBytes))
                 guard case .none = state.writer else { return (nil, nil, false) }
                 guard callerMayWrite else { return (nil, nil, wasEmpty) }

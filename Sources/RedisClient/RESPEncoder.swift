@@ -8,16 +8,60 @@ public enum RESPEncoder {
     ///   - args: The command name and its arguments, e.g. `[Array("GET".utf8), key]`.
     ///   - buffer: The buffer to append to.
     public static func encode(_ args: [[UInt8]], into buffer: inout [UInt8]) {
-        var size = 16
-        for arg in args { size += arg.count + 16 }
-        buffer.reserveCapacity(buffer.count + size)
-        appendHeader(UInt8(ascii: "*"), args.count, into: &buffer)
-        for arg in args {
-            appendHeader(UInt8(ascii: "$"), arg.count, into: &buffer)
-            buffer.append(contentsOf: arg)
-            buffer.append(13)
-            buffer.append(10)
+        buffer.append(contentsOf: encoded(args))
+    }
+
+    /// One command, encoded as a RESP2 array of bulk strings, in an array of exactly its size.
+    ///
+    /// The size is worked out first and every byte written once, in place: appending header digits and
+    /// arguments one call at a time cost about 300 instructions an argument.
+    /// - Parameter args: The command name and its arguments.
+    public static func encoded(_ args: [[UInt8]]) -> [UInt8] {
+        var size = headerSize(args.count)
+        for arg in args { size += headerSize(arg.count) + arg.count + 2 }
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            var offset = writeHeader(UInt8(ascii: "*"), args.count, into: buffer, at: 0)
+            for arg in args {
+                offset = writeHeader(UInt8(ascii: "$"), arg.count, into: buffer, at: offset)
+                arg.withUnsafeBufferPointer { bytes in
+                    if let base = bytes.baseAddress, !bytes.isEmpty {
+                        (buffer.baseAddress! + offset).initialize(from: base, count: bytes.count)
+                    }
+                }
+                offset += arg.count
+                buffer[offset] = 13
+                buffer[offset + 1] = 10
+                offset += 2
+            }
+            count = offset
         }
+    }
+
+    /// The size of `<type><count>\r\n`.
+    private static func headerSize(_ count: Int) -> Int {
+        var digits = 1
+        var rest = count
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
+        }
+        return digits + 3
+    }
+
+    /// Writes `<type><count>\r\n` at `offset`; returns the offset after it.
+    private static func writeHeader(_ type: UInt8, _ count: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
+        let end = offset + headerSize(count)
+        buffer[offset] = type
+        var rest = count
+        var position = end - 3
+        repeat {
+            buffer[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+            rest /= 10
+            position -= 1
+        } while position > offset
+        buffer[end - 2] = 13
+        buffer[end - 1] = 10
+        return end
     }
 
     /// Appends any value in the RESP2 wire format to `buffer` (useful for tests and fakes).
