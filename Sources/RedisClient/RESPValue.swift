@@ -23,11 +23,38 @@ extension RESPValue {
         case .integer(let value):
             return value
         case .bulkString(let bytes?):
-            return Int64(String(decoding: bytes, as: UTF8.self))
+            return Self.decimal(bytes)
         case .simpleString(let string):
             return Int64(string)
         default:
             return nil
+        }
+    }
+
+    /// `bytes` read as `Int64(String)` reads text (an optional sign, then decimal digits, no overflow),
+    /// without building the `String`.
+    static func decimal(_ bytes: [UInt8]) -> Int64? {
+        bytes.withUnsafeBufferPointer { digits -> Int64? in
+            var index = 0
+            var negative = false
+            if let sign = digits.first, sign == UInt8(ascii: "-") || sign == UInt8(ascii: "+") {
+                negative = sign == UInt8(ascii: "-")
+                index = 1
+            }
+            guard index < digits.count else { return nil }
+            var value: Int64 = 0
+            while index < digits.count {
+                let digit = digits[index] &- UInt8(ascii: "0")
+                guard digit < 10 else { return nil }
+                // Accumulated with its sign, so that Int64.min fits.
+                let (shifted, overflowA) = value.multipliedReportingOverflow(by: 10)
+                let (next, overflowB) = negative ? shifted.subtractingReportingOverflow(Int64(digit))
+                                                 : shifted.addingReportingOverflow(Int64(digit))
+                if overflowA || overflowB { return nil }
+                value = next
+                index += 1
+            }
+            return value
         }
     }
 

@@ -171,6 +171,18 @@ struct RESPParserTests {
 }
 
 @Suite(.offCooperativePool)
+struct RESPValueIntTests {
+    @Test(arguments: [
+        "", "-", "+", "0", "-0", "+5", "007", "42", "-42", "1a", " 1", "1 ", "--1", "+-1", "1.5", "\u{0}",
+        "9223372036854775807", "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
+        "99999999999999999999", "١٢",
+    ])
+    func bulkStringsReadAsInt64OfTheirText(_ text: String) {
+        #expect(RESPValue.bulkString(Array(text.utf8)).int == Int64(text))
+    }
+}
+
+@Suite(.offCooperativePool)
 struct RESPEncoderTests {
     @Test func encodesACommandAsAnArrayOfBulkStrings() {
         var buffer: [UInt8] = []
@@ -183,6 +195,22 @@ struct RESPEncoderTests {
         RESPEncoder.encode([[], [UInt8](repeating: 97, count: 1234)], into: &buffer)
         let expected = Array("*2\r\n$0\r\n\r\n$1234\r\n".utf8) + [UInt8](repeating: 97, count: 1234) + [13, 10]
         #expect(buffer == expected)
+    }
+
+    @Test func commandsOfEveryDigitCountMatchTheValueEncoder() {
+        // Argument counts and lengths on both sides of each digit boundary, against the value encoder's own path.
+        for length in [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 10_000, 100_000] {
+            for count in [1, 9, 10, 11, 100] {
+                let args = (0..<count).map { index in [UInt8](repeating: UInt8(97 + index % 26), count: index == 0 ? length : index) }
+                var expected: [UInt8] = []
+                RESPEncoder.encode(.array(args.map { .bulkString($0) }), into: &expected)
+                let encoded = RESPEncoder.encoded(args)
+                #expect(encoded == expected, "length \(length), count \(count)")
+                var appended = Array("x".utf8)
+                RESPEncoder.encode(args, into: &appended)
+                #expect(appended == Array("x".utf8) + expected)
+            }
+        }
     }
 
     @Test func encodedValuesParseBack() throws {
