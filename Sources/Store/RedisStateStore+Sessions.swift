@@ -21,7 +21,12 @@ extension RedisStateStore {
         // and the message count ('mc'), so the reply is an atomic snapshot.
         let reply: RESPValue
         do {
-            reply = try await client.sendRead([Array("HMGET".utf8), recordKey(key)] + Self.loadFields)
+            var command: [[UInt8]] = []
+            command.reserveCapacity(2 + Self.loadFields.count)
+            command.append(Self.hmget)
+            command.append(recordKey(key))
+            command.append(contentsOf: Self.loadFields)
+            reply = try await client.sendRead(command)
         } catch {
             throw Self.storeError(error, operation: "load")
         }
@@ -31,7 +36,7 @@ extension RedisStateStore {
         guard let version = fields[0].int else { throw StoreError.sessionNotFound }
         // A sliding session's read restarts its clock, a write: that takes the script. So does a
         // record written before 'mc' existed.
-        guard fields[5].string != "1", let messageCount = fields[6].int else { return try await loadWithScript(key) }
+        guard fields[5].bytes != [UInt8(ascii: "1")], let messageCount = fields[6].int else { return try await loadWithScript(key) }
         let expiresAt = fields[3].int
         // Redis drops the key a millisecond after its deadline; the contract counts the deadline itself.
         if let expiresAt, expiresAt <= WallClock.milliseconds() { throw StoreError.sessionNotFound }
@@ -52,6 +57,8 @@ extension RedisStateStore {
         )
         return Session(metadata: metadata, state: state)
     }
+
+    static let hmget = Array("HMGET".utf8)
 
     /// The record fields a plain load reads, in the order `load` decodes them.
     static let loadFields: [[UInt8]] = ["v", "c", "u", "e", "t", "sl", "mc", "st", "mb", "lb", "lh", "lt", "la", "le"].map { Array($0.utf8) }

@@ -177,8 +177,18 @@ public final class RedisStateStore: StateStore {
     // MARK: - Keys
 
     /// `<prefix><agent part>:<session>`, the session record (`RedisKeyLayout`).
+    ///
+    /// Built as bytes, each part copied once from its UTF-8 storage (no interpolated `String` in between).
     func recordKey(_ key: SessionKey) -> [UInt8] {
-        Array("\(keyPrefix)\(layout.agentPart(key.agentID, bucket: layout.bucket(of: key.sessionID))):\(key.sessionID)".utf8)
+        var agent = layout.agentPart(key.agentID, bucket: layout.bucket(of: key.sessionID))
+        var prefix = keyPrefix, session = key.sessionID
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(prefix.utf8.count + agent.utf8.count + 1 + session.utf8.count)
+        prefix.withUTF8 { bytes.append(contentsOf: $0) }
+        agent.withUTF8 { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: ":"))
+        session.withUTF8 { bytes.append(contentsOf: $0) }
+        return bytes
     }
 
     /// The seven keys every session script declares: record, messages, idempotency, index (of the
