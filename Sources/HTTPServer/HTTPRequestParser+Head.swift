@@ -1,3 +1,5 @@
+import Glibc
+
 /// Byte constants and character classes from RFC 9110 §5.6.
 enum ASCII {
     static let cr: UInt8 = 0x0D
@@ -56,7 +58,7 @@ extension HTTPRequestParser {
         scanOffset = 0
         lineStartOffset = 0
         fieldsStartOffset = nil
-        fieldLines.removeAll()
+        fieldLines.removeAll(keepingCapacity: true)
         phase = .body(framing)
         return (head, framing)
     }
@@ -172,9 +174,9 @@ extension HTTPRequestParser {
             }
         }
         let version: HTTPVersion
-        if versionBytes.elementsEqual("HTTP/1.1".utf8) {
+        if Self.bytes(versionBytes, equal: "HTTP/1.1") {
             version = .http1_1
-        } else if versionBytes.elementsEqual("HTTP/1.0".utf8) {
+        } else if Self.bytes(versionBytes, equal: "HTTP/1.0") {
             version = .http1_0
         } else {
             throw .malformed("unsupported HTTP version")
@@ -184,9 +186,17 @@ extension HTTPRequestParser {
         return (method, path, version)
     }
 
+    /// Whether `bytes` are exactly `literal`, compared as bytes (not through `String.UTF8View`'s iterator).
+    static func bytes(_ bytes: ArraySlice<UInt8>, equal literal: StaticString) -> Bool {
+        guard bytes.count == literal.utf8CodeUnitCount else { return false }
+        return bytes.withUnsafeBufferPointer { memcmp($0.baseAddress!, literal.utf8Start, literal.utf8CodeUnitCount) == 0 }
+    }
+
     /// The path and query of an absolute-form target (`http://host:port/path?q`, RFC 9112 §3.2.2),
     /// which a server must accept; nil for any other form.
     static func originForm(ofAbsoluteForm target: ArraySlice<UInt8>) -> ArraySlice<UInt8>? {
+        // The usual origin form ("/…") and "*" are not absolute: no lowered copy of the scheme for them.
+        guard let first = target.first, first | 0x20 == UInt8(ascii: "h") else { return nil }
         let lowered = target.prefix(8).map { $0 | 0x20 }
         let schemeLength: Int
         if lowered.starts(with: "http://".utf8) {

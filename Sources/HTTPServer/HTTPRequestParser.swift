@@ -155,7 +155,7 @@ public struct HTTPRequestParser: Sendable {
         scanOffset = 0
         lineStartOffset = 0
         fieldsStartOffset = nil
-        fieldLines.removeAll()
+        fieldLines.removeAll(keepingCapacity: true)
         decodedBody = []
         consumedBytes = 0
         compactIfWorthwhile()
