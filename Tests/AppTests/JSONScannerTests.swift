@@ -4,6 +4,40 @@ import TestSupport
 
 @Suite(.offCooperativePool)
 struct JSONScannerTests {
+    /// The word-at-a-time skip over plain string bytes stops exactly where a byte-by-byte scan does.
+    @Test func plainASCIIEndMatchesAByteByByteScan() {
+        func naive(_ bytes: [UInt8], _ start: Int) -> Int {
+            var index = start
+            while index < bytes.count, bytes[index] >= 0x20, bytes[index] < 0x80, bytes[index] != 0x22, bytes[index] != 0x5C { index += 1 }
+            return index
+        }
+        var generator = SplitMix64(seed: 0x5CA9_0022)
+        // Every byte value, at every offset of a plain run of up to 40 bytes, from every start.
+        let plain: [UInt8] = (0..<40).map { (offset: Int) -> UInt8 in
+            let byte = UInt8(0x20 + (offset * 7) % 0x5F)
+            return byte == 0x22 || byte == 0x5C ? 0x41 : byte
+        }
+        for special in 0...255 {
+            let position = Int.random(in: 0..<plain.count, using: &generator)
+            var bytes = plain
+            bytes[position] = UInt8(special)
+            for start in 0...bytes.count {
+                let got = bytes.withUnsafeBufferPointer { JSONScanner.plainASCIIEnd($0, from: start) }
+                #expect(got == naive(bytes, start), "byte \(special) at \(position), from \(start)")
+            }
+        }
+        // Random buffers mostly of plain bytes.
+        for _ in 0..<2000 {
+            var bytes: [UInt8] = []
+            for _ in 0..<Int.random(in: 0..<70, using: &generator) {
+                let anyByte = Int.random(in: 0..<12, using: &generator) == 0
+                bytes.append(anyByte ? UInt8.random(in: 0...255, using: &generator) : UInt8.random(in: 0x20..<0x7F, using: &generator))
+            }
+            let start = Int.random(in: 0...bytes.count, using: &generator)
+            #expect(bytes.withUnsafeBufferPointer { JSONScanner.plainASCIIEnd($0, from: start) } == naive(bytes, start))
+        }
+    }
+
     private func members(_ text: String) throws -> [JSONScanner.Member]? {
         try JSONScanner.topLevelMembers(of: Array(text.utf8))
     }
