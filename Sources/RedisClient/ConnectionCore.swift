@@ -18,7 +18,10 @@ import Synchronization
 /// ``RedisClientError/Code/timeout`` and the connection is closed, because later replies would be mismatched.
 final class ConnectionCore: Sendable {
     private struct Pending {
-        let continuation: CheckedContinuation<RESPValue, any Error>
+        /// Unsafe rather than checked (which allocates a canary object per command): a `Pending` leaves
+        /// `State.pending` exactly once, under the lock (a reply, a timeout or termination), and only the
+        /// one who took it out resumes it.
+        let continuation: UnsafeContinuation<RESPValue, any Error>
         let deadline: ContinuousClock.Instant
         /// `State.queuedBytes` once the command was queued: it has reached the socket whole when
         /// `State.sentBytes` is at least this.
@@ -104,7 +107,7 @@ final class ConnectionCore: Sendable {
         let callerMayWrite = transport.allowsConcurrentWrites
         // Encoded before the lock is taken: senders on other threads wait only for the append.
         let command = RESPEncoder.encoded(arguments)
-        return try await withCheckedThrowingContinuation { continuation in
+        return try await withUnsafeThrowingContinuation { continuation in
             let deadline = ContinuousClock.now + commandTimeout
             let outcome: (batch: [UInt8]?, error: RedisClientError?, wake: Bool) = state.withLock { state in
                 if let reason = state.closeReason { return (nil, reason, false) }
@@ -338,8 +341,8 @@ extension ConnectionCore {
         }
         guard !replies.isEmpty else { return (failure, waitsForWrite) }
 
-        let (matched, unexpected): ([CheckedContinuation<RESPValue, any Error>], Bool) = state.withLock { state in
-            var matched: [CheckedContinuation<RESPValue, any Error>] = []
+        let (matched, unexpected): ([UnsafeContinuation<RESPValue, any Error>], Bool) = state.withLock { state in
+            var matched: [UnsafeContinuation<RESPValue, any Error>] = []
             matched.reserveCapacity(replies.count)
             for _ in replies {
                 guard let pending = state.pending.popFirst() else { return (matched, true) }

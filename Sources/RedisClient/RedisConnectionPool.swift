@@ -189,41 +189,48 @@ public final class RedisConnectionPool: RedisClient, Sendable {
     // MARK: - Checkout
 
     /// Picks a live connection round-robin, waits for a connect attempt in progress, or fails at once.
+    ///
+    /// The common case, a connection is up, takes the lock once and no continuation.
     private func checkout(_ lane: Lane) async -> Result<Checkout, RedisClientError> {
-        await withCheckedContinuation { (waiter: Waiter) in
+        if let immediate = state.withLock({ pick(lane, &$0) }) { return immediate }
+        return await withCheckedContinuation { (waiter: Waiter) in
             let immediate: Result<Checkout, RedisClientError>? = state.withLock { state in
-                if state.closed {
-                    return .failure(RedisClientError(.poolClosed, "the Redis connection pool is closed"))
-                }
-                // The lane's own slots first, round-robin, then any connected slot.
-                let writers = Swift.max(1, configuration.connectionCount)
-                let readers = state.slots.count - writers
-                let own = lane == .read && readers > 0 ? writers..<state.slots.count : 0..<writers
-                let start = lane == .read && readers > 0 ? state.nextRead : state.next
-                for offset in 0..<own.count {
-                    let index = own.lowerBound + (start + offset) % own.count
-                    if let connection = state.slots[index].connection, !connection.isClosed {
-                        if lane == .read && readers > 0 {
-                            state.nextRead = (index - own.lowerBound + 1) % own.count
-                        } else {
-                            state.next = (index + 1) % own.count
-                        }
-                        return .success(Checkout(connection: connection, endpoint: state.slots[index].endpoint))
-                    }
-                }
-                for slot in state.slots {
-                    if let connection = slot.connection, !connection.isClosed {
-                        return .success(Checkout(connection: connection, endpoint: slot.endpoint))
-                    }
-                }
-                if state.slots.contains(where: \.connecting) {
-                    state.waiters.append(waiter)
-                    return nil
-                }
-                return .failure(noConnectionError(state.lastError))
+                if let result = pick(lane, &state) { return result }
+                state.waiters.append(waiter)
+                return nil
             }
             if let immediate { waiter.resume(returning: immediate) }
         }
+    }
+
+    /// A live connection of the lane's own slots first, round-robin, then any connected slot; a failure when
+    /// the pool is closed or nothing is connecting. Nil when the caller must wait for a connect attempt.
+    private func pick(_ lane: Lane, _ state: inout State) -> Result<Checkout, RedisClientError>? {
+        if state.closed {
+            return .failure(RedisClientError(.poolClosed, "the Redis connection pool is closed"))
+        }
+        let writers = Swift.max(1, configuration.connectionCount)
+        let readers = state.slots.count - writers
+        let own = lane == .read && readers > 0 ? writers..<state.slots.count : 0..<writers
+        let start = lane == .read && readers > 0 ? state.nextRead : state.next
+        for offset in 0..<own.count {
+            let index = own.lowerBound + (start + offset) % own.count
+            if let connection = state.slots[index].connection, !connection.isClosed {
+                if lane == .read && readers > 0 {
+                    state.nextRead = (index - own.lowerBound + 1) % own.count
+                } else {
+                    state.next = (index + 1) % own.count
+                }
+                return .success(Checkout(connection: connection, endpoint: state.slots[index].endpoint))
+            }
+        }
+        for slot in state.slots {
+            if let connection = slot.connection, !connection.isClosed {
+                return .success(Checkout(connection: connection, endpoint: slot.endpoint))
+            }
+        }
+        if state.slots.contains(where: \.connecting) { return nil }
+        return .failure(noConnectionError(state.lastError))
     }
 
     private func noConnectionError(_ lastError: RedisClientError?) -> RedisClientError {
