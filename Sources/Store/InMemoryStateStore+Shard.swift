@@ -96,6 +96,19 @@ extension InMemoryStateStore {
             }
         }
 
+        /// Runs `body` on the live record `sessionID` (nil when missing or expired) where it lies in
+        /// `records`, then moves its index entries to match what `body` left.
+        mutating func withRecord<R>(_ sessionID: String, now: Int64, _ body: (inout Record?) throws -> R) rethrows -> R {
+            var before: IndexEntry?, after: IndexEntry?
+            defer { reindex(sessionID, from: before, to: after) }
+            return try inPlace(&records[sessionID]) { record in
+                before = record?.indexEntry(sessionID)
+                if let existing = record, existing.isExpired(at: now) { record = nil }
+                defer { after = record?.indexEntry(sessionID) }
+                return try body(&record)
+            }
+        }
+
         /// Removes a session and its index entries.
         mutating func remove(_ sessionID: String) {
             guard let record = records.removeValue(forKey: sessionID) else { return }
@@ -107,23 +120,22 @@ extension InMemoryStateStore {
     struct ShardState {
         var agents: [String: AgentSessions] = [:]
 
-        /// Runs `body` with the live record of `key` (nil when missing or expired) taken out of the
-        /// maps, so that in-place changes never copy its state or log, and puts back whatever
-        /// `body` leaves (nothing when it sets nil), keeping every index in step. An expired
-        /// record is dropped for good.
+        /// Runs `body` with the live record of `key` (nil when missing or expired) in place in the
+        /// maps, so that changes never copy its state or log, and keeps whatever `body` leaves
+        /// (nothing when it sets nil), keeping every index in step. An expired record is dropped
+        /// for good, and an agent left without sessions is removed.
         ///
         /// `body` must only change the record once it can no longer throw.
+        ///
+        /// Both maps are changed through their subscripts' in-place accessors: one hash lookup each, where
+        /// taking the values out and putting them back took two (and a reinsert) per map.
         mutating func withSession<R>(_ key: SessionKey, now: Int64, _ body: (inout Record?) throws -> R) rethrows -> R {
-            var sessions = agents.removeValue(forKey: key.agentID) ?? AgentSessions()
-            var record = sessions.records.removeValue(forKey: key.sessionID)
-            let before = record?.indexEntry(key.sessionID)
-            if let existing = record, existing.isExpired(at: now) { record = nil }
-            defer {
-                sessions.reindex(key.sessionID, from: before, to: record?.indexEntry(key.sessionID))
-                if let record { sessions.records[key.sessionID] = record }
-                if !sessions.isEmpty { agents[key.agentID] = sessions }
+            var emptied = false
+            defer { if emptied { agents.removeValue(forKey: key.agentID) } }
+            return try inPlace(&agents[key.agentID, default: AgentSessions()]) { sessions in
+                defer { emptied = sessions.isEmpty }
+                return try sessions.withRecord(key.sessionID, now: now, body)
             }
-            return try body(&record)
         }
 
         /// Runs `body` with an agent's sessions taken out of the map (no copy), putting back what is left.
@@ -157,4 +169,9 @@ extension InMemoryStateStore {
             agents.values.reduce(0) { $0 + $1.records.count }
         }
     }
+}
+
+/// Runs `body` on `value` in place: through a subscript's in-place accessor when `value` is one.
+private func inPlace<T, R>(_ value: inout T, _ body: (inout T) throws -> R) rethrows -> R {
+    try body(&value)
 }
