@@ -226,6 +226,21 @@ struct HTTPRequestParserTests {
         #expect(try parser.parseRequest()?.head.target == "/next")
     }
 
+    @Test func headCopiesAreIndependent() {
+        let original = HTTPRequestHead(method: .GET, target: "/a?x=1", headers: HTTPHeaders([("Host", "h")]), receivedAtNanos: 7)
+        var copy = original
+        copy.headers.add("X-Extra", "1")
+        copy.target = "/b"
+        copy.method = .PUT
+        copy.receivedAtNanos = 9
+        #expect(original.headers.count == 1 && original.target == "/a?x=1" && original.path == "/a" && original.query == "x=1")
+        #expect(original.method == .GET && original.receivedAtNanos == 7)
+        #expect(copy.headers.count == 2 && copy.target == "/b" && copy.path == "/b" && copy.query == nil && copy.method == .PUT)
+        // A head nobody else shares changes in place, and keeps what it had.
+        copy.version = .http1_0
+        #expect(copy.version == .http1_0 && copy.headers["X-Extra"] == "1" && original.version == .http1_1)
+    }
+
     @Test func keepAliveAndContinueRules() throws {
         func head(_ text: String) throws -> HTTPRequestHead {
             try #require(try parseAll(Array(text.utf8)).first).head
