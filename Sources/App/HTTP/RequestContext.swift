@@ -3,15 +3,27 @@ import HTTPServer
 import Store
 
 /// A request's route after the checks that need no body, with its IDs decoded once.
-struct ResolvedRoute: Sendable {
-    var match: RouteMatch
+///
+/// A class: it travels from `preflight` to `handle` in the head's `handlerContext`, which boxes a value
+/// this size on the heap anyway, and then is read from several places; each copy of a struct retained
+/// its five strings.
+final class ResolvedRoute: Sendable {
+    let match: RouteMatch
     /// The validated agent ID, when the route has one.
-    var agentID: String?
+    let agentID: String?
     /// The validated session ID, when the route has one.
-    var sessionID: String?
-    var operation: StoreOperation?
+    let sessionID: String?
+    let operation: StoreOperation?
     /// The name of the bearer token that authorized the request, when auth is on.
-    var tokenName: String?
+    let tokenName: String?
+
+    init(match: RouteMatch, agentID: String?, sessionID: String?, operation: StoreOperation?, tokenName: String?) {
+        self.match = match
+        self.agentID = agentID
+        self.sessionID = sessionID
+        self.operation = operation
+        self.tokenName = tokenName
+    }
 }
 
 /// One request on its way through the handler, with what the metrics need to know about it.

@@ -23,14 +23,20 @@ enum Route: String, Sendable, CaseIterable {
     /// Methods this route answers. HEAD is allowed wherever GET is.
     var allowedMethods: [HTTPMethod] {
         switch self {
-        case .healthz, .readyz, .metrics, .openapi: return [.GET, .HEAD]
-        case .sessions: return [.GET, .HEAD, .DELETE]
-        case .session: return [.GET, .HEAD, .PUT, .DELETE]
-        case .messages: return [.GET, .HEAD, .PUT, .POST, .DELETE]
-        case .lastMessage, .message: return [.DELETE]
-        case .lease: return [.GET, .HEAD, .PUT, .DELETE]
+        case .healthz, .readyz, .metrics, .openapi: return Self.read
+        case .sessions: return Self.readAndDelete
+        case .session, .lease: return Self.readWriteAndDelete
+        case .messages: return Self.everyMethod
+        case .lastMessage, .message: return Self.deleteOnly
         }
     }
+
+    // The method lists, built once rather than on every request.
+    private static let read: [HTTPMethod] = [.GET, .HEAD]
+    private static let readAndDelete: [HTTPMethod] = [.GET, .HEAD, .DELETE]
+    private static let readWriteAndDelete: [HTTPMethod] = [.GET, .HEAD, .PUT, .DELETE]
+    private static let everyMethod: [HTTPMethod] = [.GET, .HEAD, .PUT, .POST, .DELETE]
+    private static let deleteOnly: [HTTPMethod] = [.DELETE]
 
     /// The `Allow` header value for 405 answers.
     var allowHeader: String { allowedMethods.map(\.rawValue).joined(separator: ", ") }
