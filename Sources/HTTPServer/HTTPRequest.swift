@@ -1,3 +1,4 @@
+import Glibc
 import Dispatch
 
 /// The request line and header section of a request, available before its body is read.
@@ -97,10 +98,17 @@ public struct HTTPRequestHead: Sendable {
 
     /// The path (up to the first `?`) and the query (after it; nil without one) of a target.
     private static func split(_ target: String) -> (path: String, query: String?) {
-        // A byte search: `firstIndex(of: "?")` would walk Characters (grapheme breaking) on every request.
-        let utf8 = target.utf8
-        guard let mark = utf8.firstIndex(of: UInt8(ascii: "?")) else { return (target, nil) }
-        return (String(decoding: utf8[..<mark], as: UTF8.self), String(decoding: utf8[utf8.index(after: mark)...], as: UTF8.self))
+        // memchr over the contiguous UTF-8: `firstIndex(of: "?")` walked Characters (grapheme breaking),
+        // and even the UTF-8 view's iterator took about 30 instructions a byte.
+        var bytesOf = target
+        return bytesOf.withUTF8 { bytes -> (String, String?) in
+            guard let base = bytes.baseAddress, let mark = memchr(base, Int32(UInt8(ascii: "?")), bytes.count) else {
+                return (target, nil)
+            }
+            let offset = UnsafeRawPointer(mark) - UnsafeRawPointer(base)
+            return (String(decoding: UnsafeBufferPointer(rebasing: bytes[..<offset]), as: UTF8.self),
+                    String(decoding: UnsafeBufferPointer(rebasing: bytes[(offset + 1)...]), as: UTF8.self))
+        }
     }
 
     /// Whether the client wants the connection kept open after the response.

@@ -99,13 +99,21 @@ extension HTTPResponse {
         var hasLength = false
         var hasDate = false
         for (name, value) in headers {
-            // The server owns framing and connection management: it never chunks responses.
-            if HTTPHeaders.namesEqual(name, "Connection") || HTTPHeaders.namesEqual(name, "Transfer-Encoding") { continue }
-            if HTTPHeaders.namesEqual(name, "Content-Length") {
-                if noBody { continue }
-                hasLength = true
-            } else if HTTPHeaders.namesEqual(name, "Date") {
-                hasDate = true
+            // Only names starting with c, t or d can be one the server manages: most fields skip every comparison.
+            switch (name.utf8.first ?? 0) | 0x20 {
+            case UInt8(ascii: "c"):
+                // The server owns framing and connection management: it never chunks responses.
+                if HTTPHeaders.namesEqual(name, "Connection") { continue }
+                if HTTPHeaders.namesEqual(name, "Content-Length") {
+                    if noBody { continue }
+                    hasLength = true
+                }
+            case UInt8(ascii: "t"):
+                if HTTPHeaders.namesEqual(name, "Transfer-Encoding") { continue }
+            case UInt8(ascii: "d"):
+                if HTTPHeaders.namesEqual(name, "Date") { hasDate = true }
+            default:
+                break
             }
             appendField(name, value, to: &output)
         }
