@@ -30,4 +30,32 @@ public enum DecimalDigits {
             divisor /= 10
         }
     }
+
+    /// The most bytes ``write(_:to:)`` writes: `-9223372036854775808`.
+    public static let maxLength = 20
+
+    /// Writes `value` in decimal (with a leading `-` when negative) at `output`, which must have room for
+    /// ``maxLength`` bytes; returns how many it wrote.
+    public static func write(_ value: Int64, to output: UnsafeMutablePointer<UInt8>) -> Int {
+        var sign = 0
+        if value < 0 {
+            output[0] = UInt8(ascii: "-")
+            sign = 1
+        }
+        // The magnitude of Int64.min does not fit in Int64: take it in UInt64.
+        var rest = value < 0 ? UInt64(0) &- UInt64(bitPattern: value) : UInt64(value)
+        var digits = 1
+        var scale: UInt64 = 10
+        while digits < 20 && rest >= scale {
+            digits += 1
+            scale = scale &* 10
+        }
+        var position = sign + digits - 1
+        repeat {
+            output[position] = UInt8(truncatingIfNeeded: 0x30 &+ rest % 10)
+            rest /= 10
+            position -= 1
+        } while position >= sign
+        return sign + digits
+    }
 }

@@ -11,6 +11,21 @@ struct DecimalDigitsTests {
         #expect(out == Array("x\(value)".utf8))
     }
 
+    @Test func writeInPlaceMatchesStringDescription() {
+        var values: [Int64] = [0, 1, 9, 10, 99, 100, .max, .min, -1, -9, -10, .max - 1, .min + 1]
+        var power: Int64 = 1
+        for _ in 0..<18 {
+            power *= 10
+            values += [power - 1, power, power + 1, -(power - 1), -power]
+        }
+        for value in values {
+            let written = [UInt8](unsafeUninitializedCapacity: DecimalDigits.maxLength) { buffer, count in
+                count = DecimalDigits.write(value, to: buffer.baseAddress!)
+            }
+            #expect(written == Array(String(value).utf8), "\(value)")
+        }
+    }
+
     @Test func int64AndUInt64Extremes() {
         var out: [UInt8] = []
         DecimalDigits.append(UInt64.max, to: &out)

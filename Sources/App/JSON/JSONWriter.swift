@@ -2,70 +2,115 @@ import HTTPServer
 import Telemetry
 
 /// Builds JSON response bodies directly as bytes, splicing stored raw JSON in unchanged.
-struct JSONWriter {
-    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
+///
+/// It writes into a buffer of its own and hands the result over as one array (``bytes``): each
+/// `Array.append(contentsOf:)` of a constant cost about 90 instructions, a copy into this buffer a few.
+/// Noncopyable, because it owns the buffer.
+struct JSONWriter: ~Copyable {
+    private static let hexDigits: StaticString = "0123456789abcdef"
 
-    /// The bytes written so far.
-    private(set) var bytes: [UInt8]
+    private var base: UnsafeMutablePointer<UInt8>
+    private var capacity: Int
+    /// The number of bytes written so far.
+    private(set) var count = 0
 
     init(capacity: Int = 256) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        self.capacity = Swift.max(capacity, 16)
+        base = .allocate(capacity: self.capacity)
+    }
+
+    deinit {
+        base.deallocate()
+    }
+
+    /// The bytes written so far.
+    var bytes: [UInt8] {
+        [UInt8](UnsafeBufferPointer(start: base, count: count))
+    }
+
+    /// Makes room for `extra` more bytes.
+    private mutating func reserve(_ extra: Int) {
+        guard count + extra > capacity else { return }
+        let grown = Swift.max(capacity * 2, count + extra)
+        let bigger = UnsafeMutablePointer<UInt8>.allocate(capacity: grown)
+        bigger.initialize(from: base, count: count)
+        base.deallocate()
+        base = bigger
+        capacity = grown
+    }
+
+    private mutating func append(_ source: UnsafePointer<UInt8>?, _ length: Int) {
+        guard let source, length > 0 else { return }
+        reserve(length)
+        (base + count).initialize(from: source, count: length)
+        count += length
+    }
+
+    private mutating func append(_ byte: UInt8) {
+        reserve(1)
+        base[count] = byte
+        count += 1
     }
 
     /// Appends bytes that are already valid JSON (a stored state or message) or punctuation.
     mutating func raw(_ data: [UInt8]) {
-        bytes.append(contentsOf: data)
+        data.withUnsafeBufferPointer { append($0.baseAddress, $0.count) }
     }
 
     /// Appends ASCII punctuation or a literal such as `null`.
     mutating func raw(_ text: StaticString) {
-        bytes.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        append(text.utf8Start, text.utf8CodeUnitCount)
     }
 
     /// Appends `"name":`.
     mutating func key(_ name: StaticString) {
-        bytes.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
         raw(name)
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        append(UInt8(ascii: "\""))
+        append(UInt8(ascii: ":"))
     }
 
     /// Appends a JSON string, escaping quotes, backslashes and control characters.
     mutating func string(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
         var text = text
-        // Most strings (IDs, timestamps, label values) need no escape: copy them whole.
-        let copied = text.withUTF8 { utf8 in
-            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
-            bytes.append(contentsOf: utf8)
-            return true
-        }
-        if copied {
-            bytes.append(UInt8(ascii: "\""))
-            return
-        }
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): raw("\\\"")
-            case UInt8(ascii: "\\"): raw("\\\\")
-            case 0x0A: raw("\\n")
-            case 0x0D: raw("\\r")
-            case 0x09: raw("\\t")
-            case 0..<0x20:
-                raw("\\u00")
-                bytes.append(JSONWriter.hexDigits[Int(byte >> 4)])
-                bytes.append(JSONWriter.hexDigits[Int(byte & 0xF)])
-            default: bytes.append(byte)
+        text.withUTF8 { utf8 in
+            // Most strings (IDs, timestamps, label values) need no escape: copy them whole.
+            reserve(utf8.count + 2)
+            append(UInt8(ascii: "\""))
+            var clean = true
+            for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                clean = false
+                break
             }
+            if clean {
+                append(utf8.baseAddress, utf8.count)
+            } else {
+                for byte in utf8 { escape(byte) }
+            }
+            append(UInt8(ascii: "\""))
         }
-        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private mutating func escape(_ byte: UInt8) {
+        switch byte {
+        case UInt8(ascii: "\""): raw("\\\"")
+        case UInt8(ascii: "\\"): raw("\\\\")
+        case 0x0A: raw("\\n")
+        case 0x0D: raw("\\r")
+        case 0x09: raw("\\t")
+        case 0..<0x20:
+            raw("\\u00")
+            append(Self.hexDigits.utf8Start[Int(byte >> 4)])
+            append(Self.hexDigits.utf8Start[Int(byte & 0xF)])
+        default: append(byte)
+        }
     }
 
     /// Appends an integer.
     mutating func int<T: BinaryInteger>(_ value: T) {
         // Every integer the API writes fits in Int64 (versions, counts, seqs, byte sizes, milliseconds).
-        DecimalDigits.append(Int64(value), to: &bytes)
+        reserve(20)
+        count += DecimalDigits.write(Int64(value), to: base + count)
     }
 
     /// Appends an integer or `null`.
@@ -73,16 +118,18 @@ struct JSONWriter {
         if let value { int(value) } else { raw("null") }
     }
 
-    /// Appends an RFC 3339 timestamp as a JSON string (`"2026-11-22T10:00:00.123Z"`), or `null`.
-    mutating func timestamp(_ millisecondsSince1970: Int64?) {
-        guard let millisecondsSince1970 else { return raw("null") }
-        bytes.append(UInt8(ascii: "\""))
-        RFC3339.append(millisecondsSince1970: millisecondsSince1970, to: &bytes)
-        bytes.append(UInt8(ascii: "\""))
-    }
-
     /// Appends `true` or `false`.
     mutating func bool(_ value: Bool) {
         raw(value ? "true" : "false")
+    }
+
+    /// Appends an RFC 3339 timestamp as a JSON string (`"2026-11-22T10:00:00.123Z"`), or `null`.
+    mutating func timestamp(_ millisecondsSince1970: Int64?) {
+        guard let millisecondsSince1970 else { return raw("null") }
+        reserve(RFC3339.length + 2)
+        base[count] = UInt8(ascii: "\"")
+        RFC3339.write(millisecondsSince1970: millisecondsSince1970, into: UnsafeMutableBufferPointer(start: base + count + 1, count: RFC3339.length))
+        base[count + 1 + RFC3339.length] = UInt8(ascii: "\"")
+        count += RFC3339.length + 2
     }
 }

@@ -32,7 +32,7 @@ public enum RFC3339 {
     public static let length = 24
 
     /// Writes the timestamp into the first ``length`` bytes of `buffer`.
-    private static func write(millisecondsSince1970: Int64, into buffer: UnsafeMutableBufferPointer<UInt8>) {
+    public static func write(millisecondsSince1970: Int64, into buffer: UnsafeMutableBufferPointer<UInt8>) {
         let milliseconds = min(max(millisecondsSince1970, minimum), maximum)
         let (days, millisecondOfDay) = floorDivide(milliseconds, 86_400_000)
         let (year, month, day) = civilDate(daysSince1970: days)
