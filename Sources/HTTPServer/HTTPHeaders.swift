@@ -26,14 +26,16 @@ public struct HTTPHeaders: Sendable, Sequence {
 
     /// The value of the first field called `name`, or nil if there is none.
     public subscript(name: String) -> String? {
-        fields.first { Self.namesEqual($0.name, name) }?.value
+        // By index: the name is read in place, where `first(where:)` copied (and retained) every field.
+        for index in fields.indices where Self.namesEqual(fields[index].name, name) { return fields[index].value }
+        return nil
     }
 
     /// Every value of the fields called `name`, in order. Values are not split on commas.
     /// - Parameter name: The field name, compared case-insensitively.
     public func values(_ name: String) -> [String] {
         var values: [String] = []
-        for field in fields where Self.namesEqual(field.name, name) { values.append(field.value) }
+        for index in fields.indices where Self.namesEqual(fields[index].name, name) { values.append(fields[index].value) }
         return values
     }
 
@@ -41,14 +43,15 @@ public struct HTTPHeaders: Sendable, Sequence {
     /// - Parameter name: The field name, compared case-insensitively.
     public func count(of name: String) -> Int {
         var count = 0
-        for field in fields where Self.namesEqual(field.name, name) { count += 1 }
+        for index in fields.indices where Self.namesEqual(fields[index].name, name) { count += 1 }
         return count
     }
 
     /// Whether at least one field is called `name`.
     /// - Parameter name: The field name, compared case-insensitively.
     public func contains(_ name: String) -> Bool {
-        fields.contains { Self.namesEqual($0.name, name) }
+        for index in fields.indices where Self.namesEqual(fields[index].name, name) { return true }
+        return false
     }
 
     /// Appends a field, keeping any existing fields with the same name.
@@ -102,8 +105,8 @@ public struct HTTPHeaders: Sendable, Sequence {
     ///   - name: The field name, compared case-insensitively.
     ///   - token: The token to look for, compared case-insensitively.
     public func containsToken(_ token: String, in name: String) -> Bool {
-        for field in fields where Self.namesEqual(field.name, name) {
-            for part in field.value.split(separator: ",") {
+        for index in fields.indices where Self.namesEqual(fields[index].name, name) {
+            for part in fields[index].value.split(separator: ",") {
                 let trimmed = part.trimmingASCIIWhitespace()
                 if Self.namesEqual(String(trimmed), token) { return true }
             }
