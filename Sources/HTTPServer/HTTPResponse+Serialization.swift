@@ -1,3 +1,4 @@
+import Glibc
 import Telemetry
 
 extension HTTPResponse {
@@ -142,7 +143,9 @@ extension HTTPResponse {
         output.append(UInt8(ascii: ":"))
         output.append(UInt8(ascii: " "))
         value.withUTF8 { bytes in
-            if bytes.contains(where: { $0 == ASCII.cr || $0 == ASCII.lf }) {
+            // memchr rather than a loop over the bytes: a Date or request ID is 20 to 30 of them.
+            let base = bytes.baseAddress
+            if let base, memchr(base, Int32(ASCII.cr), bytes.count) != nil || memchr(base, Int32(ASCII.lf), bytes.count) != nil {
                 for byte in bytes where byte != ASCII.cr && byte != ASCII.lf { output.append(byte) }
             } else {
                 output.append(contentsOf: bytes)
