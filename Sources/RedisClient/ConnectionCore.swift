@@ -214,6 +214,8 @@ extension ConnectionCore {
         var readWaitsForWrite = false
         let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readChunk, alignment: 16)
         defer { readBuffer.deallocate() }
+        // Reused by every `receive`, so a batch of replies costs no array allocation.
+        var scratch = ReceiveScratch()
 
         loop: while true {
             // Once the previous batch is written, give up the writer role, and take over bytes a
@@ -266,7 +268,7 @@ extension ConnectionCore {
             let readable = descriptors[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0
             let writable = descriptors[0].revents & Int16(POLLOUT) != 0
             if readable || buffered || (readWaitsForWrite && writable) {
-                let outcome = receive(into: readBuffer, parser: &parser)
+                let outcome = receive(into: readBuffer, parser: &parser, scratch: &scratch)
                 if let error = outcome.failure {
                     fail(error)
                     break loop
@@ -304,8 +306,9 @@ extension ConnectionCore {
     /// - Returns: An error when the connection broke or the server violated the protocol, and whether the
     ///   read waits for the socket to be writable (TLS).
     private func receive(
-        into buffer: UnsafeMutableRawBufferPointer, parser: inout RESPParser
+        into buffer: UnsafeMutableRawBufferPointer, parser: inout RESPParser, scratch: inout ReceiveScratch
     ) -> (failure: RedisClientError?, waitsForWrite: Bool) {
+        defer { scratch.clear() }
         var failure: RedisClientError?
         var waitsForWrite = false
         reading: for _ in 0..<64 {  // bounded, so a fast sender cannot starve writes and timeouts
@@ -327,36 +330,45 @@ extension ConnectionCore {
             }
         }
 
-        var replies: [RESPValue] = []
         do {
             while let reply = try parser.next() {
                 if let pushHandler, Self.isPubSubMessage(reply) {
                     pushHandler(reply)
                 } else {
-                    replies.append(reply)
+                    scratch.replies.append(reply)
                 }
             }
         } catch {
             failure = RedisClientError(.protocolViolation, "invalid reply from \(target): \(error.message)")
         }
-        guard !replies.isEmpty else { return (failure, waitsForWrite) }
+        guard !scratch.replies.isEmpty else { return (failure, waitsForWrite) }
 
-        let (matched, unexpected): ([UnsafeContinuation<RESPValue, any Error>], Bool) = state.withLock { state in
-            var matched: [UnsafeContinuation<RESPValue, any Error>] = []
-            matched.reserveCapacity(replies.count)
-            for _ in replies {
-                guard let pending = state.pending.popFirst() else { return (matched, true) }
-                matched.append(pending.continuation)
+        let replyCount = scratch.replies.count
+        let unexpected: Bool = state.withLock { state in
+            for _ in 0..<replyCount {
+                guard let pending = state.pending.popFirst() else { return true }
+                scratch.matched.append(pending.continuation)
             }
-            return (matched, false)
+            return false
         }
-        for (continuation, reply) in zip(matched, replies) {
+        for (continuation, reply) in zip(scratch.matched, scratch.replies) {
             continuation.resume(returning: reply)
         }
         if unexpected {
             return (RedisClientError(.protocolViolation, "\(target) sent a reply to no command"), false)
         }
         return (failure, waitsForWrite)
+    }
+
+    /// The I/O thread's buffers for one batch of replies and the commands they answer, emptied after each batch.
+    private struct ReceiveScratch {
+        var replies: [RESPValue] = []
+        var matched: [UnsafeContinuation<RESPValue, any Error>] = []
+
+        mutating func clear() {
+            replies.removeAll(keepingCapacity: replies.capacity <= 1024)
+            matched.removeAll(keepingCapacity: matched.capacity <= 1024)
+        }
     }
 
     /// Whether `reply` is a Pub/Sub message (`["message", channel, payload]`) rather than a command's reply.
