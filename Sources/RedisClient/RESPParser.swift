@@ -69,7 +69,12 @@ public struct RESPParser: Sendable {
     /// - Throws: ``RESPProtocolError`` when the input is malformed or over a limit.
     public mutating func next() throws(RESPProtocolError) -> RESPValue? {
         var index = readIndex
-        guard let value = try parseValue(at: &index, depth: 1) else { return nil }
+        // Parsed through a buffer pointer: no bounds check per byte (every index is checked against
+        // `bytes.count` by the grammar itself), and bulk strings copied with one memcpy.
+        let parsed: RESPValue? = try buffer.withUnsafeBufferPointer { bytes throws(RESPProtocolError) in
+            try parseValue(bytes, at: &index, depth: 1)
+        }
+        guard let value = parsed else { return nil }
         readIndex = index
         if readIndex == buffer.count {
             buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
@@ -93,9 +98,9 @@ private let cr: UInt8 = 13
 private let lf: UInt8 = 10
 
 extension RESPParser {
-    private func parseValue(at index: inout Int, depth: Int) throws(RESPProtocolError) -> RESPValue? {
-        guard index < buffer.count else { return nil }
-        let type = buffer[index]
+    private func parseValue(_ bytes: UnsafeBufferPointer<UInt8>, at index: inout Int, depth: Int) throws(RESPProtocolError) -> RESPValue? {
+        guard index < bytes.count else { return nil }
+        let type = bytes[index]
         switch type {
         case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: ":"), UInt8(ascii: "$"), UInt8(ascii: "*"):
             break
@@ -103,24 +108,24 @@ extension RESPParser {
             throw RESPProtocolError(.invalidTypeByte, "unexpected type byte 0x\(String(type, radix: 16))")
         }
         let lineStart = index + 1
-        guard let lineEnd = try findLineEnd(from: lineStart) else { return nil }
+        guard let lineEnd = try findLineEnd(bytes, from: lineStart) else { return nil }
         let afterLine = lineEnd + 2
 
         switch type {
         case UInt8(ascii: "+"):
             index = afterLine
-            return .simpleString(String(decoding: buffer[lineStart..<lineEnd], as: UTF8.self))
+            return .simpleString(String(decoding: UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd]), as: UTF8.self))
         case UInt8(ascii: "-"):
             index = afterLine
-            return .error(String(decoding: buffer[lineStart..<lineEnd], as: UTF8.self))
+            return .error(String(decoding: UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd]), as: UTF8.self))
         case UInt8(ascii: ":"):
-            guard let value = parseInteger(lineStart..<lineEnd) else {
+            guard let value = parseInteger(bytes, lineStart..<lineEnd) else {
                 throw RESPProtocolError(.invalidInteger, "integer reply is not a 64-bit decimal integer")
             }
             index = afterLine
             return .integer(value)
         case UInt8(ascii: "$"):
-            let length = try parseLength(lineStart..<lineEnd)
+            let length = try parseLength(bytes, lineStart..<lineEnd)
             guard length >= 0 else {
                 index = afterLine
                 return .bulkString(nil)
@@ -129,17 +134,17 @@ extension RESPParser {
                 throw RESPProtocolError(.bulkTooLarge, "bulk string of \(length) bytes exceeds the limit of \(maxBulkBytes)")
             }
             let payloadEnd = afterLine + length
-            if buffer.count > payloadEnd && buffer[payloadEnd] != cr {
+            if bytes.count > payloadEnd && bytes[payloadEnd] != cr {
                 throw RESPProtocolError(.missingCRLF, "bulk string payload is not followed by CRLF")
             }
-            if buffer.count > payloadEnd + 1 && buffer[payloadEnd + 1] != lf {
+            if bytes.count > payloadEnd + 1 && bytes[payloadEnd + 1] != lf {
                 throw RESPProtocolError(.missingCRLF, "bulk string payload is not followed by CRLF")
             }
-            guard buffer.count >= payloadEnd + 2 else { return nil }
+            guard bytes.count >= payloadEnd + 2 else { return nil }
             index = payloadEnd + 2
-            return .bulkString(Array(buffer[afterLine..<payloadEnd]))
+            return .bulkString(Array(UnsafeBufferPointer(rebasing: bytes[afterLine..<payloadEnd])))
         default:  // "*"
-            let count = try parseLength(lineStart..<lineEnd)
+            let count = try parseLength(bytes, lineStart..<lineEnd)
             guard count >= 0 else {
                 index = afterLine
                 return .array(nil)
@@ -154,7 +159,7 @@ extension RESPParser {
             var elements: [RESPValue] = []
             elements.reserveCapacity(Swift.min(count, 1024))
             for _ in 0..<count {
-                guard let element = try parseValue(at: &cursor, depth: depth + 1) else { return nil }
+                guard let element = try parseValue(bytes, at: &cursor, depth: depth + 1) else { return nil }
                 elements.append(element)
             }
             index = cursor
@@ -164,14 +169,14 @@ extension RESPParser {
 
     /// Finds the CR of the CRLF ending the line that starts at `start`.
     /// - Returns: The index of CR, or `nil` when the line is not complete yet.
-    private func findLineEnd(from start: Int) throws(RESPProtocolError) -> Int? {
-        let limit = Swift.min(buffer.count, start + maxLineBytes + 1)
+    private func findLineEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) throws(RESPProtocolError) -> Int? {
+        let limit = Swift.min(bytes.count, start + maxLineBytes + 1)
         var index = start
         while index < limit {
-            let byte = buffer[index]
+            let byte = bytes[index]
             if byte == cr {
-                guard index + 1 < buffer.count else { return nil }
-                guard buffer[index + 1] == lf else {
+                guard index + 1 < bytes.count else { return nil }
+                guard bytes[index + 1] == lf else {
                     throw RESPProtocolError(.missingCRLF, "CR not followed by LF")
                 }
                 return index
@@ -181,30 +186,30 @@ extension RESPParser {
             }
             index += 1
         }
-        if buffer.count - start > maxLineBytes {
+        if bytes.count - start > maxLineBytes {
             throw RESPProtocolError(.lineTooLong, "line longer than \(maxLineBytes) bytes")
         }
         return nil
     }
 
     /// Parses a bulk or array length: `-1` for RESP null, otherwise a non-negative count.
-    private func parseLength(_ range: Range<Int>) throws(RESPProtocolError) -> Int {
-        guard let value = parseInteger(range), value >= -1, value <= Int64(Int32.max) * 4 else {
+    private func parseLength(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) throws(RESPProtocolError) -> Int {
+        guard let value = parseInteger(bytes, range), value >= -1, value <= Int64(Int32.max) * 4 else {
             throw RESPProtocolError(.invalidLength, "length is not -1 or a non-negative decimal integer")
         }
         return Int(value)
     }
 
     /// Parses an optionally negative decimal integer with no sign other than `-` and no whitespace.
-    private func parseInteger(_ range: Range<Int>) -> Int64? {
+    private func parseInteger(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Int64? {
         var index = range.lowerBound
-        let negative = index < range.upperBound && buffer[index] == UInt8(ascii: "-")
+        let negative = index < range.upperBound && bytes[index] == UInt8(ascii: "-")
         if negative { index += 1 }
         guard index < range.upperBound else { return nil }
         // Accumulate in negative space so that Int64.min parses.
         var value: Int64 = 0
         while index < range.upperBound {
-            let digit = buffer[index] &- UInt8(ascii: "0")
+            let digit = bytes[index] &- UInt8(ascii: "0")
             guard digit < 10 else { return nil }
             let (shifted, overflow1) = value.multipliedReportingOverflow(by: 10)
             let (next, overflow2) = shifted.subtractingReportingOverflow(Int64(digit))
