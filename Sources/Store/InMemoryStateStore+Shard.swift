@@ -109,6 +109,26 @@ extension InMemoryStateStore {
             }
         }
 
+        /// Removes the expired sessions and the stale idempotency records of the others.
+        ///
+        /// Each record is read and pruned where it lies (an index walk over the values, no lookup by key
+        /// and no copy of a record); only the expired ones are then looked up again, to leave the indexes.
+        /// - Returns: the number of sessions removed.
+        mutating func sweep(now: Int64) -> Int {
+            var expired: [String] = []
+            var index = records.startIndex
+            while index != records.endIndex {
+                if records.values[index].isExpired(at: now) {
+                    expired.append(records.keys[index])
+                } else {
+                    records.values[index].pruneIdempotency(now: now)
+                }
+                records.formIndex(after: &index)
+            }
+            for sessionID in expired { remove(sessionID) }
+            return expired.count
+        }
+
         /// Removes a session and its index entries.
         mutating func remove(_ sessionID: String) {
             guard let record = records.removeValue(forKey: sessionID) else { return }
@@ -150,16 +170,12 @@ extension InMemoryStateStore {
         mutating func sweep(now: Int64) -> Int {
             var removed = 0
             for agentID in Array(agents.keys) {
-                withAgent(agentID) { sessions in
-                    for sessionID in Array(sessions.records.keys) {
-                        if sessions.records[sessionID]!.isExpired(at: now) {
-                            sessions.remove(sessionID)
-                            removed += 1
-                        } else {
-                            sessions.records[sessionID]!.pruneIdempotency(now: now)
-                        }
-                    }
+                var emptied = false
+                inPlace(&agents[agentID, default: AgentSessions()]) { sessions in
+                    removed += sessions.sweep(now: now)
+                    emptied = sessions.isEmpty
                 }
+                if emptied { agents.removeValue(forKey: agentID) }
             }
             return removed
         }
