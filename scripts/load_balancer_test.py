@@ -485,12 +485,21 @@ def rolling_restart(cluster):
     elapsed = time.monotonic() - started
     check(elapsed <= LOAD_SECONDS + 35, f"the load phase took {elapsed:.0f} s")
 
-    # Nothing lost, nothing doubled: each worker's log holds exactly the acknowledged appends.
+    # Nothing lost, nothing doubled: each worker's log holds exactly the acknowledged appends. The log is
+    # read in pages (`after`), since a worker can append more than one page in the load window.
     conn = cluster.lb()
     for i, acked in sorted(load.appended.items()):
-        status, _, body = request(conn, "GET", f"/agents/lb-load/sessions/w{i}/messages?limit=1000")
-        count = len(json.loads(body).get("messages", []))
-        check(status == 200 and count == acked, f"worker {i}: {acked} appends acknowledged, {count} stored")
+        seqs, after = [], 0
+        for _ in range(1000):  # bounded: 1,000 pages of 1,000
+            status, _, body = request(conn, "GET", f"/agents/lb-load/sessions/w{i}/messages?limit=1000&after={after}")
+            check(status == 200, f"worker {i}: reading its log answered {status}")
+            page = json.loads(body)
+            seqs += [m["seq"] for m in page["messages"]]
+            if page["next_after"] is None:
+                break
+            after = page["next_after"]
+        check(len(seqs) == len(set(seqs)), f"worker {i}: a seq is listed twice")
+        check(len(seqs) == acked, f"worker {i}: {acked} appends acknowledged, {len(seqs)} stored")
     conn.close()
 
     lat = sorted(load.latencies)
