@@ -202,22 +202,6 @@ extension RESPParser {
 
     /// Parses an optionally negative decimal integer with no sign other than `-` and no whitespace.
     private func parseInteger(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Int64? {
-        var index = range.lowerBound
-        let negative = index < range.upperBound && bytes[index] == UInt8(ascii: "-")
-        if negative { index += 1 }
-        guard index < range.upperBound else { return nil }
-        // Accumulate in negative space so that Int64.min parses.
-        var value: Int64 = 0
-        while index < range.upperBound {
-            let digit = bytes[index] &- UInt8(ascii: "0")
-            guard digit < 10 else { return nil }
-            let (shifted, overflow1) = value.multipliedReportingOverflow(by: 10)
-            let (next, overflow2) = shifted.subtractingReportingOverflow(Int64(digit))
-            guard !overflow1, !overflow2 else { return nil }
-            value = next
-            index += 1
-        }
-        if negative { return value }
-        return value == Int64.min ? nil : -value
+        RESPValue.decimal(UnsafeBufferPointer(rebasing: bytes[range]), allowsPlus: false)
     }
 }

@@ -34,28 +34,32 @@ extension RESPValue {
     /// `bytes` read as `Int64(String)` reads text (an optional sign, then decimal digits, no overflow),
     /// without building the `String`.
     static func decimal(_ bytes: [UInt8]) -> Int64? {
-        bytes.withUnsafeBufferPointer { digits -> Int64? in
-            var index = 0
-            var negative = false
-            if let sign = digits.first, sign == UInt8(ascii: "-") || sign == UInt8(ascii: "+") {
-                negative = sign == UInt8(ascii: "-")
-                index = 1
-            }
-            guard index < digits.count else { return nil }
-            var value: Int64 = 0
-            while index < digits.count {
-                let digit = digits[index] &- UInt8(ascii: "0")
-                guard digit < 10 else { return nil }
-                // Accumulated with its sign, so that Int64.min fits.
-                let (shifted, overflowA) = value.multipliedReportingOverflow(by: 10)
-                let (next, overflowB) = negative ? shifted.subtractingReportingOverflow(Int64(digit))
-                                                 : shifted.addingReportingOverflow(Int64(digit))
-                if overflowA || overflowB { return nil }
-                value = next
-                index += 1
-            }
-            return value
+        bytes.withUnsafeBufferPointer { decimal($0, allowsPlus: true) }
+    }
+
+    /// Decimal digits after an optional `-` (and `+`, when `allowsPlus`), with no whitespace, in `Int64`;
+    /// nil for anything else or an overflow. Shared with ``RESPParser``'s integer and length lines.
+    static func decimal(_ digits: UnsafeBufferPointer<UInt8>, allowsPlus: Bool) -> Int64? {
+        var index = 0
+        var negative = false
+        if let sign = digits.first, sign == UInt8(ascii: "-") || (allowsPlus && sign == UInt8(ascii: "+")) {
+            negative = sign == UInt8(ascii: "-")
+            index = 1
         }
+        guard index < digits.count else { return nil }
+        var value: Int64 = 0
+        while index < digits.count {
+            let digit = digits[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            // Accumulated with its sign, so that Int64.min fits.
+            let (shifted, overflowA) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflowB) = negative ? shifted.subtractingReportingOverflow(Int64(digit))
+                                             : shifted.addingReportingOverflow(Int64(digit))
+            if overflowA || overflowB { return nil }
+            value = next
+            index += 1
+        }
+        return value
     }
 
     /// The bytes of a bulk string or simple string; `nil` for null and for every other type.
