@@ -3,14 +3,6 @@
 /// Commands are sent as an array of bulk strings, as the
 /// [RESP2 specification](https://redis.io/docs/latest/develop/reference/protocol-spec/#sending-commands-to-a-redis-server) requires.
 public enum RESPEncoder {
-    /// Appends one command, encoded as a RESP2 array of bulk strings, to `buffer`.
-    /// - Parameters:
-    ///   - args: The command name and its arguments, e.g. `[Array("GET".utf8), key]`.
-    ///   - buffer: The buffer to append to.
-    public static func encode(_ args: [[UInt8]], into buffer: inout [UInt8]) {
-        buffer.append(contentsOf: encoded(args))
-    }
-
     /// One command, encoded as a RESP2 array of bulk strings, in an array of exactly its size.
     ///
     /// The size is worked out first and every byte written once, in place: appending header digits and

@@ -39,10 +39,10 @@ struct RFC3339Tests {
     ])
     func knownValues(milliseconds: Int64, expected: String) {
         #expect(RFC3339.format(millisecondsSince1970: milliseconds) == expected)
-        // append writes the same bytes after what the buffer holds.
-        var bytes = Array("x".utf8)
-        RFC3339.append(millisecondsSince1970: milliseconds, to: &bytes)
-        #expect(bytes == Array(("x" + expected).utf8))
+        // write puts the same bytes into a buffer, and nothing past its 24.
+        var bytes = [UInt8](repeating: UInt8(ascii: "#"), count: RFC3339.length + 1)
+        bytes.withUnsafeMutableBufferPointer { RFC3339.write(millisecondsSince1970: milliseconds, into: $0) }
+        #expect(bytes == Array((expected + "#").utf8))
     }
 
     @Test func edgeCasesMatchFoundation() {

@@ -20,14 +20,6 @@ public enum RFC3339 {
         }
     }
 
-    /// Appends the 24 bytes of ``format(millisecondsSince1970:)`` to `output`, without building a `String`.
-    public static func append(millisecondsSince1970: Int64, to output: inout [UInt8]) {
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: length) { buffer in
-            write(millisecondsSince1970: millisecondsSince1970, into: buffer)
-            output.append(contentsOf: UnsafeBufferPointer(buffer))
-        }
-    }
-
     /// The length of every timestamp: `YYYY-MM-DDTHH:MM:SS.mmmZ`.
     public static let length = 24
 
