@@ -138,7 +138,11 @@ public struct RedisURL: Sendable, Equatable {
             host = text
         }
         guard !host.isEmpty else { throw RedisURLError("missing host") }
-        guard !host.contains(where: { $0 == " " || $0 == "[" || $0 == "]" || $0 == "%" }) else {
+        // Visible ASCII only: a host name or address never holds anything else, and a non-ASCII scalar could join
+        // the ":" or "," after it into one Character, so that the URL would not split the same way again
+        // (found by Fuzz/FuzzRedisURL: U+070F before ":6379").
+        guard host.unicodeScalars.allSatisfy({ $0.value > 0x20 && $0.value < 0x7F }),
+              !host.contains(where: { $0 == "[" || $0 == "]" || $0 == "%" }) else {
             throw RedisURLError("invalid host \"\(host.prefix(64))\"")
         }
         var port = RedisURL.defaultPort

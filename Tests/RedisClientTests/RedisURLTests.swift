@@ -39,6 +39,8 @@ struct RedisURLTests {
         "redis://[::1",
         "redis://[::1]x",
         "redis://:bad%zzsecret@h",
+        // Hosts are visible ASCII: the last one is the input Fuzz/FuzzRedisURL found (U+070F joins the ":" after it).
+        "redis://h\u{0}", "redis://h\u{1}:6379", "redis://hé", "redis://h\u{7F}", "redis://a,b\u{070F}",
     ])
     func rejectsMalformedURLs(text: String) {
         #expect(throws: RedisURLError.self) { try RedisURL(parsing: text) }
