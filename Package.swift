@@ -25,7 +25,7 @@ let package = Package(
         // The system OpenSSL (libssl) for TLS to Redis, plus inline wrappers for macros Swift cannot import.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         // Metrics registry, Prometheus exposition, structured logger. Depends on nothing.
-        .target(name: "Telemetry", swiftSettings: swiftSettings),
+        .target(name: "Telemetry", swiftSettings: hotPathSettings),
         // HTTP/1.1 server on POSIX sockets and epoll. Knows nothing about agents.
         .target(name: "HTTPServer", dependencies: ["CEpoll", "Telemetry"], swiftSettings: hotPathSettings),
         // RESP2 client: parser, connections, pool. Knows nothing about HTTP.

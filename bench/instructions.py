@@ -154,7 +154,7 @@ def cmd_report(res):
     out.append(f"bench/instructions ({meta.get('mode')}), commit {meta.get('commit')}, {meta.get('valgrind')}, "
                f"Swift {meta.get('swift')}, nginx {meta.get('nginx')}, redis-server {meta.get('redis')}.")
     out.append(f"N = {meta.get('n')} requests per measure after {meta.get('warm')} warm-up requests, one keep-alive "
-               "connection, one request at a time. Each figure is the instructions (callgrind Ir, user space, all threads) "
+               f"connection, one request at a time, agentstate at `--log-level {meta.get('log_level', 'warning')}`. Each figure is the instructions (callgrind Ir, user space, all threads) "
                "the process executed between `callgrind_control --zero` and `--dump`, divided by N.")
     out.append("")
     out.append("| Measure | Process | Instructions per request |")

@@ -1,6 +1,7 @@
 import CEpoll
 import Dispatch
 import Glibc
+import Telemetry
 
 /// The thread-confined side of an event loop: epoll wait, accept (loop 0), connections and timers.
 ///
@@ -75,7 +76,13 @@ final class EventLoopCore {
     // MARK: Loop
 
     /// Runs until stopped, then closes everything this loop owns.
+    ///
+    /// The thread's log lines collect in ``LogBatch``: written before each response (see
+    /// ``HTTPConnection/respond(_:method:version:keepAlive:now:)``), so a turn's request lines take one
+    /// `write(2)`, and before each `epoll_wait`.
     func run() {
+        LogBatch.begin()
+        defer { LogBatch.end() }
         loop.attach(self)
         register(loop.wakeFD, token: UInt64(UInt32(bitPattern: loop.wakeFD)), events: cepoll_in())
         if listenerFD >= 0 {
@@ -87,6 +94,7 @@ final class EventLoopCore {
         let timeoutMs = Int32(max(1, tickNanos / 1_000_000))
         var nextScan = Self.now &+ tickNanos
         while running {
+            LogBatch.flush()
             let count = epoll_wait(loop.epollFD, events, capacity, loop.hasLocalJobs || !finished.isEmpty ? 0 : timeoutMs)
             let now = Self.now
             if count < 0 && errno != EINTR { break }

@@ -1,4 +1,5 @@
 import Glibc
+import Telemetry
 
 extension HTTPConnection {
     /// Takes the handler's response for the request in flight.
@@ -13,7 +14,11 @@ extension HTTPConnection {
     }
 
     /// Serializes a response to a request with this method and version (nil when unknown).
+    ///
+    /// First writes the log lines this thread collected, so a request's log line reaches standard error
+    /// before its response reaches the client.
     func respond(_ response: HTTPResponse, method: HTTPMethod?, version: HTTPVersion?, keepAlive: Bool, now: UInt64) {
+        LogBatch.flush()
         let keep = keepAlive && !closeAfterResponse && !response.asksToClose && !core.context.shuttingDown.isSet
         response.serialize(
             into: &output,

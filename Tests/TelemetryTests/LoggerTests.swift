@@ -56,6 +56,23 @@ struct LoggerTests {
         #expect(object["inf"] as? String == "-Inf")
     }
 
+    /// Doubles are spelled as `description` spells them, the fast path for whole thousandths included.
+    @Test func doublesMatchDescription() throws {
+        var values: [Double] = [0, -0.0, 0.5, 1, 1.25, 0.001, 0.01, 0.1, 0.05, 0.007, 12.345, 999_999_999.999, 1e9, 1e9 + 0.5,
+                                123_456.7, 1e-4, 1e-5, 1.0 / 3, 2.5e15, 1e17, -3.5, -0.125, .ulpOfOne, .greatestFiniteMagnitude]
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            let microseconds = Double(UInt64.random(in: 0..<10_000_000_000, using: &random))
+            values.append((microseconds).rounded() / 1e3)
+            values.append(Double.random(in: -1e6...1e6, using: &random))
+        }
+        for value in values {
+            var out: [UInt8] = []
+            LogLine.appendDouble(value, to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == value.description, "\(value)")
+        }
+    }
+
     @Test func levelFiltering() {
         let (logger, collector) = Self.make(.warning)
         var evaluated = false

@@ -47,7 +47,8 @@ public struct Logger: Sendable {
     public let level: Level
     /// The line format.
     public let format: Format
-    private let sink: @Sendable (String) -> Void
+    /// Where lines go; nil for standard error, written as bytes (through ``LogBatch`` on a collecting thread).
+    private let sink: (@Sendable (String) -> Void)?
     private let clock: @Sendable () -> Int64
 
     /// Creates a logger.
@@ -56,17 +57,18 @@ public struct Logger: Sendable {
     ///   - level: The least severe level written.
     ///   - format: JSON or text lines.
     ///   - sink: Receives each complete line, including its trailing `\n`, on the logging thread.
-    ///     The default writes it to standard error with one `write(2)`.
+    ///     The default (nil) writes it to standard error with one `write(2)`, or queues it in ``LogBatch``
+    ///     when the logging thread collects its lines.
     public init(
         level: Level = .info, format: Format = .json,
-        sink: @escaping @Sendable (String) -> Void = Logger.standardError
+        sink: (@Sendable (String) -> Void)? = nil
     ) {
         self.init(level: level, format: format, sink: sink, clock: RFC3339.currentMilliseconds)
     }
 
     /// Creates a logger with a fixed or fake clock, for tests.
     init(
-        level: Level, format: Format, sink: @escaping @Sendable (String) -> Void,
+        level: Level, format: Format, sink: (@Sendable (String) -> Void)?,
         clock: @escaping @Sendable () -> Int64
     ) {
         self.level = level
@@ -90,13 +92,17 @@ public struct Logger: Sendable {
     ///   - metadata: Key-value pairs, written in this order; evaluated only if the level is enabled.
     public func log(_ level: Level, _ message: String, _ metadata: @autoclosure () -> [(String, LogValue)] = []) {
         guard isEnabled(level) else { return }
-        let time = RFC3339.format(millisecondsSince1970: clock())
-        let line: String
+        var line: [UInt8] = []
+        line.reserveCapacity(512)
         switch format {
-        case .json: line = LogLine.json(time: time, level: level, message: message, metadata: metadata())
-        case .text: line = LogLine.text(time: time, level: level, message: message, metadata: metadata())
+        case .json: LogLine.json(into: &line, time: clock(), level: level, message: message, metadata: metadata())
+        case .text: LogLine.text(into: &line, time: clock(), level: level, message: message, metadata: metadata())
         }
-        sink(line)
+        if let sink {
+            sink(String(decoding: line, as: UTF8.self))
+        } else {
+            line.withUnsafeBufferPointer { LogBatch.standardError($0) }
+        }
     }
 
     /// Writes a `debug` line.
@@ -135,24 +141,13 @@ public struct Logger: Sendable {
         log(.error, message, metadata())
     }
 
-    /// The default sink: writes `line` to standard error (fd 2) with one `write(2)`, so lines from
-    /// concurrent threads do not interleave (retrying only after a partial write or `EINTR`).
+    /// Writes `line` to standard error as the default sink does: with one `write(2)` (retrying only after a
+    /// partial write or `EINTR`, so lines from concurrent threads do not interleave), or queued in
+    /// ``LogBatch`` when the calling thread collects its lines.
     ///
     /// - Parameter line: A complete line including its trailing `\n`.
     public static func standardError(_ line: String) {
         var line = line
-        line.withUTF8 { bytes in
-            var offset = 0
-            while offset < bytes.count {
-                let written = write(STDERR_FILENO, bytes.baseAddress! + offset, bytes.count - offset)
-                if written > 0 {
-                    offset += written
-                } else if written < 0 && errno == EINTR {
-                    continue
-                } else {
-                    return  // Nowhere to report a failure to write the log.
-                }
-            }
-        }
+        line.withUTF8 { LogBatch.standardError($0) }
     }
 }
