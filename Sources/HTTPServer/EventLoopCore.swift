@@ -221,13 +221,18 @@ final class EventLoopCore {
 
     // MARK: Connections
 
-    /// Runs the handler for a complete request in a task that prefers this loop as its executor, so it
-    /// starts after the current batch of events, on this thread, and its response is written from here.
+    /// Hands a complete request to the handler: inline when it answers without waiting, else in a task
+    /// that prefers this loop as its executor, so it starts after the current batch of events, on this
+    /// thread. Either way the response is written after the batch (``runTasks()``).
     func dispatch(_ request: HTTPRequest, connection: HTTPConnection) {
         let handler = context.handler
-        let loop = self.loop
         let fd = connection.fd
         let id = connection.id
+        if let response = handler.respondInline(request) {
+            finish(response, fd: fd, id: id)
+            return
+        }
+        let loop = self.loop
         Task(executorPreference: loop) {
             let response = await handler.handle(request)
             loop.deliver(response, fd: fd, id: id)

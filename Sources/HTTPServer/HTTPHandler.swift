@@ -1,7 +1,7 @@
 /// The application side of the server: decides early rejections, handles requests, renders protocol errors.
 ///
 /// `preflight` and `protocolError` run synchronously on an event-loop thread and must be quick and
-/// non-blocking. `handle` runs in its own task, whose preferred executor is that same loop: it runs on the
+/// non-blocking, and so must `respondInline`, which answers what needs no waiting. `handle` runs in its own task, whose preferred executor is that same loop: it runs on the
 /// loop's thread too, so it must not block the thread either (awaiting is fine; the loop serves its other
 /// connections meanwhile). Unstructured tasks it starts run on the global pool as usual.
 public protocol HTTPHandler: Sendable {
@@ -17,7 +17,15 @@ public protocol HTTPHandler: Sendable {
     /// the work is not done twice. The default calls ``preflight(_:)``.
     func preflight(_ head: inout HTTPRequestHead) -> HTTPResponse?
 
-    /// Called with the complete request; responses on one connection are written in request order.
+    /// Called with the complete request on the event-loop thread, before ``handle(_:)``: a handler that
+    /// can answer without waiting (an in-memory lookup) returns the response here, and the server writes it
+    /// without starting a task. Return nil to have ``handle(_:)`` called in a task instead. Must not block.
+    /// The default returns nil.
+    /// - Parameter request: The request with its decoded body.
+    func respondInline(_ request: HTTPRequest) -> HTTPResponse?
+
+    /// Called with the complete request when ``respondInline(_:)`` returned nil; responses on one
+    /// connection are written in request order.
     /// - Parameter request: The request with its decoded body.
     func handle(_ request: HTTPRequest) async -> HTTPResponse
 
@@ -31,6 +39,11 @@ public protocol HTTPHandler: Sendable {
 }
 
 extension HTTPHandler {
+    /// Answers nothing inline: every request goes to ``handle(_:)``.
+    public func respondInline(_ request: HTTPRequest) -> HTTPResponse? {
+        nil
+    }
+
     /// Calls ``preflight(_:)``, attaching nothing to the head.
     public func preflight(_ head: inout HTTPRequestHead) -> HTTPResponse? {
         preflight(head)

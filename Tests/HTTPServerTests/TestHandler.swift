@@ -13,6 +13,8 @@ import Synchronization
 final class TestHandler: HTTPHandler {
     /// Requests that reached `handle` (started).
     let handled = Atomic<Int>(0)
+    /// Requests answered by `respondInline`.
+    let inlined = Atomic<Int>(0)
 
     /// The 251 bytes `0, 1, …, 250` that `/big` repeats: byte `i` of its body is `i % 251`.
     static let pattern: [UInt8] = (0..<251).map { UInt8($0) }
@@ -29,6 +31,14 @@ final class TestHandler: HTTPHandler {
     func preflight(_ head: HTTPRequestHead) -> HTTPResponse? {
         guard head.path.hasPrefix("/reject") else { return nil }
         return HTTPResponse(status: 404, body: Array("rejected".utf8))
+    }
+
+    /// Answers `/inline…` without a task: `inline <thread> <method> <target>|<body>`.
+    func respondInline(_ request: HTTPRequest) -> HTTPResponse? {
+        let head = request.head
+        guard head.path.hasPrefix("/inline") else { return nil }
+        inlined.wrappingAdd(1, ordering: .relaxed)
+        return HTTPResponse(status: 200, body: Array("inline \(Self.threadName()) \(head.method) \(head.target)|".utf8) + request.body)
     }
 
     func handle(_ request: HTTPRequest) async -> HTTPResponse {

@@ -9,6 +9,8 @@ import Telemetry
 final class APIHandler: HTTPHandler {
     let configuration: AppConfiguration
     let store: any StateStore
+    /// The store again when its loads and saves finish without waiting (the embedded store), else nil.
+    let inlineStore: (any InlineStateStore)?
     let metrics: AppMetrics
     let logger: Logger
     let authenticator: Authenticator
@@ -21,6 +23,7 @@ final class APIHandler: HTTPHandler {
          authenticator: Authenticator = .disabled) {
         self.configuration = configuration
         self.store = store
+        self.inlineStore = store as? any InlineStateStore
         self.metrics = metrics
         self.logger = logger
         self.authenticator = authenticator
@@ -47,6 +50,28 @@ final class APIHandler: HTTPHandler {
         }
     }
 
+    /// Answers a session load or save on the embedded store inline, on the loop thread; nil for anything
+    /// else, which `handle` then answers in a task.
+    func respondInline(_ request: HTTPRequest) -> HTTPResponse? {
+        guard let inlineStore, let resolved = request.head.handlerContext as? ResolvedRoute,
+              resolved.match.route == .session else { return nil }
+        let method = request.head.method
+        guard method == .GET || method == .HEAD || method == .PUT else { return nil }
+        metrics.httpInFlight.increment()
+        defer { metrics.httpInFlight.decrement() }
+        let requestID = requestID(for: request.head)
+        var context = RequestContext(request: request, requestID: requestID, resolved: resolved)
+        let response: HTTPResponse
+        do {
+            response = try method == .PUT ? saveSession(&context, inline: inlineStore) : loadSession(&context, inline: inlineStore)
+            recordStore(context, status: response.status)
+        } catch {
+            response = failed(error, requestID: requestID, route: .session, head: request.head)
+        }
+        return finish(response, requestID: requestID, head: request.head, route: .session, bytesIn: request.bytesIn,
+                      tokenName: resolved.tokenName)
+    }
+
     func handle(_ request: HTTPRequest) async -> HTTPResponse {
         metrics.httpInFlight.increment()
         defer { metrics.httpInFlight.decrement() }
@@ -63,17 +88,24 @@ final class APIHandler: HTTPHandler {
             var context = RequestContext(request: request, requestID: requestID, resolved: resolved)
             response = try await dispatch(&context)
             recordStore(context, status: response.status)
-        } catch let error as APIError {
-            if let reason = error.internalReason {
-                logger.error("internal store error", [(LogKey.requestID, .string(requestID)), ("error", .string(String(reason.prefix(300))))])
-            }
-            response = problem(error, requestID: requestID)
-            countStoreOperation(route: route, head: head, status: error.status)
         } catch {
-            logger.error("unexpected error", [(LogKey.requestID, .string(requestID)), ("error", .string(String(describing: error)))])
-            response = problem(.internalError, requestID: requestID)
+            response = failed(error, requestID: requestID, route: route, head: head)
         }
         return finish(response, requestID: requestID, head: head, route: route, bytesIn: request.bytesIn, tokenName: tokenName)
+    }
+
+    /// The problem response for a request that failed, counted in the store metrics; unexpected and
+    /// internal errors are logged.
+    private func failed(_ error: any Error, requestID: String, route: Route?, head: HTTPRequestHead) -> HTTPResponse {
+        guard let error = error as? APIError else {
+            logger.error("unexpected error", [(LogKey.requestID, .string(requestID)), ("error", .string(String(describing: error)))])
+            return problem(.internalError, requestID: requestID)
+        }
+        if let reason = error.internalReason {
+            logger.error("internal store error", [(LogKey.requestID, .string(requestID)), ("error", .string(String(reason.prefix(300))))])
+        }
+        countStoreOperation(route: route, head: head, status: error.status)
+        return problem(error, requestID: requestID)
     }
 
     func protocolError(_ error: HTTPProtocolError, head: HTTPRequestHead?, receivedAtNanos: UInt64) -> HTTPResponse {

@@ -64,10 +64,24 @@ struct RequestContext {
         defer { storeSeconds = Double(DispatchTime.now().uptimeNanoseconds &- start) / 1e9 }
         do {
             return try await body()
-        } catch let error as StoreError {
-            throw APIError(error)
         } catch {
-            throw APIError.internalError
+            throw Self.apiError(error)
         }
+    }
+
+    /// ``store(_:)`` for a call that does not suspend (an ``InlineStateStore``'s).
+    mutating func storeInline<T>(_ body: () throws -> T) throws(APIError) -> T {
+        let start = DispatchTime.now().uptimeNanoseconds
+        defer { storeSeconds = Double(DispatchTime.now().uptimeNanoseconds &- start) / 1e9 }
+        do {
+            return try body()
+        } catch {
+            throw Self.apiError(error)
+        }
+    }
+
+    /// A store call's error as the API's: `StoreError`s mapped, anything else internal.
+    private static func apiError(_ error: any Error) -> APIError {
+        (error as? StoreError).map(APIError.init) ?? .internalError
     }
 }

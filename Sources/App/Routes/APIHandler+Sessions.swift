@@ -23,6 +23,21 @@ extension APIHandler {
 
     /// `PUT /agents/{a}/sessions/{s}`: 201 + Location when created, 200 when replaced.
     private func saveSession(_ context: inout RequestContext) async throws(APIError) -> HTTPResponse {
+        let save = try saveArguments(context)
+        let store = self.store
+        let result = try await context.store { try await store.save(save.key, state: save.state, options: save.options) }
+        return saved(result, stateBytes: save.state.count, &context)
+    }
+
+    /// `saveSession` on an ``InlineStateStore``, without suspending.
+    func saveSession(_ context: inout RequestContext, inline store: any InlineStateStore) throws(APIError) -> HTTPResponse {
+        let save = try saveArguments(context)
+        let result = try context.storeInline { try store.save(save.key, state: save.state, options: save.options) }
+        return saved(result, stateBytes: save.state.count, &context)
+    }
+
+    /// The key, state and write options of a save, from the path, the body and the headers.
+    private func saveArguments(_ context: RequestContext) throws(APIError) -> (key: SessionKey, state: [UInt8], options: WriteOptions) {
         let key = try context.sessionKey()
         let body = try SaveBody(context.request.body, maxTTL: configuration.maxTTLSeconds)
         // Both headers are validated, even though If-Match wins when both are sent.
@@ -31,9 +46,12 @@ extension APIHandler {
         let precondition = (ifMatch.map(Precondition.ifMatch) ?? ifNoneMatch.map(Precondition.ifNoneMatch) ?? .none)
             .fenced(by: try fencingToken(context))
         let options = WriteOptions(ttl: body.ttl, slidingTTL: body.slidingTTL, precondition: precondition, labels: body.labels)
-        let store = self.store
-        let result = try await context.store { try await store.save(key, state: body.state, options: options) }
-        context.payloadBytes = body.state.count
+        return (key, body.state, options)
+    }
+
+    /// The response to a save.
+    private func saved(_ result: SaveResult, stateBytes: Int, _ context: inout RequestContext) -> HTTPResponse {
+        context.payloadBytes = stateBytes
         var headers = [("ETag", HeaderRules.etag(result.metadata.version))]
         if result.created { headers.append(("Location", context.head.path)) }
         return json(result.created ? 201 : 200, ResourceJSON.session(result.metadata), headers: headers)
@@ -44,6 +62,18 @@ extension APIHandler {
         let key = try context.sessionKey()
         let store = self.store
         let session = try await context.store { try await store.load(key) }
+        return try loaded(session, &context)
+    }
+
+    /// `loadSession` on an ``InlineStateStore``, without suspending.
+    func loadSession(_ context: inout RequestContext, inline store: any InlineStateStore) throws(APIError) -> HTTPResponse {
+        let key = try context.sessionKey()
+        let session = try context.storeInline { try store.load(key) }
+        return try loaded(session, &context)
+    }
+
+    /// The response to a load: 304 for a matching `If-None-Match`, else the session.
+    private func loaded(_ session: Session, _ context: inout RequestContext) throws(APIError) -> HTTPResponse {
         let etag = HeaderRules.etag(session.metadata.version)
         if let tags = try HeaderRules.entityTags(context.head.headers.values("If-None-Match"), allowWeak: true, header: "If-None-Match"),
            tags.matches(version: session.metadata.version) {
