@@ -11,8 +11,9 @@ import Synchronization
 ///
 /// The loop is also the preferred ``TaskExecutor`` of every request task it dispatches, so a handler
 /// runs on the thread that owns its connection: a job enqueued on the loop thread goes to a local queue
-/// with no lock and no wake-up, and the loop runs it after the current batch of epoll events. Only a job
-/// resumed on another thread (a Redis reply read by its connection's I/O thread) goes through the inbox.
+/// with no lock and no wake-up, and the loop runs it after the current batch of epoll events. A Redis
+/// connection served by this loop (``EventLoopSource``) resumes its callers here too; only a job resumed
+/// on another thread (a reply read by another loop, or by a connection's own I/O thread) goes through the inbox.
 /// Once the loop has stopped, jobs go to the global concurrent executor, so no task is ever stranded.
 final class EventLoop: TaskExecutor, Sendable {
     /// Work for the loop thread.
@@ -31,6 +32,8 @@ final class EventLoop: TaskExecutor, Sendable {
         case forceClose
         /// Leave the loop, closing whatever is left.
         case stop
+        /// Run a closure on the loop thread (``EventLoopReference/execute(_:)``).
+        case execute(@Sendable () -> Void)
     }
 
     /// Messages not yet taken, and whether the loop has stopped taking them.
@@ -149,6 +152,25 @@ final class EventLoop: TaskExecutor, Sendable {
         if !queued { Self.settle(message, counter: openConnections) }
     }
 
+    /// Queues a closure for the loop thread.
+    /// - Returns: false when the loop has stopped taking messages (the closure is then not run).
+    func execute(_ body: @escaping @Sendable () -> Void) -> Bool {
+        inbox.withLock { inbox in
+            guard !inbox.stopped else { return false }
+            inbox.messages.append(.execute(body))
+            if inbox.messages.count == 1 {
+                var one: UInt64 = 1
+                _ = Glibc.write(wakeFD, &one, MemoryLayout<UInt64>.size)
+            }
+            return true
+        }
+    }
+
+    /// The loop's core, when called on the loop thread while it runs.
+    var currentCore: EventLoopCore? {
+        isCurrent ? core : nil
+    }
+
     /// Takes every queued message, in order.
     func takeMessages() -> [Message] {
         var drained: UInt64 = 0
@@ -188,6 +210,9 @@ final class EventLoop: TaskExecutor, Sendable {
             acknowledge()
         case .job(let job):
             globalConcurrentExecutor.enqueue(ExecutorJob(job))
+        case .execute(let body):
+            // Accepted before the loop stopped: its owner counts on it running (off the loop, now).
+            body()
         case .response, .drain, .forceClose, .stop:
             break
         }

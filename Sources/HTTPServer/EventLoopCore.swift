@@ -14,6 +14,10 @@ final class EventLoopCore {
     let context: ServerContext
     /// Open connections by descriptor.
     var connections: [Int32: HTTPConnection] = [:]
+    /// Other sockets served on this loop (``EventLoopSource``), by descriptor.
+    var sources: [Int32: any EventLoopSource] = [:]
+    /// Sources to flush before the loop next waits (``EventLoopReference/scheduleFlush(_:)``).
+    var flushes: [any EventLoopSource] = []
     /// Source of connection ids (never 0, which marks the wake and listener descriptors).
     var nextConnectionID: UInt64 = 0
     /// The listener while this loop owns it (loop 0 until shutdown), else -1.
@@ -35,6 +39,9 @@ final class EventLoopCore {
     let headerTimeoutNanos: UInt64, bodyIdleNanos: UInt64, keepAliveNanos: UInt64, lingerNanos: UInt64
     /// How often deadlines are scanned.
     let tickNanos: UInt64
+    /// How often sources are ticked (``EventLoopSource/loopTick()``).
+    static let sourceTickMilliseconds: Int32 = 100
+    static let sourceTickNanos = UInt64(sourceTickMilliseconds) * 1_000_000
     /// Most task jobs run between two epoll waits.
     static let jobsPerTurn = 4096
     /// Responses finished by tasks in the current batch, and the ones being written.
@@ -93,9 +100,12 @@ final class EventLoopCore {
         defer { events.deallocate() }
         let timeoutMs = Int32(max(1, tickNanos / 1_000_000))
         var nextScan = Self.now &+ tickNanos
+        var nextSourceTick = Self.now &+ Self.sourceTickNanos
         while running {
+            if !flushes.isEmpty { flushSources() }
             LogBatch.flush()
-            let count = epoll_wait(loop.epollFD, events, capacity, loop.hasLocalJobs || !finished.isEmpty ? 0 : timeoutMs)
+            let wait = loop.hasLocalJobs || !finished.isEmpty ? 0 : sources.isEmpty ? timeoutMs : min(timeoutMs, Self.sourceTickMilliseconds)
+            let count = epoll_wait(loop.epollFD, events, capacity, wait)
             let now = Self.now
             if count < 0 && errno != EINTR { break }
             for index in 0..<max(0, Int(count)) {
@@ -103,7 +113,9 @@ final class EventLoopCore {
                 let fd = Int32(bitPattern: UInt32(truncatingIfNeeded: token))
                 let id = token >> 32
                 let flags = events[index].events
-                if id == 0 {
+                if id == Self.sourceID {
+                    sourceEvents(fd: fd, flags: flags)
+                } else if id == 0 {
                     if fd == loop.wakeFD {
                         handleMessages(now: now)
                     } else if fd == listenerFD {
@@ -118,7 +130,13 @@ final class EventLoopCore {
                 scanDeadlines(now: now)
                 nextScan = now &+ tickNanos
             }
+            if !sources.isEmpty, now >= nextSourceTick {
+                tickSources()
+                nextSourceTick = now &+ Self.sourceTickNanos
+                runTasks()
+            }
         }
+        stopSources()
         for connection in Array(connections.values) { connection.close() }
         if listenerFD >= 0 {
             Socket.close(listenerFD)
@@ -152,6 +170,8 @@ final class EventLoopCore {
                 for connection in Array(connections.values) { connection.close() }
             case .stop:
                 running = false
+            case .execute(let body):
+                body()
             }
         }
     }
@@ -208,7 +228,8 @@ final class EventLoopCore {
             return
         }
         nextConnectionID &+= 1
-        if nextConnectionID & 0xFFFF_FFFF == 0 { nextConnectionID &+= 1 }
+        // 0 marks the wake and listener descriptors, and `sourceID` the sources.
+        while nextConnectionID & 0xFFFF_FFFF == 0 || nextConnectionID & 0xFFFF_FFFF == Self.sourceID { nextConnectionID &+= 1 }
         let id = nextConnectionID
         let events = cepoll_in() | cepoll_rdhup()
         guard register(fd, token: Self.token(fd: fd, id: id), events: events) else {

@@ -49,6 +49,15 @@ public final class HTTPServer: Sendable {
         self.handler = handler
     }
 
+    /// The event loops while the server runs (empty before ``start()`` and after shutdown), for owners of
+    /// other sockets that want them served on a loop (``EventLoopReference/watch(_:source:)``).
+    public var eventLoops: [EventLoopReference] {
+        lifecycle.withLock { state in
+            guard case .running(let loops) = state else { return [] }
+            return loops.map(EventLoopReference.init)
+        }
+    }
+
     /// Connections currently open (accepted and not yet closed), for a metrics gauge.
     public var openConnections: Int { counter.current }
 
