@@ -16,6 +16,11 @@ import Synchronization
 /// thread, which also serves TLS's want-read-to-write and want-write-to-read cases.
 /// The poll timeout is the oldest command's deadline; when it passes, that command fails with
 /// ``RedisClientError/Code/timeout`` and the connection is closed, because later replies would be mismatched.
+///
+/// A plain-TCP connection can move onto an ``IOReactor`` (the HTTP server's event loop whose requests use
+/// it): its I/O thread then hands the parser and buffers to the reactor and ends, and the reactor reads,
+/// parses and resumes on its own thread, finishes writes the callers could not, and checks the deadline on
+/// its ticks. When the reactor stops, the connection gets an I/O thread again.
 final class ConnectionCore: Sendable {
     private struct Pending {
         /// Unsafe rather than checked (which allocates a canary object per command): a `Pending` leaves
@@ -51,9 +56,52 @@ final class ConnectionCore: Sendable {
         /// Set once the I/O thread has released the socket.
         var terminated = false
         var closeWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Who drives the socket.
+        var mode = Mode.thread
+        /// On a reactor: whether a flush is due before it next waits (commands queued on its thread).
+        var flushScheduled = false
     }
 
-    private static let readChunk = 64 * 1024
+    /// Who reads the socket, finishes writes the callers could not, and watches deadlines.
+    private enum Mode {
+        /// The connection's own I/O thread.
+        case thread
+        /// The I/O thread is handing the socket to a reactor (it stops at its next turn).
+        case handingOver(any IOReactor)
+        /// A reactor's thread (``IOReactorSource``).
+        case reactor(any IOReactor)
+
+        var reactor: (any IOReactor)? {
+            switch self {
+            case .thread: nil
+            case .handingOver(let reactor), .reactor(let reactor): reactor
+            }
+        }
+    }
+
+    /// What the driving thread keeps between turns; it moves whole from the I/O thread to a reactor
+    /// and back, and only the driving thread touches it.
+    private struct Driver: @unchecked Sendable {
+        var parser: RESPParser
+        /// The batch being written by the driver (the writer role `.ioThread`), and how much of it is out.
+        var writing: [UInt8] = []
+        var written = 0
+        /// TLS only: the last write needs the socket readable, or the last read needs it writable.
+        var writeWaitsForRead = false
+        var readWaitsForWrite = false
+        let readBuffer: UnsafeMutableRawBufferPointer
+        /// Reused by every `receive`, so a batch of replies costs no array allocation.
+        var scratch = ReceiveScratch()
+        /// On a reactor: whether writability events are asked for.
+        var watchesWritable = false
+
+        init(parser: RESPParser) {
+            self.parser = parser
+            readBuffer = .allocate(byteCount: ConnectionCore.readChunk, alignment: 16)
+        }
+    }
+
+    fileprivate static let readChunk = 64 * 1024
     /// Longest the I/O thread sleeps before checking command deadlines (a timeout fires at most this late).
     private static let deadlineCheckMilliseconds: Int32 = 100
 
@@ -64,6 +112,8 @@ final class ConnectionCore: Sendable {
     /// Receives Pub/Sub messages (arrays whose first element is `message`), which answer no command.
     private let pushHandler: (@Sendable (RESPValue) -> Void)?
     private let state = Mutex(State())
+    /// The driver while a reactor drives the socket; touched only on the reactor's thread.
+    nonisolated(unsafe) private var reactorDriver: Driver?
 
     /// Takes ownership of a connected non-blocking transport and starts the I/O thread.
     /// - Throws: ``RedisClientError`` when the wake-up `eventfd` cannot be created (the transport is then closed).
@@ -82,7 +132,12 @@ final class ConnectionCore: Sendable {
         self.commandTimeout = commandTimeout
         self.target = target
         self.pushHandler = pushHandler
-        let thread = Thread { [self] in self.run(parser: parser) }
+        startThread(Driver(parser: parser))
+    }
+
+    /// Starts an I/O thread that drives the socket from `driver`'s state.
+    private func startThread(_ driver: Driver) {
+        let thread = Thread { [self] in self.threadMain(driver) }
         thread.name = "redis-io \(target)"
         thread.start()
     }
@@ -102,28 +157,37 @@ final class ConnectionCore: Sendable {
     /// full does the rest go to the I/O thread, which waits for it to drain. A transport that does not
     /// allow concurrent writes (TLS) is always written by the I/O thread, woken when the outbound buffer
     /// stops being empty. (Measured: that beats callers writing TLS under a lock, which then contend with
-    /// the I/O thread's reads.)
+    /// the I/O thread's reads.) On a reactor (``handOver(to:)``), a caller on the reactor's own thread only
+    /// queues its command: the reactor writes every command of its turn in one write before it waits.
     func send(_ arguments: [[UInt8]]) async throws -> RESPValue {
         let callerMayWrite = transport.allowsConcurrentWrites
         // Encoded before the lock is taken: senders on other threads wait only for the append.
         let command = RESPEncoder.encoded(arguments)
         return try await withUnsafeThrowingContinuation { continuation in
             let deadline = ContinuousClock.now + commandTimeout
-            let outcome: (batch: [UInt8]?, error: RedisClientError?, wake: Bool) = state.withLock { state in
-                if let reason = state.closeReason { return (nil, reason, false) }
+            let outcome: (batch: [UInt8]?, error: RedisClientError?, wake: Bool, flush: (any IOReactor)?) = state.withLock { state in
+                if let reason = state.closeReason { return (nil, reason, false, nil) }
                 let wasEmpty = state.outbound.isEmpty
                 if wasEmpty { state.outbound = command } else { state.outbound.append(contentsOf: command) }
                 state.queuedBytes += UInt64(command.count)
                 state.pending.append(Pending(continuation: continuation, deadline: deadline, end: state.queuedBytes))
-                guard case .none = state.writer else { return (nil, nil, false) }
-                guard callerMayWrite else { return (nil, nil, wasEmpty) }
+                if case .reactor(let reactor) = state.mode, reactor.isCurrent {
+                    // On the reactor's thread: the reactor writes the turn's commands together before it waits.
+                    guard !state.flushScheduled else { return (nil, nil, false, nil) }
+                    state.flushScheduled = true
+                    return (nil, nil, false, reactor)
+                }
+                guard case .none = state.writer else { return (nil, nil, false, nil) }
+                guard callerMayWrite else { return (nil, nil, wasEmpty, nil) }
                 state.writer = .caller
                 var batch: [UInt8] = []
                 swap(&batch, &state.outbound)
-                return (batch, nil, false)
+                return (batch, nil, false, nil)
             }
             if let error = outcome.error {
                 continuation.resume(throwing: error)
+            } else if let reactor = outcome.flush {
+                reactor.scheduleFlush(transport.fd)
             } else if let batch = outcome.batch {
                 writeAsCaller(batch)
             } else if outcome.wake {
@@ -196,58 +260,118 @@ final class ConnectionCore: Sendable {
         }
     }
 
+    /// Gets the driver to look at the state: the reactor through its queue, the I/O thread through the eventfd.
     private func wake() {
+        if let reactor = state.withLock({ $0.mode.reactor }),
+           reactor.execute({ [self] in self.service(readable: false, writable: false) }) {
+            return
+        }
+        wakeThread()
+    }
+
+    private func wakeThread() {
         var one: UInt64 = 1
         _ = Glibc.write(wakeFD, &one, 8)
+    }
+
+    /// Moves the socket from the I/O thread to `reactor`, which then reads replies and resumes their callers
+    /// on its own thread. Plain TCP only (TLS stays on its I/O thread); a no-op for a closing connection or
+    /// one already handed over. The I/O thread stops at its next turn and gives the reactor its parser,
+    /// with nothing lost: bytes that arrive meanwhile wait in the socket, and callers keep writing.
+    /// - Returns: Whether the hand-over started.
+    @discardableResult
+    func handOver(to reactor: any IOReactor) -> Bool {
+        guard transport.allowsConcurrentWrites, !transport.hasBufferedInput else { return false }
+        let started = state.withLock { state -> Bool in
+            guard state.closeReason == nil, case .thread = state.mode else { return false }
+            state.mode = .handingOver(reactor)
+            return true
+        }
+        if started { wakeThread() }
+        return started
     }
 }
 
 // MARK: - I/O thread
 
 extension ConnectionCore {
-    private func run(parser initialParser: RESPParser) {
-        var parser = initialParser
-        var writing: [UInt8] = []
-        var written = 0
-        // TLS only: the last write needs the socket readable, or the last read needs it writable.
-        var writeWaitsForRead = false
-        var readWaitsForWrite = false
-        let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.readChunk, alignment: 16)
-        defer { readBuffer.deallocate() }
-        // Reused by every `receive`, so a batch of replies costs no array allocation.
-        var scratch = ReceiveScratch()
+    /// Why the I/O thread's loop ended.
+    private enum ThreadExit {
+        case terminate
+        case handOver(any IOReactor)
+    }
 
-        loop: while true {
-            // Once the previous batch is written, give up the writer role, and take over bytes a
-            // sender could not write (the socket was full) when no sender is writing.
-            let (closing, headDeadline): (Bool, ContinuousClock.Instant?) = state.withLock { state in
-                if written == writing.count {
-                    if case .ioThread = state.writer { state.writer = .none }
-                    if case .none = state.writer, !state.outbound.isEmpty {
-                        swap(&writing, &state.outbound)
-                        state.outbound.removeAll(keepingCapacity: state.outbound.capacity <= 1 << 20)
-                        written = 0
-                        state.writer = .ioThread
-                    }
-                }
-                return (state.closeReason != nil, state.pending.first?.deadline)
+    /// The I/O thread: drives the socket until the connection closes, or hands it to a reactor.
+    private func threadMain(_ initial: Driver) {
+        var driver = initial
+        while true {
+            switch runThread(&driver) {
+            case .terminate:
+                terminate(&driver)
+                return
+            case .handOver(let reactor):
+                let handed = driver
+                if reactor.execute({ [self] in self.adopt(handed, on: reactor) }) { return }
+                // The reactor has stopped: keep driving here.
+                state.withLock { $0.mode = .thread }
             }
-            if closing { break loop }
+        }
+    }
 
-            if written < writing.count {
-                let before = written
-                let outcome = flush(writing, from: &written)
-                if written > before { state.withLock { $0.sentBytes += UInt64(written - before) } }
+    /// Once the driver's batch is written, gives up the writer role, and takes over bytes a sender could not
+    /// write (the socket was full) when no sender is writing.
+    /// - Returns: Whether the connection is closing, the oldest command's deadline, and the driving mode.
+    private func takeOverWrites(_ driver: inout Driver) -> (closing: Bool, headDeadline: ContinuousClock.Instant?, mode: Mode) {
+        state.withLock { state in
+            if driver.written == driver.writing.count {
+                if case .ioThread = state.writer { state.writer = .none }
+                if case .none = state.writer, !state.outbound.isEmpty {
+                    swap(&driver.writing, &state.outbound)
+                    state.outbound.removeAll(keepingCapacity: state.outbound.capacity <= 1 << 20)
+                    driver.written = 0
+                    state.writer = .ioThread
+                }
+            }
+            return (state.closeReason != nil, state.pending.first?.deadline, state.mode)
+        }
+    }
+
+    /// Gives back what the driver has not written yet, ahead of what senders queued since, and the writer
+    /// role, so that the next driver (or sender) writes it first.
+    private func returnWrites(_ driver: inout Driver) {
+        state.withLock { state in
+            if driver.written < driver.writing.count {
+                state.outbound = Array(driver.writing[driver.written...]) + state.outbound
+            }
+            if case .ioThread = state.writer { state.writer = .none }
+        }
+        driver.writing = []
+        driver.written = 0
+    }
+
+    private func runThread(_ driver: inout Driver) -> ThreadExit {
+        while true {
+            let (closing, headDeadline, mode) = takeOverWrites(&driver)
+            if closing { return .terminate }
+            if case .handingOver(let reactor) = mode {
+                returnWrites(&driver)
+                return .handOver(reactor)
+            }
+
+            if driver.written < driver.writing.count {
+                let before = driver.written
+                let outcome = flush(driver.writing, from: &driver.written)
+                if driver.written > before { state.withLock { $0.sentBytes += UInt64(driver.written - before) } }
                 if let error = outcome.failure {
                     fail(error)
-                    break loop
+                    return .terminate
                 }
-                writeWaitsForRead = outcome.waitsForRead
+                driver.writeWaitsForRead = outcome.waitsForRead
                 // Written whole: loop to release the writer role before sleeping in poll.
-                if written == writing.count { continue loop }
+                if driver.written == driver.writing.count { continue }
             }
 
-            let wantsWritable = (written < writing.count && !writeWaitsForRead) || readWaitsForWrite
+            let wantsWritable = (driver.written < driver.writing.count && !driver.writeWaitsForRead) || driver.readWaitsForWrite
             var descriptors = [
                 pollfd(fd: transport.fd, events: Int16(POLLIN) | (wantsWritable ? Int16(POLLOUT) : 0), revents: 0),
                 pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0),
@@ -259,7 +383,7 @@ extension ConnectionCore {
             let ready = poll(&descriptors, 2, timeout)
             if ready < 0 && errno != EINTR {
                 fail(.syscall(.connectionClosed, "poll()"))
-                break loop
+                return .terminate
             }
             if descriptors[1].revents != 0 {
                 var counter: UInt64 = 0
@@ -267,19 +391,18 @@ extension ConnectionCore {
             }
             let readable = descriptors[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0
             let writable = descriptors[0].revents & Int16(POLLOUT) != 0
-            if readable || buffered || (readWaitsForWrite && writable) {
-                let outcome = receive(into: readBuffer, parser: &parser, scratch: &scratch)
+            if readable || buffered || (driver.readWaitsForWrite && writable) {
+                let outcome = receive(into: driver.readBuffer, parser: &driver.parser, scratch: &driver.scratch)
                 if let error = outcome.failure {
                     fail(error)
-                    break loop
+                    return .terminate
                 }
-                readWaitsForWrite = outcome.waitsForWrite
+                driver.readWaitsForWrite = outcome.waitsForWrite
             }
             if headDeadline != nil && failHeadIfExpired() {
-                break loop
+                return .terminate
             }
         }
-        terminate()
     }
 
     /// Writes as much of `bytes[written...]` as the transport accepts without blocking.
@@ -403,8 +526,10 @@ extension ConnectionCore {
         }
     }
 
-    /// Releases the socket and fails every command still waiting.
-    private func terminate() {
+    /// Releases the socket and the driver's buffer, and fails every command still waiting.
+    private func terminate(_ driver: inout Driver) {
+        driver.readBuffer.deallocate()
+        driver.writing = []
         let (pending, waiters, reason) = state.withLock { state in
             let reason = state.closeReason ?? RedisClientError(.connectionClosed, "connection closed")
             state.closeReason = reason
@@ -428,5 +553,112 @@ extension ConnectionCore {
         transport.close()
         for (entry, sent) in pending { entry.continuation.resume(throwing: reason.sent(sent)) }
         for waiter in waiters { waiter.resume() }
+    }
+}
+
+// MARK: - On a reactor
+
+extension ConnectionCore: IOReactorSource {
+    /// Takes the socket over from the I/O thread, on the reactor's thread; falls back to a new I/O thread
+    /// when the reactor cannot watch it (it stopped meanwhile).
+    private func adopt(_ handed: Driver, on reactor: any IOReactor) {
+        guard reactor.isCurrent, reactor.watch(transport.fd, source: self) else {
+            state.withLock { $0.mode = .thread }
+            startThread(handed)
+            return
+        }
+        state.withLock { $0.mode = .reactor(reactor) }
+        reactorDriver = handed
+        // Replies that arrived during the hand-over, writes queued meanwhile, or a close.
+        service(readable: true, writable: false)
+    }
+
+    public func reactorEvents(readable: Bool, writable: Bool) {
+        service(readable: readable, writable: writable)
+    }
+
+    public func reactorTick() {
+        guard reactorDriver != nil else { return }
+        if failHeadIfExpired() {
+            finishOnReactor()
+        } else {
+            service(readable: false, writable: false)
+        }
+    }
+
+    public func reactorFlush() {
+        state.withLock { $0.flushScheduled = false }
+        service(readable: false, writable: false)
+    }
+
+    public func reactorStopping() {
+        guard var driver = takeReactorDriver() else { return }
+        // The reactor has already stopped watching the socket: drive it from a thread of its own again.
+        returnWrites(&driver)
+        driver.watchesWritable = false
+        state.withLock { state in
+            state.mode = .thread
+            state.flushScheduled = false
+        }
+        startThread(driver)
+    }
+
+    /// Moves the driver out of `reactorDriver`, so that its arrays stay uniquely referenced.
+    private func takeReactorDriver() -> Driver? {
+        var driver: Driver?
+        swap(&driver, &reactorDriver)
+        return driver
+    }
+
+    /// One turn on the reactor: writes what the driver or stuck senders left, reads and resumes replies,
+    /// and closes the connection when it is closing or broke. Reactor thread only; a no-op before the
+    /// hand-over arrives or after the connection left the reactor.
+    private func service(readable: Bool, writable: Bool) {
+        guard case .reactor(let reactor)? = state.withLock({ $0.mode }) as Mode?, reactor.isCurrent,
+              var driver = takeReactorDriver() else { return }
+        var broken = false
+        writing: while true {
+            let (closing, _, _) = takeOverWrites(&driver)
+            if closing {
+                broken = true
+                break writing
+            }
+            guard driver.written < driver.writing.count else { break writing }
+            let before = driver.written
+            let outcome = flush(driver.writing, from: &driver.written)
+            if driver.written > before { state.withLock { $0.sentBytes += UInt64(driver.written - before) } }
+            if let error = outcome.failure {
+                fail(error)
+                broken = true
+                break writing
+            }
+            // The socket is full: wait for writability.
+            if driver.written < driver.writing.count { break writing }
+        }
+        if !broken && readable {
+            let outcome = receive(into: driver.readBuffer, parser: &driver.parser, scratch: &driver.scratch)
+            if let error = outcome.failure {
+                fail(error)
+                broken = true
+            }
+        }
+        if broken {
+            reactorDriver = driver
+            finishOnReactor()
+            return
+        }
+        let wantsWritable = driver.written < driver.writing.count
+        if wantsWritable != driver.watchesWritable {
+            reactor.setWantsWritable(transport.fd, wantsWritable)
+            driver.watchesWritable = wantsWritable
+        }
+        reactorDriver = driver
+    }
+
+    /// Leaves the reactor and releases the connection (reactor thread).
+    private func finishOnReactor() {
+        guard var driver = takeReactorDriver() else { return }
+        state.withLock { $0.mode.reactor }?.unwatch(transport.fd)
+        terminate(&driver)
     }
 }

@@ -154,6 +154,15 @@ public final class RedisConnection: RedisClient {
         core.close()
     }
 
+    /// Moves the connection's socket from its I/O thread onto `reactor` (see ``IOReactor``): replies are then
+    /// read and their callers resumed on the reactor's thread. Plain TCP only; TLS stays on its I/O thread.
+    /// When the reactor stops, the connection goes back to an I/O thread of its own.
+    /// - Returns: Whether the move started (false for TLS, or a closed connection).
+    @discardableResult
+    public func handOver(to reactor: any IOReactor) -> Bool {
+        core.handOver(to: reactor)
+    }
+
     /// Returns once the connection is closed, for whatever reason, and its socket released.
     public func waitUntilClosed() async {
         await core.waitUntilClosed()

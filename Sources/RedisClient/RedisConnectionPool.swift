@@ -27,6 +27,8 @@ public final class RedisConnectionPool: RedisClient, Sendable {
         var connection: RedisConnection?
         var connecting = false
         var endpoint: RedisEndpoint?
+        /// The reactor the slot's connections move onto (``attach(reactors:)``), if any.
+        var reactor: (any IOReactor)?
     }
 
     private struct State {
@@ -39,6 +41,8 @@ public final class RedisConnectionPool: RedisClient, Sendable {
         var waiters: [Waiter] = []
         var lastError: RedisClientError?
         var reported = (connected: -1, connecting: -1)
+        /// Whether some slot has a reactor (then a command prefers its own reactor's connection).
+        var hasReactors = false
     }
 
     /// The configuration the pool was created with.
@@ -154,7 +158,7 @@ public final class RedisConnectionPool: RedisClient, Sendable {
                 guard let connection = state.slots[index].connection, let endpoint = state.slots[index].endpoint,
                       matches(endpoint) else { continue }
                 dropped.append(connection)
-                state.slots[index] = Slot(connection: nil, connecting: true)
+                state.slots[index] = Slot(connection: nil, connecting: true, reactor: state.slots[index].reactor)
             }
             if !dropped.isEmpty { report(&state) }
             return dropped
@@ -186,6 +190,27 @@ public final class RedisConnectionPool: RedisClient, Sendable {
         state.withLock { $0.slots.lazy.filter { $0.connection != nil }.count }
     }
 
+    /// Moves the pool's plain-TCP connections onto `reactors` (the HTTP server's event loops), now and
+    /// whenever a slot reconnects: each lane's slots are dealt out round-robin, and a command sent on a
+    /// reactor's thread prefers a connection of that reactor, so its reply is read and its caller resumed on
+    /// the same thread. TLS connections stay on their I/O threads.
+    public func attach(reactors: [any IOReactor]) {
+        guard !reactors.isEmpty else { return }
+        let moves: [(RedisConnection, any IOReactor)] = state.withLock { state in
+            guard !state.closed else { return [] }
+            let writers = Swift.max(1, configuration.connectionCount)
+            var moves: [(RedisConnection, any IOReactor)] = []
+            for index in state.slots.indices {
+                let reactor = reactors[(index < writers ? index : index - writers) % reactors.count]
+                state.slots[index].reactor = reactor
+                if let connection = state.slots[index].connection { moves.append((connection, reactor)) }
+            }
+            state.hasReactors = true
+            return moves
+        }
+        for (connection, reactor) in moves { connection.handOver(to: reactor) }
+    }
+
     // MARK: - Checkout
 
     /// Picks a live connection round-robin, waits for a connect attempt in progress, or fails at once.
@@ -213,6 +238,14 @@ public final class RedisConnectionPool: RedisClient, Sendable {
         let readers = state.slots.count - writers
         let own = lane == .read && readers > 0 ? writers..<state.slots.count : 0..<writers
         let start = lane == .read && readers > 0 ? state.nextRead : state.next
+        if state.hasReactors {
+            for index in own {
+                if let reactor = state.slots[index].reactor, reactor.isCurrent,
+                   let connection = state.slots[index].connection, !connection.isClosed {
+                    return .success(Checkout(connection: connection, endpoint: state.slots[index].endpoint))
+                }
+            }
+        }
         for offset in 0..<own.count {
             let index = own.lowerBound + (start + offset) % own.count
             if let connection = state.slots[index].connection, !connection.isClosed {
@@ -253,6 +286,7 @@ public final class RedisConnectionPool: RedisClient, Sendable {
                     connection.close()
                     return
                 }
+                if let reactor = state.withLock({ $0.slots[index].reactor }) { connection.handOver(to: reactor) }
                 if hadConnection { observer?.reconnected() }
                 hadConnection = true
                 failures = 0
@@ -300,7 +334,7 @@ public final class RedisConnectionPool: RedisClient, Sendable {
     private func install(_ connection: RedisConnection, endpoint: RedisEndpoint?, at index: Int) -> Bool {
         let waiters: [Waiter]? = state.withLock { state in
             guard !state.closed else { return nil }
-            state.slots[index] = Slot(connection: connection, connecting: false, endpoint: endpoint)
+            state.slots[index] = Slot(connection: connection, connecting: false, endpoint: endpoint, reactor: state.slots[index].reactor)
             state.lastError = nil
             let waiters = state.waiters
             state.waiters = []
