@@ -56,7 +56,7 @@ public enum AgentStateApp {
         }
         let port: Int
         do {
-            port = try service.server.start()
+            port = try service.start()
         } catch let error as HTTPServerError where error.operation.hasPrefix("getaddrinfo") {
             // An address that does not resolve is a configuration error, like any other bad value.
             FileHandle.standardError.write(Data("agentstate: invalid value '\(configuration.host.prefix(64))' for --host: \(error.message)\n".utf8))
@@ -149,6 +149,8 @@ final class Service: Sendable {
     let store: any StateStore
     /// Closes the Redis connections, when the store is Redis; called after the server has drained.
     let closeRedis: (@Sendable () async -> Void)?
+    /// Moves the Redis connections onto the server's loops, when the pool can (standalone, plain TCP).
+    let attachRedis: (@Sendable ([any IOReactor]) -> Void)?
 
     init(configuration: AppConfiguration, logger: Logger, authenticator: Authenticator = .disabled) throws {
         let box = ServerBox()
@@ -161,8 +163,9 @@ final class Service: Sendable {
         case .memory:
             store = InMemoryStateStore(configuration: storeConfiguration)
             closeRedis = nil
+            attachRedis = nil
         case .redis:
-            (store, closeRedis) = try StoreFactory.redis(configuration: configuration, storeConfiguration: storeConfiguration, metrics: metrics, logger: logger)
+            (store, closeRedis, attachRedis) = try StoreFactory.redis(configuration: configuration, storeConfiguration: storeConfiguration, metrics: metrics, logger: logger)
         }
         handler = APIHandler(configuration: configuration, store: store, metrics: metrics, logger: logger,
                              openAPIDocument: Array((OpenAPIDocument.yaml + "\n").utf8), authenticator: authenticator)
@@ -174,6 +177,14 @@ final class Service: Sendable {
         serverConfiguration.eventLoopCount = configuration.eventLoops
         server = HTTPServer(configuration: serverConfiguration, handler: handler)
         box.server.withLock { $0 = server }
+    }
+
+    /// Starts the server, then moves the Redis connections onto its loops.
+    /// - Returns: The bound port.
+    func start() throws -> Int {
+        let port = try server.start()
+        attachRedis?(server.eventLoops.map(LoopReactor.init))
+        return port
     }
 
     /// Turns readiness to 503, stops accepting, lets in-flight requests finish, closes connections.

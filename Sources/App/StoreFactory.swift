@@ -6,13 +6,14 @@ import Telemetry
 /// Builds the configured `StateStore` backend.
 enum StoreFactory {
     /// A `RedisStateStore` over a connection pool for the configured URL (or, in cluster mode, a
-    /// cluster client with a pool per primary), and what closes its connections at shutdown.
+    /// cluster client with a pool per primary), what closes its connections at shutdown, and, for a
+    /// standalone plain-TCP pool, what moves its connections onto the HTTP server's loops.
     /// Connecting happens in the background: a Redis that is down at startup makes `/readyz`
     /// answer 503 and requests 503 until it comes up.
     /// - Throws: `ConfigurationError` for a URL that does not parse, or TLS files OpenSSL cannot load.
     static func redis(
         configuration: AppConfiguration, storeConfiguration: StoreConfiguration, metrics: AppMetrics, logger: Logger
-    ) throws -> (store: any StateStore, close: @Sendable () async -> Void) {
+    ) throws -> (store: any StateStore, close: @Sendable () async -> Void, attach: (@Sendable ([any IOReactor]) -> Void)?) {
         var url: RedisURL
         do {
             url = try RedisURL(parsing: configuration.redisURL ?? "redis://127.0.0.1:6379")
@@ -21,12 +22,16 @@ enum StoreFactory {
         }
         if let password = configuration.redisPassword { url.password = password }
         var poolConfiguration = RedisConnectionPool.Configuration(url: url)
-        poolConfiguration.connectionCount = configuration.redisConnections
+        // A standalone plain-TCP pool's connections move onto the HTTP server's loops (`Service.start`):
+        // by default each loop gets one, so that its requests' replies are read on the loop itself.
+        let onLoops = configuration.redisMode == .standalone && url.scheme == .redis
+        poolConfiguration.connectionCount = configuration.redisConnections ?? (onLoops ? configuration.eventLoops : 1)
         poolConfiguration.commandTimeout = .milliseconds(configuration.redisCommandTimeoutMilliseconds)
-        // One more connection for plain reads (the HMGET of a non-sliding load), so that loads keep
-        // being answered while Redis pauses writes (CLIENT PAUSE … WRITE, FAILOVER). Read-your-writes
-        // holds: an HTTP connection's next request starts only after the previous one's response.
-        poolConfiguration.readConnectionCount = 1
+        // Connections for plain reads (the HMGET of a non-sliding load), so that loads keep being answered
+        // while Redis pauses writes (CLIENT PAUSE … WRITE, FAILOVER): as many as for writes on the loops,
+        // else one. Read-your-writes holds: an HTTP connection's next request starts only after the
+        // previous one's response.
+        poolConfiguration.readConnectionCount = onLoops ? poolConfiguration.connectionCount : 1
         if url.scheme == .rediss {
             let tls = TLSConfiguration(
                 caFile: configuration.redisTLSCAFile, certificateFile: configuration.redisTLSCertFile,
@@ -76,6 +81,8 @@ enum StoreFactory {
         let observer = RedisMetricsObserver(metrics: metrics, connectionLog: RedisConnectionLog(logger: logger))
         let client: any RedisClient
         let close: @Sendable () async -> Void
+        // Standalone plain-TCP connections move onto the HTTP server's loops once they run.
+        var attach: (@Sendable ([any IOReactor]) -> Void)?
         var layout = RedisKeyLayout.standalone
         if configuration.redisMode == .cluster {
             let cluster = RedisClusterClient(
@@ -89,6 +96,9 @@ enum StoreFactory {
             let pool = RedisConnectionPool(configuration: poolConfiguration, observer: observer)
             client = pool
             close = { await pool.close() }
+            if onLoops {
+                attach = { pool.attach(reactors: $0) }
+            }
         }
         let replicaWait = configuration.redisWaitReplicas > 0
             ? ReplicaWait(replicas: configuration.redisWaitReplicas, timeoutMilliseconds: configuration.redisWaitTimeoutMilliseconds) : nil
@@ -108,6 +118,6 @@ enum StoreFactory {
                 logger.warning("redis scripts not loaded yet; they load on first use", [("error", .string(String(describing: error)))])
             }
         }
-        return (store, close)
+        return (store, close, attach)
     }
 }

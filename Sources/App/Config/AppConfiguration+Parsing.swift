@@ -110,7 +110,7 @@ extension AppConfiguration {
             guard value.utf8.count <= 128 else { throw invalid("--key-prefix", value, "must be at most 128 bytes") }
             config.keyPrefix = value
         },
-        Option(flag: "--redis-connections", valueName: "COUNT", help: "Redis connections per replica, each pipelining many requests' commands (default 1).") { config, value throws(ConfigurationError) in
+        Option(flag: "--redis-connections", valueName: "COUNT", help: "Redis connections per replica, each pipelining many requests' commands (default: one per event loop for a standalone redis:// server, else 1).") { config, value throws(ConfigurationError) in
             config.redisConnections = Int(try integer("--redis-connections", value, in: 1...64))
         },
         Option(flag: "--default-ttl", valueName: "SECONDS", help: "TTL of sessions created without ttl_seconds; 0 means none (default 0).") { config, value throws(ConfigurationError) in
@@ -377,7 +377,7 @@ extension AppConfiguration {
         if let redisURL {
             metadata.append(("redis_url", .string((try? RedisURL(parsing: redisURL))?.description ?? "<invalid>")))
             metadata.append(("key_prefix", .string(keyPrefix)))
-            metadata.append(("redis_connections", .int(Int64(redisConnections))))
+            metadata.append(("redis_connections", redisConnections.map { .int(Int64($0)) } ?? .string("default")))
             if let redisPasswordFile { metadata.append(("redis_password_file", .string(redisPasswordFile))) }
             metadata.append(("redis_mode", .string(redisMode.rawValue)))
             metadata.append(("redis_command_timeout_ms", .int(Int64(redisCommandTimeoutMilliseconds))))

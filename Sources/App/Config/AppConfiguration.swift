@@ -21,8 +21,10 @@ public struct AppConfiguration: Sendable, Equatable {
     /// Only set when the store is Redis. Contains the password: never log it unredacted.
     public var redisURL: String?
     public var keyPrefix = "agentstate:"
-    /// Redis connections per replica; every connection pipelines the commands of many requests.
-    public var redisConnections = 1
+    /// Redis connections per replica (`--redis-connections`); every connection pipelines the commands of many
+    /// requests. Nil for the default: one per event loop for a standalone `redis://` server (whose connections
+    /// move onto the loops), else 1.
+    public var redisConnections: Int?
     /// `--redis-password-file`: where the Redis password was read from, and the password itself
     /// (read at parse time, less one trailing newline). Never log `redisPassword`.
     public var redisPasswordFile: String?
