@@ -303,6 +303,8 @@ extension ConnectionCore {
 
     /// The I/O thread: drives the socket until the connection closes, or hands it to a reactor.
     private func threadMain(_ initial: Driver) {
+        // The kernel's name for the thread too (`ps -L`, /proc/<pid>/task/*/comm).
+        cepoll_set_thread_name("redis-io")
         var driver = initial
         while true {
             switch runThread(&driver) {

@@ -12,6 +12,29 @@ struct RedisEndToEndTests {
         return try await AgentStateProcess(["--redis-url", redis.url, "--key-prefix", "e2e-\(UUID().uuidString):", "--log-level", "warning"] + extra)
     }
 
+    /// Standalone `redis://` connections move onto the event loops: one write and one read connection per
+    /// loop, and no Redis I/O thread left once they have moved; requests keep being answered.
+    @Test func redisConnectionsMoveOntoTheEventLoops() async throws {
+        let server = try await redisService(["--event-loops", "2"])
+        let path = "/agents/\(uniqueAgent())/sessions/loops"
+        var threads: [String] = []
+        var connected: String?
+        for _ in 0..<250 {
+            #expect(try await server.call("PUT", path, body: #"{"state":1}"#).status < 300)
+            #expect(try await server.call("GET", path).status == 200)
+            let metrics = try await server.call("GET", "/metrics").text
+            connected = metrics.split(separator: "\n").first { $0.hasPrefix(#"agentstate_redis_connections{state="connected"}"#) }.map(String.init)
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(server.child.pid)/task")) ?? []
+            threads = tasks.compactMap { try? String(contentsOfFile: "/proc/\(server.child.pid)/task/\($0)/comm", encoding: .utf8) }
+                .map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            if connected?.hasSuffix(" 4") == true, !threads.contains(where: { $0.hasPrefix("redis-io") }) { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(connected?.hasSuffix(" 4") == true, "\(connected ?? "no gauge")")
+        #expect(threads.filter { $0.hasPrefix("http-loop-") }.count == 2, "\(threads)")
+        #expect(!threads.contains { $0.hasPrefix("redis-io") }, "no connection is left on an I/O thread: \(threads)")
+    }
+
     @Test func fiftyConditionalWritersExactlyOneWins() async throws {
         let server = try await redisService()
         let path = "/agents/\(uniqueAgent())/sessions/race"
