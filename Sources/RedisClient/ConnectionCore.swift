@@ -79,9 +79,9 @@ final class ConnectionCore: Sendable {
         }
     }
 
-    /// What the driving thread keeps between turns; it moves whole from the I/O thread to a reactor
-    /// and back, and only the driving thread touches it.
-    private struct Driver: @unchecked Sendable {
+    /// What the driving thread keeps between turns; it moves from the I/O thread to a reactor and back,
+    /// and only the driving thread touches it. A class, so that moving it copies nothing.
+    private final class Driver: @unchecked Sendable {
         var parser: RESPParser
         /// The batch being written by the driver (the writer role `.ioThread`), and how much of it is out.
         var writing: [UInt8] = []
@@ -94,6 +94,8 @@ final class ConnectionCore: Sendable {
         var scratch = ReceiveScratch()
         /// On a reactor: whether writability events are asked for.
         var watchesWritable = false
+        /// The reactor driving the socket, once adopted.
+        var reactor: (any IOReactor)?
 
         init(parser: RESPParser) {
             self.parser = parser
@@ -112,7 +114,8 @@ final class ConnectionCore: Sendable {
     /// Receives Pub/Sub messages (arrays whose first element is `message`), which answer no command.
     private let pushHandler: (@Sendable (RESPValue) -> Void)?
     private let state = Mutex(State())
-    /// The driver while a reactor drives the socket; touched only on the reactor's thread.
+    /// The driver while a reactor drives the socket; touched only on the reactor's thread (and, once
+    /// that reactor has stopped, by the closures it left, which find it nil).
     nonisolated(unsafe) private var reactorDriver: Driver?
 
     /// Takes ownership of a connected non-blocking transport and starts the I/O thread.
@@ -302,18 +305,16 @@ extension ConnectionCore {
     }
 
     /// The I/O thread: drives the socket until the connection closes, or hands it to a reactor.
-    private func threadMain(_ initial: Driver) {
+    private func threadMain(_ driver: Driver) {
         // The kernel's name for the thread too (`ps -L`, /proc/<pid>/task/*/comm).
         cepoll_set_thread_name("redis-io")
-        var driver = initial
         while true {
-            switch runThread(&driver) {
+            switch runThread(driver) {
             case .terminate:
-                terminate(&driver)
+                terminate(driver)
                 return
             case .handOver(let reactor):
-                let handed = driver
-                if reactor.execute({ [self] in self.adopt(handed, on: reactor) }) { return }
+                if reactor.execute({ [self] in self.adopt(driver, on: reactor) }) { return }
                 // The reactor has stopped: keep driving here.
                 state.withLock { $0.mode = .thread }
             }
@@ -321,26 +322,21 @@ extension ConnectionCore {
     }
 
     /// Once the driver's batch is written, gives up the writer role, and takes over bytes a sender could not
-    /// write (the socket was full) when no sender is writing.
-    /// - Returns: Whether the connection is closing, the oldest command's deadline, and the driving mode.
-    private func takeOverWrites(_ driver: inout Driver) -> (closing: Bool, headDeadline: ContinuousClock.Instant?, mode: Mode) {
-        state.withLock { state in
-            if driver.written == driver.writing.count {
-                if case .ioThread = state.writer { state.writer = .none }
-                if case .none = state.writer, !state.outbound.isEmpty {
-                    swap(&driver.writing, &state.outbound)
-                    state.outbound.removeAll(keepingCapacity: state.outbound.capacity <= 1 << 20)
-                    driver.written = 0
-                    state.writer = .ioThread
-                }
-            }
-            return (state.closeReason != nil, state.pending.first?.deadline, state.mode)
+    /// write (the socket was full), or that senders on the reactor's thread queued, when no sender is writing.
+    private static func takeOverWrites(_ state: inout State, _ driver: Driver) {
+        guard driver.written == driver.writing.count else { return }
+        if case .ioThread = state.writer { state.writer = .none }
+        if case .none = state.writer, !state.outbound.isEmpty {
+            swap(&driver.writing, &state.outbound)
+            state.outbound.removeAll(keepingCapacity: state.outbound.capacity <= 1 << 20)
+            driver.written = 0
+            state.writer = .ioThread
         }
     }
 
     /// Gives back what the driver has not written yet, ahead of what senders queued since, and the writer
     /// role, so that the next driver (or sender) writes it first.
-    private func returnWrites(_ driver: inout Driver) {
+    private func returnWrites(_ driver: Driver) {
         state.withLock { state in
             if driver.written < driver.writing.count {
                 state.outbound = Array(driver.writing[driver.written...]) + state.outbound
@@ -351,12 +347,15 @@ extension ConnectionCore {
         driver.written = 0
     }
 
-    private func runThread(_ driver: inout Driver) -> ThreadExit {
+    private func runThread(_ driver: Driver) -> ThreadExit {
         while true {
-            let (closing, headDeadline, mode) = takeOverWrites(&driver)
+            let (closing, headDeadline, mode) = state.withLock { state in
+                Self.takeOverWrites(&state, driver)
+                return (state.closeReason != nil, state.pending.first?.deadline, state.mode)
+            }
             if closing { return .terminate }
             if case .handingOver(let reactor) = mode {
-                returnWrites(&driver)
+                returnWrites(driver)
                 return .handOver(reactor)
             }
 
@@ -529,7 +528,7 @@ extension ConnectionCore {
     }
 
     /// Releases the socket and the driver's buffer, and fails every command still waiting.
-    private func terminate(_ driver: inout Driver) {
+    private func terminate(_ driver: Driver) {
         driver.readBuffer.deallocate()
         driver.writing = []
         let (pending, waiters, reason) = state.withLock { state in
@@ -570,6 +569,7 @@ extension ConnectionCore: IOReactorSource {
             return
         }
         state.withLock { $0.mode = .reactor(reactor) }
+        handed.reactor = reactor
         reactorDriver = handed
         // Replies that arrived during the hand-over, writes queued meanwhile, or a close.
         service(readable: true, writable: false)
@@ -589,15 +589,16 @@ extension ConnectionCore: IOReactorSource {
     }
 
     public func reactorFlush() {
-        state.withLock { $0.flushScheduled = false }
-        service(readable: false, writable: false)
+        service(readable: false, writable: false, flushing: true)
     }
 
     public func reactorStopping() {
-        guard var driver = takeReactorDriver() else { return }
+        guard let driver = reactorDriver else { return }
+        reactorDriver = nil
         // The reactor has already stopped watching the socket: drive it from a thread of its own again.
-        returnWrites(&driver)
+        returnWrites(driver)
         driver.watchesWritable = false
+        driver.reactor = nil
         state.withLock { state in
             state.mode = .thread
             state.flushScheduled = false
@@ -605,22 +606,18 @@ extension ConnectionCore: IOReactorSource {
         startThread(driver)
     }
 
-    /// Moves the driver out of `reactorDriver`, so that its arrays stay uniquely referenced.
-    private func takeReactorDriver() -> Driver? {
-        var driver: Driver?
-        swap(&driver, &reactorDriver)
-        return driver
-    }
-
     /// One turn on the reactor: writes what the driver or stuck senders left, reads and resumes replies,
     /// and closes the connection when it is closing or broke. Reactor thread only; a no-op before the
     /// hand-over arrives or after the connection left the reactor.
-    private func service(readable: Bool, writable: Bool) {
-        guard case .reactor(let reactor)? = state.withLock({ $0.mode }) as Mode?, reactor.isCurrent,
-              var driver = takeReactorDriver() else { return }
+    private func service(readable: Bool, writable: Bool, flushing: Bool = false) {
+        guard let driver = reactorDriver, let reactor = driver.reactor, reactor.isCurrent else { return }
         var broken = false
         writing: while true {
-            let (closing, _, _) = takeOverWrites(&driver)
+            let closing = state.withLock { state in
+                if flushing { state.flushScheduled = false }
+                Self.takeOverWrites(&state, driver)
+                return state.closeReason != nil
+            }
             if closing {
                 broken = true
                 break writing
@@ -645,7 +642,6 @@ extension ConnectionCore: IOReactorSource {
             }
         }
         if broken {
-            reactorDriver = driver
             finishOnReactor()
             return
         }
@@ -654,13 +650,13 @@ extension ConnectionCore: IOReactorSource {
             reactor.setWantsWritable(transport.fd, wantsWritable)
             driver.watchesWritable = wantsWritable
         }
-        reactorDriver = driver
     }
 
     /// Leaves the reactor and releases the connection (reactor thread).
     private func finishOnReactor() {
-        guard var driver = takeReactorDriver() else { return }
-        state.withLock { $0.mode.reactor }?.unwatch(transport.fd)
-        terminate(&driver)
+        guard let driver = reactorDriver else { return }
+        reactorDriver = nil
+        driver.reactor?.unwatch(transport.fd)
+        terminate(driver)
     }
 }
