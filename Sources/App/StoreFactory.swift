@@ -7,7 +7,7 @@ import Telemetry
 enum StoreFactory {
     /// A `RedisStateStore` over a connection pool for the configured URL (or, in cluster mode, a
     /// cluster client with a pool per primary), what closes its connections at shutdown, and, for a
-    /// standalone plain-TCP pool, what moves its connections onto the HTTP server's loops.
+    /// plain-TCP pool outside cluster mode, what moves its connections onto the HTTP server's loops.
     /// Connecting happens in the background: a Redis that is down at startup makes `/readyz`
     /// answer 503 and requests 503 until it comes up.
     /// - Throws: `ConfigurationError` for a URL that does not parse, or TLS files OpenSSL cannot load.
@@ -22,9 +22,10 @@ enum StoreFactory {
         }
         if let password = configuration.redisPassword { url.password = password }
         var poolConfiguration = RedisConnectionPool.Configuration(url: url)
-        // A standalone plain-TCP pool's connections move onto the HTTP server's loops (`Service.start`):
-        // by default each loop gets one, so that its requests' replies are read on the loop itself.
-        let onLoops = configuration.redisMode == .standalone && url.scheme == .redis
+        // A plain-TCP pool's connections (standalone, or to the primary a Sentinel names) move onto the HTTP
+        // server's loops (`Service.start`): by default each loop gets one, so that its requests' replies are
+        // read on the loop itself. Cluster pools and TLS keep their I/O threads.
+        let onLoops = configuration.redisMode != .cluster && url.scheme == .redis
         poolConfiguration.connectionCount = configuration.redisConnections ?? (onLoops ? configuration.eventLoops : 1)
         poolConfiguration.commandTimeout = .milliseconds(configuration.redisCommandTimeoutMilliseconds)
         // Connections for plain reads (the HMGET of a non-sliding load), so that loads keep being answered
@@ -81,7 +82,7 @@ enum StoreFactory {
         let observer = RedisMetricsObserver(metrics: metrics, connectionLog: RedisConnectionLog(logger: logger))
         let client: any RedisClient
         let close: @Sendable () async -> Void
-        // Standalone plain-TCP connections move onto the HTTP server's loops once they run.
+        // Plain-TCP connections outside cluster mode move onto the HTTP server's loops once they run.
         var attach: (@Sendable ([any IOReactor]) -> Void)?
         var layout = RedisKeyLayout.standalone
         if configuration.redisMode == .cluster {

@@ -14,7 +14,7 @@ struct RedisSentinelEndToEndTests {
         let service = try await AgentStateProcess([
             "--store", "redis", "--redis-mode", "sentinel", "--redis-sentinel-master", RedisSentinelProcess.masterName,
             "--redis-url", "redis://127.0.0.1:\(dead),127.0.0.1:\(sentinel.port)",
-            "--redis-wait-replicas", "1", "--redis-wait-timeout-ms", "300",
+            "--redis-wait-replicas", "1", "--redis-wait-timeout-ms", "300", "--event-loops", "2",
         ])
         let agent = uniqueAgent()
         let body = #"{"state": {"n": 1}}"#
@@ -32,6 +32,9 @@ struct RedisSentinelEndToEndTests {
         var metrics = try await service.call("GET", "/metrics").text
         #expect(metrics.contains(#"agentstate_redis_primary_info{address="127.0.0.1:\#(primary.port)"} 1"#))
         #expect(metrics.contains("agentstate_redis_failovers_total 0"))
+        // One write and one read connection per event loop, served by the loops (plain TCP).
+        #expect(metrics.contains(#"agentstate_redis_connections{state="connected"} 4"#),
+                "\(metrics.split(separator: "\n").filter { $0.hasPrefix("agentstate_redis_connections") })")
 
         // kill -9 of the primary. Until the promoted replica has a replica of its own, writes are 503
         // (never 500); then the old primary comes back, the sentinel makes it a replica, and writes succeed.

@@ -110,7 +110,7 @@ extension AppConfiguration {
             guard value.utf8.count <= 128 else { throw invalid("--key-prefix", value, "must be at most 128 bytes") }
             config.keyPrefix = value
         },
-        Option(flag: "--redis-connections", valueName: "COUNT", help: "Redis connections per replica, each pipelining many requests' commands (default: one per event loop for a standalone redis:// server, else 1).") { config, value throws(ConfigurationError) in
+        Option(flag: "--redis-connections", valueName: "COUNT", help: "Redis connections per replica, each pipelining many requests' commands (default: one per event loop over redis:// outside cluster mode, else 1).") { config, value throws(ConfigurationError) in
             config.redisConnections = Int(try integer("--redis-connections", value, in: 1...64))
         },
         Option(flag: "--default-ttl", valueName: "SECONDS", help: "TTL of sessions created without ttl_seconds; 0 means none (default 0).") { config, value throws(ConfigurationError) in

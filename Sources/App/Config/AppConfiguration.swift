@@ -22,8 +22,8 @@ public struct AppConfiguration: Sendable, Equatable {
     public var redisURL: String?
     public var keyPrefix = "agentstate:"
     /// Redis connections per replica (`--redis-connections`); every connection pipelines the commands of many
-    /// requests. Nil for the default: one per event loop for a standalone `redis://` server (whose connections
-    /// move onto the loops), else 1.
+    /// requests. Nil for the default: one per event loop over `redis://` outside cluster mode (those
+    /// connections move onto the loops), else 1.
     public var redisConnections: Int?
     /// `--redis-password-file`: where the Redis password was read from, and the password itself
     /// (read at parse time, less one trailing newline). Never log `redisPassword`.
