@@ -73,6 +73,55 @@ struct LoggerTests {
         }
     }
 
+    /// Random strings with specials at every position (the escaper skips plain runs eight bytes at a time)
+    /// come back unchanged through a JSON parser.
+    @Test func escapingRoundTripsRandomStrings() throws {
+        let alphabet: [Character] = ["a", "Z", "0", " ", "\"", "\\", "\n", "\r", "\t", "\u{01}", "\u{1F}", "\u{7F}", "é", "🚀", "/"]
+        var random = SystemRandomNumberGenerator()
+        let (logger, collector) = Self.make()
+        var expected: [String] = []
+        for _ in 0..<300 {
+            let length = Int.random(in: 0...40, using: &random)
+            let value = String((0..<length).map { _ in alphabet.randomElement(using: &random)! })
+            expected.append(value)
+            logger.info("m", [("v", .string(value))])
+        }
+        #expect(collector.lines.count == expected.count)
+        for (line, value) in zip(collector.lines, expected) {
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(object["v"] as? String == value, "\(line)")
+            #expect(line.dropLast().contains("\n") == false)
+        }
+    }
+
+    /// The fields form writes exactly what the metadata form writes, in both formats.
+    @Test(arguments: Logger.Format.allCases)
+    func fieldsFormMatchesMetadataForm(_ format: Logger.Format) {
+        let (logger, collector) = Self.make(.info, format)
+        let nasty = "two words \"quoted\" back\\slash \n é"
+        logger.info("request", [
+            (LogKey.requestID, .string("r-1")), (LogKey.route, .string("/agents/{agent_id}")), ("note", .string(nasty)),
+            ("empty", .string("")), (LogKey.status, .int(-201)), (LogKey.durationMS, .double(0.125)),
+            ("big", .double(1e300)), ("nan", .double(.nan)), ("ok", .bool(true)),
+        ])
+        logger.log(.info, "request") { line in
+            line.string(LogKey.requestID, "r-1")
+            line.string(LogKey.route, "/agents/{agent_id}")
+            line.string("note", nasty)
+            line.string("empty", "")
+            line.int(LogKey.status, -201)
+            line.double(LogKey.durationMS, 0.125)
+            line.double("big", 1e300)
+            line.double("nan", .nan)
+            line.bool("ok", true)
+        }
+        var evaluated = false
+        logger.log(.debug, "dropped") { _ in evaluated = true }
+        #expect(!evaluated, "the fields of a dropped line are not written")
+        #expect(collector.lines.count == 2)
+        #expect(collector.lines.first == collector.lines.last)
+    }
+
     @Test func levelFiltering() {
         let (logger, collector) = Self.make(.warning)
         var evaluated = false

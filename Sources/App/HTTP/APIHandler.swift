@@ -209,18 +209,21 @@ final class APIHandler: HTTPHandler {
         if logger.isEnabled(.info) {
             let routeLabel = RequestSeries.routes[routeSlot], method = RequestSeries.methods[methodSlot]
             let bytesOut = head?.method == .HEAD ? 0 : response.body.count
-            var metadata: [(String, LogValue)] = [
-                (LogKey.requestID, .string(requestID)), (LogKey.method, .string(method)), (LogKey.route, .string(routeLabel)),
-                (LogKey.status, .int(Int64(response.status))), (LogKey.durationMS, .double((seconds * 1e6).rounded() / 1e3)),
-                (LogKey.bytesIn, .int(Int64(bytesIn))), (LogKey.bytesOut, .int(Int64(bytesOut))),
-            ]
-            if let tokenName { metadata.append((LogKey.tokenName, .string(tokenName))) }
-            // IDs only at debug level (DESIGN §6), and only once validated.
-            if logger.isEnabled(.debug), let head, let match = RouteMatch(path: head.path) {
-                if let agent = try? match.agentID() { metadata.append(("agent_id", .string(agent))) }
-                if let session = try? match.sessionID() { metadata.append(("session_id", .string(session))) }
+            logger.log(.info, "request") { line in
+                line.string(LogKey.requestID, requestID)
+                line.string(LogKey.method, method)
+                line.string(LogKey.route, routeLabel)
+                line.int(LogKey.status, Int64(response.status))
+                line.double(LogKey.durationMS, (seconds * 1e6).rounded() / 1e3)
+                line.int(LogKey.bytesIn, Int64(bytesIn))
+                line.int(LogKey.bytesOut, Int64(bytesOut))
+                if let tokenName { line.string(LogKey.tokenName, tokenName) }
+                // IDs only at debug level (DESIGN §6), and only once validated.
+                if logger.isEnabled(.debug), let head, let match = RouteMatch(path: head.path) {
+                    if let agent = try? match.agentID() { line.string("agent_id", agent) }
+                    if let session = try? match.sessionID() { line.string("session_id", session) }
+                }
             }
-            logger.info("request", metadata)
         }
         return response
     }

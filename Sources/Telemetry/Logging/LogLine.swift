@@ -1,70 +1,140 @@
-/// Encoders of one log line, appended as UTF-8 bytes to a caller's buffer.
-enum LogLine {
-    /// Appends `{"time":…,"level":…,"msg":…,<metadata>}\n`, escaped per RFC 8259 §7.
-    static func json(
-        into out: inout [UInt8], time: Int64, level: Logger.Level, message: String, metadata: [(String, LogValue)]
-    ) {
-        out.append(contentsOf: #"{"time":""#.utf8)
-        appendTime(time, to: &out)
-        out.append(contentsOf: #"","level":""#.utf8)
-        appendString(level.rawValue, to: &out)
-        out.append(contentsOf: #"","msg":"#.utf8)
-        appendJSONString(message, to: &out)
-        for (key, value) in metadata {
-            out.append(UInt8(ascii: ","))
-            appendJSONString(key, to: &out)
-            out.append(UInt8(ascii: ":"))
-            switch value {
-            case .string(let string): appendJSONString(string, to: &out)
-            case .int(let int): appendDecimal(int, to: &out)
-            case .bool(let bool): out.append(contentsOf: (bool ? "true" : "false").utf8)
-            case .double(let double):
-                if double.isFinite {
-                    appendDouble(double, to: &out)
-                } else {
-                    appendJSONString(Exposition.format(double), to: &out)
-                }
-            }
-        }
-        out.append(contentsOf: "}\n".utf8)
+/// The fields of one log line being written, for ``Logger/log(_:_:fields:)``: each call appends one
+/// `key: value` in the logger's format, with no metadata array and no `LogValue` in between.
+///
+/// A key is written as it is: it must be plain (letters, digits and `_`, as every ``LogKey`` is).
+/// Values are escaped as in every other line.
+public struct LogFields: ~Copyable {
+    var out: [UInt8]
+    let format: Logger.Format
+
+    init(format: Logger.Format, capacity: Int) {
+        self.format = format
+        out = []
+        out.reserveCapacity(capacity)
     }
 
-    /// Appends `time LEVEL msg key=value key="quoted value"\n`; control characters are escaped so a
-    /// call is always exactly one line.
-    static func text(
-        into out: inout [UInt8], time: Int64, level: Logger.Level, message: String, metadata: [(String, LogValue)]
-    ) {
-        appendTime(time, to: &out)
-        out.append(UInt8(ascii: " "))
-        appendString(level.rawValue.uppercased(), to: &out)
-        out.append(UInt8(ascii: " "))
-        appendEscaped(message, to: &out)
-        for (key, value) in metadata {
+    /// Appends a string field.
+    public mutating func string(_ key: String, _ value: String) {
+        self.key(key)
+        stringValue(value)
+    }
+
+    /// Appends an integer field.
+    public mutating func int(_ key: String, _ value: Int64) {
+        self.key(key)
+        LogLine.appendDecimal(value, to: &out)
+    }
+
+    /// Appends a number field; non-finite values as the strings `NaN`, `+Inf`, `-Inf`.
+    public mutating func double(_ key: String, _ value: Double) {
+        self.key(key)
+        doubleValue(value)
+    }
+
+    /// Appends a boolean field.
+    public mutating func bool(_ key: String, _ value: Bool) {
+        self.key(key)
+        LogLine.appendStatic(value ? "true" : "false", to: &out)
+    }
+
+    /// Appends a field of any ``LogValue``, with a key that is escaped when it needs to be.
+    mutating func value(_ key: String, _ value: LogValue) {
+        if format == .json {
+            out.append(UInt8(ascii: ","))
+            LogLine.appendJSONString(key, to: &out)
+            out.append(UInt8(ascii: ":"))
+        } else {
             out.append(UInt8(ascii: " "))
-            appendEscaped(key, to: &out)
+            LogLine.appendEscaped(key, to: &out)
             out.append(UInt8(ascii: "="))
-            switch value {
-            case .string(let string):
-                if needsQuotes(string) {
-                    appendJSONString(string, to: &out)
-                } else {
-                    appendString(string, to: &out)
-                }
-            case .int(let int): appendDecimal(int, to: &out)
-            case .bool(let bool): out.append(contentsOf: (bool ? "true" : "false").utf8)
-            case .double(let double):
-                if double.isFinite {
-                    appendDouble(double, to: &out)
-                } else {
-                    appendString(Exposition.format(double), to: &out)
-                }
-            }
         }
-        out.append(UInt8(ascii: "\n"))
+        switch value {
+        case .string(let string): stringValue(string)
+        case .int(let int): LogLine.appendDecimal(int, to: &out)
+        case .bool(let bool): LogLine.appendStatic(bool ? "true" : "false", to: &out)
+        case .double(let double): doubleValue(double)
+        }
+    }
+
+    /// A string value: JSON-quoted, or in text as it is unless it needs quotes.
+    private mutating func stringValue(_ value: String) {
+        if format == .json || LogLine.needsQuotes(value) {
+            LogLine.appendJSONString(value, to: &out)
+        } else {
+            LogLine.appendString(value, to: &out)
+        }
+    }
+
+    /// A number value; non-finite ones as the strings `NaN`, `+Inf`, `-Inf` (quoted in JSON).
+    private mutating func doubleValue(_ value: Double) {
+        if value.isFinite {
+            LogLine.appendDouble(value, to: &out)
+        } else if format == .json {
+            LogLine.appendJSONString(Exposition.format(value), to: &out)
+        } else {
+            LogLine.appendString(Exposition.format(value), to: &out)
+        }
+    }
+
+    private mutating func key(_ key: String) {
+        assert(key.utf8.allSatisfy { $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) },
+               "a LogFields key must be plain: \(key)")
+        if format == .json {
+            LogLine.appendStatic(#",""#, to: &out)
+            LogLine.appendString(key, to: &out)
+            LogLine.appendStatic(#"":"#, to: &out)
+        } else {
+            out.append(UInt8(ascii: " "))
+            LogLine.appendString(key, to: &out)
+            out.append(UInt8(ascii: "="))
+        }
+    }
+
+    /// Appends what precedes the fields: `{"time":…,"level":…,"msg":…` or `time LEVEL msg`.
+    mutating func begin(time: Int64, level: Logger.Level, message: String) {
+        if format == .json {
+            LogLine.appendStatic(#"{"time":""#, to: &out)
+            LogLine.appendTime(time, to: &out)
+            LogLine.appendStatic(#"","level":""#, to: &out)
+            LogLine.appendString(level.rawValue, to: &out)
+            LogLine.appendStatic(#"","msg":"#, to: &out)
+            LogLine.appendJSONString(message, to: &out)
+        } else {
+            LogLine.appendTime(time, to: &out)
+            out.append(UInt8(ascii: " "))
+            LogLine.appendString(level.rawValue.uppercased(), to: &out)
+            out.append(UInt8(ascii: " "))
+            LogLine.appendEscaped(message, to: &out)
+        }
+    }
+
+    /// Appends what ends the line.
+    mutating func end() {
+        if format == .json {
+            LogLine.appendStatic("}\n", to: &out)
+        } else {
+            out.append(UInt8(ascii: "\n"))
+        }
+    }
+}
+
+/// Encoders of the parts of a log line, appended as UTF-8 bytes to a caller's buffer.
+enum LogLine {
+    /// Appends `{"time":…,"level":…,"msg":…,<metadata>}\n` (JSON, escaped per RFC 8259 §7) or
+    /// `time LEVEL msg key=value key="quoted value"\n` (text; control characters are escaped so a call is
+    /// always exactly one line).
+    static func line(
+        format: Logger.Format, time: Int64, level: Logger.Level, message: String, metadata: [(String, LogValue)]
+    ) -> [UInt8] {
+        var fields = LogFields(format: format, capacity: 512)
+        fields.begin(time: time, level: level, message: message)
+        for (key, value) in metadata { fields.value(key, value) }
+        fields.end()
+        return fields.out
     }
 
     /// Whether a text value must be quoted: empty, or containing a space, `"`, `=`, `\` or a control character.
-    private static func needsQuotes(_ value: String) -> Bool {
+    static func needsQuotes(_ value: String) -> Bool {
         value.isEmpty
             || value.utf8.contains {
                 $0 <= 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "=")
@@ -73,17 +143,23 @@ enum LogLine {
     }
 
     /// Appends the RFC 3339 timestamp of `millisecondsSince1970`.
-    private static func appendTime(_ millisecondsSince1970: Int64, to out: inout [UInt8]) {
-        let start = out.count
-        out.append(contentsOf: repeatElement(0, count: RFC3339.length))
-        out.withUnsafeMutableBufferPointer { buffer in
-            RFC3339.write(millisecondsSince1970: millisecondsSince1970, into: UnsafeMutableBufferPointer(rebasing: buffer[start...]))
+    static func appendTime(_ millisecondsSince1970: Int64, to out: inout [UInt8]) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: RFC3339.length) { buffer in
+            RFC3339.write(millisecondsSince1970: millisecondsSince1970, into: buffer)
+            out.append(contentsOf: UnsafeBufferPointer(buffer))
         }
     }
 
     /// Appends a string's UTF-8 bytes as they are.
-    private static func appendString(_ value: String, to out: inout [UInt8]) {
-        out.append(contentsOf: value.utf8)
+    static func appendString(_ value: String, to out: inout [UInt8]) {
+        let done: Void? = value.utf8.withContiguousStorageIfAvailable { out.append(contentsOf: $0) }
+        if done == nil { out.append(contentsOf: value.utf8) }
+    }
+
+    /// Appends a constant's bytes in one copy (`append(contentsOf: "…".utf8)` goes through the generic
+    /// sequence path, several times slower).
+    static func appendStatic(_ value: StaticString, to out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount))
     }
 
     /// Appends `"value"` with `"`, `\` and control characters escaped.
@@ -97,7 +173,7 @@ enum LogLine {
 
     /// Appends `value` with JSON escapes: `\"`, `\\`, `\n`, `\r`, `\t`, and `\u00XX` for other
     /// control characters. Other bytes, UTF-8 sequences included, are copied, a run at a time.
-    private static func appendEscaped(_ value: String, to out: inout [UInt8]) {
+    static func appendEscaped(_ value: String, to out: inout [UInt8]) {
         let done: Void? = value.utf8.withContiguousStorageIfAvailable { appendEscaped($0, to: &out) }
         guard done == nil else { return }
         var value = value
@@ -106,11 +182,13 @@ enum LogLine {
 
     private static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) {
         var runStart = 0
-        for index in bytes.indices {
+        var index = 0
+        while index < bytes.count {
             let byte = bytes[index]
+            index += 1
             guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-            if runStart < index { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
-            runStart = index + 1
+            if runStart < index - 1 { out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index - 1])) }
+            runStart = index
             out.append(UInt8(ascii: "\\"))
             switch byte {
             case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(byte)
@@ -118,7 +196,7 @@ enum LogLine {
             case UInt8(ascii: "\r"): out.append(UInt8(ascii: "r"))
             case UInt8(ascii: "\t"): out.append(UInt8(ascii: "t"))
             default:
-                out.append(contentsOf: "u00".utf8)
+                LogLine.appendStatic("u00", to: &out)
                 out.append(hexDigits.utf8Start[Int(byte >> 4)])
                 out.append(hexDigits.utf8Start[Int(byte & 0xF)])
             }

@@ -92,12 +92,26 @@ public struct Logger: Sendable {
     ///   - metadata: Key-value pairs, written in this order; evaluated only if the level is enabled.
     public func log(_ level: Level, _ message: String, _ metadata: @autoclosure () -> [(String, LogValue)] = []) {
         guard isEnabled(level) else { return }
-        var line: [UInt8] = []
-        line.reserveCapacity(512)
-        switch format {
-        case .json: LogLine.json(into: &line, time: clock(), level: level, message: message, metadata: metadata())
-        case .text: LogLine.text(into: &line, time: clock(), level: level, message: message, metadata: metadata())
-        }
+        write(LogLine.line(format: format, time: clock(), level: level, message: message, metadata: metadata()))
+    }
+
+    /// Writes one line if `level` is enabled, its fields appended by `fields` straight into the line
+    /// (no metadata array): the form for lines written on every request.
+    ///
+    /// - Parameters:
+    ///   - level: The severity.
+    ///   - message: A short constant message.
+    ///   - fields: Appends the fields, in order; called only if the level is enabled.
+    public func log(_ level: Level, _ message: String, fields: (inout LogFields) -> Void) {
+        guard isEnabled(level) else { return }
+        var line = LogFields(format: format, capacity: 512)
+        line.begin(time: clock(), level: level, message: message)
+        fields(&line)
+        line.end()
+        write(line.out)
+    }
+
+    private func write(_ line: [UInt8]) {
         if let sink {
             sink(String(decoding: line, as: UTF8.self))
         } else {
