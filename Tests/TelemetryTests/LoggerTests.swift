@@ -67,9 +67,9 @@ struct LoggerTests {
             values.append(Double.random(in: -1e6...1e6, using: &random))
         }
         for value in values {
-            var out: [UInt8] = []
+            var out = LogBytes(capacity: 16)
             LogLine.appendDouble(value, to: &out)
-            #expect(String(decoding: out, as: UTF8.self) == value.description, "\(value)")
+            #expect(out.withBytes { String(decoding: $0, as: UTF8.self) } == value.description, "\(value)")
         }
     }
 
@@ -120,6 +120,21 @@ struct LoggerTests {
         #expect(!evaluated, "the fields of a dropped line are not written")
         #expect(collector.lines.count == 2)
         #expect(collector.lines.first == collector.lines.last)
+    }
+
+    /// A line far longer than the buffer's first capacity (512 bytes) grows it and stays whole.
+    @Test func longLinesGrowTheBuffer() throws {
+        let (logger, collector) = Self.make()
+        let long = String(repeating: "ab\"c\\d\né🚀 ", count: 2_000)
+        logger.info("long", [("v", .string(long)), ("n", .int(Int64.min))])
+        logger.log(.info, "long") { line in
+            line.string("v", long)
+            line.int("n", Int64.min)
+        }
+        #expect(collector.lines.count == 2 && collector.lines[0] == collector.lines[1])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(collector.lines[0].utf8)) as? [String: Any])
+        #expect(object["v"] as? String == long)
+        #expect((object["n"] as? NSNumber)?.int64Value == Int64.min)
     }
 
     @Test func levelFiltering() {

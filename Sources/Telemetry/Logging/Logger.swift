@@ -111,11 +111,11 @@ public struct Logger: Sendable {
         write(line.out)
     }
 
-    private func write(_ line: [UInt8]) {
+    private func write(_ line: borrowing LogBytes) {
         if let sink {
-            sink(String(decoding: line, as: UTF8.self))
+            sink(line.withBytes { String(decoding: $0, as: UTF8.self) })
         } else {
-            line.withUnsafeBufferPointer { LogBatch.standardError($0) }
+            line.withBytes { LogBatch.standardError($0) }
         }
     }
 
