@@ -149,7 +149,7 @@ final class Service: Sendable {
     let store: any StateStore
     /// Closes the Redis connections, when the store is Redis; called after the server has drained.
     let closeRedis: (@Sendable () async -> Void)?
-    /// Moves the Redis connections onto the server's loops, when the pool can (standalone, plain TCP).
+    /// Moves the Redis connections onto the server's loops, when the pool can (plain TCP, outside cluster mode).
     let attachRedis: (@Sendable ([any IOReactor]) -> Void)?
 
     init(configuration: AppConfiguration, logger: Logger, authenticator: Authenticator = .disabled) throws {

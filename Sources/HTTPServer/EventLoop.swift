@@ -139,26 +139,22 @@ final class EventLoop: TaskExecutor, Sendable {
     /// Queues a message and wakes the loop. After the loop has stopped, the message is settled here instead
     /// (descriptors closed, acknowledgements called).
     func post(_ message: Message) {
-        let queued = inbox.withLock { inbox -> Bool in
-            guard !inbox.stopped else { return false }
-            inbox.messages.append(message)
-            if inbox.messages.count == 1 {
-                // Written under the lock so the loop cannot close the eventfd in between.
-                var one: UInt64 = 1
-                _ = Glibc.write(wakeFD, &one, MemoryLayout<UInt64>.size)
-            }
-            return true
-        }
-        if !queued { Self.settle(message, counter: openConnections) }
+        if !enqueue(message) { Self.settle(message, counter: openConnections) }
     }
 
     /// Queues a closure for the loop thread.
     /// - Returns: false when the loop has stopped taking messages (the closure is then not run).
     func execute(_ body: @escaping @Sendable () -> Void) -> Bool {
-        inbox.withLock { inbox in
+        enqueue(.execute(body))
+    }
+
+    /// Appends to the inbox and wakes the loop. - Returns: false once the loop has stopped taking messages.
+    private func enqueue(_ message: Message) -> Bool {
+        inbox.withLock { inbox -> Bool in
             guard !inbox.stopped else { return false }
-            inbox.messages.append(.execute(body))
+            inbox.messages.append(message)
             if inbox.messages.count == 1 {
+                // Written under the lock so the loop cannot close the eventfd in between.
                 var one: UInt64 = 1
                 _ = Glibc.write(wakeFD, &one, MemoryLayout<UInt64>.size)
             }

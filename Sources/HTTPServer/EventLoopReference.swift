@@ -24,9 +24,6 @@ public final class EventLoopReference: Sendable {
         self.loop = loop
     }
 
-    /// Position of the loop among the server's loops.
-    public var index: Int { loop.index }
-
     /// Whether the caller runs on this loop's thread while the loop runs.
     public var isCurrent: Bool { loop.isCurrent }
 

@@ -1,9 +1,9 @@
 /// The application side of the server: decides early rejections, handles requests, renders protocol errors.
 ///
-/// `preflight` and `protocolError` run synchronously on an event-loop thread and must be quick and
-/// non-blocking, and so must `respondInline`, which answers what needs no waiting. `handle` runs in its own task, whose preferred executor is that same loop: it runs on the
-/// loop's thread too, so it must not block the thread either (awaiting is fine; the loop serves its other
-/// connections meanwhile). Unstructured tasks it starts run on the global pool as usual.
+/// `preflight`, `respondInline` (which answers what needs no waiting) and `protocolError` run synchronously
+/// on an event-loop thread and must be quick and non-blocking. `handle` runs in its own task, whose preferred
+/// executor is that same loop: it runs on the loop's thread too, so it must not block the thread either
+/// (awaiting is fine; the loop serves its other connections meanwhile). Unstructured tasks it starts run on the global pool as usual.
 public protocol HTTPHandler: Sendable {
     /// Called once the header section is parsed, before any body is read and before the body size check.
     ///

@@ -170,19 +170,7 @@ struct ReactorConnectionTests {
         #expect(!connection.handOver(to: reactor), "a connection hands over once")
         try await Self.waitUntilWatched(reactor, 1)
         let before = reactor.eventCalls.load(ordering: .relaxed)
-        let prefix = uniquePrefix()
-        let mismatches = try await withThrowingTaskGroup(of: Int.self) { group in
-            for index in 0..<500 {
-                group.addTask {
-                    let key = "\(prefix)\(index)"
-                    let set = try await connection.send("SET", key, "value-\(index)")
-                    let get = try await connection.send("GET", key)
-                    return set == .simpleString("OK") && get.string == "value-\(index)" ? 0 : 1
-                }
-            }
-            return try await group.reduce(0, +)
-        }
-        #expect(mismatches == 0)
+        #expect(try await concurrentSetGetMismatches(connection, count: 500, prefix: uniquePrefix()) == 0)
         #expect(reactor.eventCalls.load(ordering: .relaxed) > before, "replies were read by the reactor")
     }
 

@@ -21,18 +21,7 @@ struct RedisConnectionTests {
         let connection = try await RedisConnection.connect(to: try server.redisURL())
         defer { connection.close() }
         let prefix = uniquePrefix()
-        let mismatches = try await withThrowingTaskGroup(of: Int.self) { group in
-            for index in 0..<1_000 {
-                group.addTask {
-                    let key = "\(prefix)\(index)"
-                    let set = try await connection.send("SET", key, "value-\(index)")
-                    let get = try await connection.send("GET", key)
-                    return set == .simpleString("OK") && get.string == "value-\(index)" ? 0 : 1
-                }
-            }
-            return try await group.reduce(0, +)
-        }
-        #expect(mismatches == 0)
+        #expect(try await concurrentSetGetMismatches(connection, count: 1_000, prefix: prefix) == 0)
         // INCR replies arrive in submission order.
         let counter = prefix + "counter"
         let values = try await withThrowingTaskGroup(of: Int64.self) { group in

@@ -7,6 +7,21 @@ func uniquePrefix(_ test: String = #function) -> String {
     "test:\(test.prefix(while: { $0 != "(" })):\(UInt64.random(in: 0...UInt64.max)):"
 }
 
+/// Sends `count` concurrent SET/GET pairs on `client` and returns how many got a reply that was not theirs.
+func concurrentSetGetMismatches(_ client: any RedisClient, count: Int, prefix: String) async throws -> Int {
+    try await withThrowingTaskGroup(of: Int.self) { group in
+        for index in 0..<count {
+            group.addTask {
+                let key = "\(prefix)\(index)"
+                let set = try await client.send("SET", key, "value-\(index)")
+                let get = try await client.send("GET", key)
+                return set == .simpleString("OK") && get.string == "value-\(index)" ? 0 : 1
+            }
+        }
+        return try await group.reduce(0, +)
+    }
+}
+
 extension RedisServerProcess {
     /// The server's URL, parsed, optionally with credentials and a database.
     func redisURL(username: String? = nil, password: String? = nil, database: Int = 0) throws -> RedisURL {
