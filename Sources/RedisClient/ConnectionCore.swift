@@ -7,11 +7,11 @@ import Synchronization
 
 /// The I/O engine behind one ``RedisConnection``.
 ///
-/// Callers encode their command into a shared outbound buffer and enqueue a continuation, both under
+/// Callers encode their command into a shared outbound buffer and enqueue a ``ReplyWaiter``, both under
 /// one lock so that the byte order on the wire equals the order of the reply queue. One dedicated
 /// thread per connection owns the non-blocking ``Transport`` (plain TCP or TLS): it `poll`s the socket and an
 /// `eventfd` (rung when the outbound buffer goes from empty to non-empty), writes everything queued in as few
-/// writes as possible, reads into a 64 KiB buffer, parses replies and resumes continuations in FIFO order.
+/// writes as possible, reads into a 64 KiB buffer, parses replies and resumes their waiters in FIFO order.
 /// A transport that allows it (plain TCP) is also written by callers directly; TLS is only touched by the I/O
 /// thread, which also serves TLS's want-read-to-write and want-write-to-read cases.
 /// The poll timeout is the oldest command's deadline; when it passes, that command fails with
@@ -23,10 +23,9 @@ import Synchronization
 /// its ticks. When the reactor stops, the connection gets an I/O thread again.
 final class ConnectionCore: Sendable {
     private struct Pending {
-        /// Unsafe rather than checked (which allocates a canary object per command): a `Pending` leaves
-        /// `State.pending` exactly once, under the lock (a reply, a timeout or termination), and only the
-        /// one who took it out resumes it.
-        let continuation: UnsafeContinuation<RESPValue, any Error>
+        /// A `Pending` leaves `State.pending` exactly once, under the lock (a reply, a timeout or
+        /// termination), and only the one who took it out resumes its waiter.
+        let waiter: ReplyWaiter
         let deadline: ContinuousClock.Instant
         /// `State.queuedBytes` once the command was queued: it has reached the socket whole when
         /// `State.sentBytes` is at least this.
@@ -163,39 +162,51 @@ final class ConnectionCore: Sendable {
     /// the I/O thread's reads.) On a reactor (``handOver(to:)``), a caller on the reactor's own thread only
     /// queues its command: the reactor writes every command of its turn in one write before it waits.
     func send(_ arguments: [[UInt8]]) async throws -> RESPValue {
-        let callerMayWrite = transport.allowsConcurrentWrites
         // Encoded before the lock is taken: senders on other threads wait only for the append.
         let command = RESPEncoder.encoded(arguments)
         return try await withUnsafeThrowingContinuation { continuation in
-            let deadline = ContinuousClock.now + commandTimeout
-            let outcome: (batch: [UInt8]?, error: RedisClientError?, wake: Bool, flush: (any IOReactor)?) = state.withLock { state in
-                if let reason = state.closeReason { return (nil, reason, false, nil) }
-                let wasEmpty = state.outbound.isEmpty
-                if wasEmpty { state.outbound = command } else { state.outbound.append(contentsOf: command) }
-                state.queuedBytes += UInt64(command.count)
-                state.pending.append(Pending(continuation: continuation, deadline: deadline, end: state.queuedBytes))
-                if case .reactor(let reactor) = state.mode, reactor.isCurrent {
-                    // On the reactor's thread: the reactor writes the turn's commands together before it waits.
-                    guard !state.flushScheduled else { return (nil, nil, false, nil) }
-                    state.flushScheduled = true
-                    return (nil, nil, false, reactor)
-                }
-                guard case .none = state.writer else { return (nil, nil, false, nil) }
-                guard callerMayWrite else { return (nil, nil, wasEmpty, nil) }
-                state.writer = .caller
-                var batch: [UInt8] = []
-                swap(&batch, &state.outbound)
-                return (batch, nil, false, nil)
+            enqueue(command, .task(continuation))
+        }
+    }
+
+    /// ``send(_:)`` without a task: `completion` gets the reply exactly once, on the thread that reads it (the
+    /// reactor's, once handed over), or at once on the caller's thread when the connection is closing.
+    /// It must not block; it may send more commands.
+    func send(_ arguments: [[UInt8]], completion: @escaping @Sendable (Result<RESPValue, any Error>) -> Void) {
+        enqueue(RESPEncoder.encoded(arguments), .callback(completion))
+    }
+
+    /// Queues an encoded command with the waiter of its reply, and writes it or gets it written.
+    private func enqueue(_ command: [UInt8], _ waiter: ReplyWaiter) {
+        let callerMayWrite = transport.allowsConcurrentWrites
+        let deadline = ContinuousClock.now + commandTimeout
+        let outcome: (batch: [UInt8]?, error: RedisClientError?, wake: Bool, flush: (any IOReactor)?) = state.withLock { state in
+            if let reason = state.closeReason { return (nil, reason, false, nil) }
+            let wasEmpty = state.outbound.isEmpty
+            if wasEmpty { state.outbound = command } else { state.outbound.append(contentsOf: command) }
+            state.queuedBytes += UInt64(command.count)
+            state.pending.append(Pending(waiter: waiter, deadline: deadline, end: state.queuedBytes))
+            if case .reactor(let reactor) = state.mode, reactor.isCurrent {
+                // On the reactor's thread: the reactor writes the turn's commands together before it waits.
+                guard !state.flushScheduled else { return (nil, nil, false, nil) }
+                state.flushScheduled = true
+                return (nil, nil, false, reactor)
             }
-            if let error = outcome.error {
-                continuation.resume(throwing: error)
-            } else if let reactor = outcome.flush {
-                reactor.scheduleFlush(transport.fd)
-            } else if let batch = outcome.batch {
-                writeAsCaller(batch)
-            } else if outcome.wake {
-                wake()
-            }
+            guard case .none = state.writer else { return (nil, nil, false, nil) }
+            guard callerMayWrite else { return (nil, nil, wasEmpty, nil) }
+            state.writer = .caller
+            var batch: [UInt8] = []
+            swap(&batch, &state.outbound)
+            return (batch, nil, false, nil)
+        }
+        if let error = outcome.error {
+            waiter.resume(throwing: error)
+        } else if let reactor = outcome.flush {
+            reactor.scheduleFlush(transport.fd)
+        } else if let batch = outcome.batch {
+            writeAsCaller(batch)
+        } else if outcome.wake {
+            wake()
         }
     }
 
@@ -471,12 +482,12 @@ extension ConnectionCore {
         let unexpected: Bool = state.withLock { state in
             for _ in 0..<replyCount {
                 guard let pending = state.pending.popFirst() else { return true }
-                scratch.matched.append(pending.continuation)
+                scratch.matched.append(pending.waiter)
             }
             return false
         }
-        for (continuation, reply) in zip(scratch.matched, scratch.replies) {
-            continuation.resume(returning: reply)
+        for (waiter, reply) in zip(scratch.matched, scratch.replies) {
+            waiter.resume(returning: reply)
         }
         if unexpected {
             return (RedisClientError(.protocolViolation, "\(target) sent a reply to no command"), false)
@@ -487,7 +498,7 @@ extension ConnectionCore {
     /// The I/O thread's buffers for one batch of replies and the commands they answer, emptied after each batch.
     private struct ReceiveScratch {
         var replies: [RESPValue] = []
-        var matched: [UnsafeContinuation<RESPValue, any Error>] = []
+        var matched: [ReplyWaiter] = []
 
         mutating func clear() {
             replies.removeAll(keepingCapacity: replies.capacity <= 1024)
@@ -515,7 +526,7 @@ extension ConnectionCore {
             return state.pending.popFirst().map { ($0, $0.end <= state.sentBytes) }
         }
         guard let (pending, sent) = head else { return false }
-        pending.continuation.resume(throwing: RedisClientError(
+        pending.waiter.resume(throwing: RedisClientError(
             .timeout, "no reply from \(target) within \(commandTimeout)").sent(sent))
         return true
     }
@@ -552,7 +563,7 @@ extension ConnectionCore {
             usleep(50)
         }
         transport.close()
-        for (entry, sent) in pending { entry.continuation.resume(throwing: reason.sent(sent)) }
+        for (entry, sent) in pending { entry.waiter.resume(throwing: reason.sent(sent)) }
         for waiter in waiters { waiter.resume() }
     }
 }
@@ -658,5 +669,27 @@ extension ConnectionCore: IOReactorSource {
         reactorDriver = nil
         driver.reactor?.unwatch(transport.fd)
         terminate(driver)
+    }
+}
+
+/// Who waits for a command's reply: a suspended task, or a callback.
+enum ReplyWaiter: Sendable {
+    /// Unsafe rather than checked (which allocates a canary object per command): see `Pending`.
+    case task(UnsafeContinuation<RESPValue, any Error>)
+    /// Called on the thread that resumes it (``ConnectionCore/send(_:completion:)``).
+    case callback(@Sendable (Result<RESPValue, any Error>) -> Void)
+
+    func resume(returning reply: RESPValue) {
+        switch self {
+        case .task(let continuation): continuation.resume(returning: reply)
+        case .callback(let completion): completion(.success(reply))
+        }
+    }
+
+    func resume(throwing error: RedisClientError) {
+        switch self {
+        case .task(let continuation): continuation.resume(throwing: error)
+        case .callback(let completion): completion(.failure(error))
+        }
     }
 }

@@ -15,12 +15,32 @@ public protocol RedisClient: Sendable {
     /// - Returns: The reply.
     /// - Throws: As ``send(_:)``.
     func sendRead(_ arguments: [[UInt8]]) async throws -> RESPValue
+
+    /// Sends one command without suspending the caller: `completion` gets the reply (or the error, as
+    /// ``send(_:)`` throws it) exactly once, on whichever thread has it, possibly before this returns.
+    /// It must not block. The default runs ``send(_:)`` or ``sendRead(_:)`` in a task.
+    /// - Parameters:
+    ///   - arguments: The command name and its arguments, each binary-safe.
+    ///   - read: Whether the command only reads (never a script), as for ``sendRead(_:)``.
+    ///   - completion: Gets the reply or the error.
+    func send(_ arguments: [[UInt8]], read: Bool, completion: @escaping @Sendable (Result<RESPValue, any Error>) -> Void)
 }
 
 extension RedisClient {
     /// By default reads share the writes' connections.
     public func sendRead(_ arguments: [[UInt8]]) async throws -> RESPValue {
         try await send(arguments)
+    }
+
+    /// Runs the command in a task.
+    public func send(_ arguments: [[UInt8]], read: Bool, completion: @escaping @Sendable (Result<RESPValue, any Error>) -> Void) {
+        Task {
+            do {
+                completion(.success(try await read ? sendRead(arguments) : send(arguments)))
+            } catch {
+                completion(.failure(error))
+            }
+        }
     }
 
     /// Sends one command given as strings (encoded as UTF-8), e.g. `send("SET", key, value)`.

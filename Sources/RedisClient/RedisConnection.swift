@@ -146,6 +146,23 @@ public final class RedisConnection: RedisClient {
         return reply
     }
 
+    /// ``send(_:)`` without a task: `completion` gets the reply (or the error) exactly once, on the thread that
+    /// reads it: the reactor's once the connection is on one (``handOver(to:)``), else the connection's I/O thread,
+    /// or the caller's when the connection is already closed. It must not block.
+    /// - Parameters:
+    ///   - arguments: The command name and its arguments, each binary-safe.
+    ///   - read: Ignored: reads and writes share the one connection.
+    ///   - completion: Gets the reply, ``RedisError`` for an error reply, or ``RedisClientError``.
+    public func send(_ arguments: [[UInt8]], read: Bool = false, completion: @escaping @Sendable (Result<RESPValue, any Error>) -> Void) {
+        core.send(arguments) { result in
+            if case .success(.error(let message)) = result {
+                completion(.failure(RedisError(message: message)))
+            } else {
+                completion(result)
+            }
+        }
+    }
+
     /// Whether the connection is closed or closing; commands then fail at once.
     public var isClosed: Bool { core.isClosed }
 

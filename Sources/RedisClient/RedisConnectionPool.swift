@@ -117,9 +117,10 @@ public final class RedisConnectionPool: RedisClient, Sendable {
     /// Attempts per command when an endpoint provider can aim a retry at another server.
     static let maxAttempts = 3
 
-    private func send(_ arguments: [[UInt8]], lane: Lane, then follow: [[UInt8]]?) async throws -> (reply: RESPValue, follow: RESPValue?) {
-        let start = ContinuousClock.now
-        var attempt = 1
+    private func send(
+        _ arguments: [[UInt8]], lane: Lane, then follow: [[UInt8]]?, attempt first: Int = 1, start: ContinuousClock.Instant = .now
+    ) async throws -> (reply: RESPValue, follow: RESPValue?) {
+        var attempt = first
         while true {
             do {
                 let checkout = try await checkout(lane).get()
@@ -129,22 +130,80 @@ public final class RedisConnectionPool: RedisClient, Sendable {
                     if let follow { followed = try? await checkout.connection.send(follow) }
                     observer?.commandCompleted(succeeded: true, durationSeconds: Self.seconds(since: start))
                     return (reply, followed)
-                } catch let error as RedisError where Self.redirectCodes.contains(error.code) {
-                    guard let provider = configuration.endpointProvider, let endpoint = checkout.endpoint else { throw error }
-                    // Not run there: that server is no writable primary. Discover again, and drop its connections.
-                    provider.invalidate(endpoint, reason: "-\(error.code) from \(endpoint)")
-                    dropConnections { $0 == endpoint }
-                    guard attempt < Self.maxAttempts else { throw error }
-                } catch let error as RedisClientError where error.commandWasSent != true {
-                    // Never written whole, so it did not run: safe to send again on another connection.
-                    guard configuration.endpointProvider != nil, attempt < Self.maxAttempts else { throw error }
+                } catch {
+                    guard retries(after: error, on: checkout, attempt: attempt) else { throw error }
                 }
             } catch {
                 observer?.commandCompleted(succeeded: false, durationSeconds: Self.seconds(since: start))
                 throw error
             }
-            try? await Task.sleep(for: .milliseconds(50 * attempt))
+            try? await Task.sleep(for: Self.retryDelay(after: attempt))
             attempt += 1
+        }
+    }
+
+    /// ``send(_:)`` or ``sendRead(_:)`` without a task when a connection is up: the command goes out at once
+    /// and `completion` runs on the thread that reads its reply (a reactor's, for a connection on the caller's
+    /// event loop). Waiting for a connect attempt, and a retry, happen in a task.
+    /// - Parameters:
+    ///   - arguments: The command name and its arguments, each binary-safe.
+    ///   - read: Whether the command only reads (it then prefers a read connection).
+    ///   - completion: Gets the reply or the error, exactly once.
+    public func send(_ arguments: [[UInt8]], read: Bool, completion: @escaping @Sendable (Result<RESPValue, any Error>) -> Void) {
+        let lane: Lane = read ? .read : .write
+        let start = ContinuousClock.now
+        switch state.withLock({ pick(lane, &$0) }) {
+        case .success(let checkout)?:
+            checkout.connection.send(arguments) { [self] result in
+                guard case .failure(let error) = result else {
+                    observer?.commandCompleted(succeeded: true, durationSeconds: Self.seconds(since: start))
+                    return completion(result)
+                }
+                guard retries(after: error, on: checkout, attempt: 1) else {
+                    observer?.commandCompleted(succeeded: false, durationSeconds: Self.seconds(since: start))
+                    return completion(result)
+                }
+                Task {
+                    try? await Task.sleep(for: Self.retryDelay(after: 1))
+                    completion(await Self.result { try await self.send(arguments, lane: lane, then: nil, attempt: 2, start: start).reply })
+                }
+            }
+        case .failure(let error)?:
+            observer?.commandCompleted(succeeded: false, durationSeconds: Self.seconds(since: start))
+            completion(.failure(error))
+        case nil:
+            Task { completion(await Self.result { try await self.send(arguments, lane: lane, then: nil, start: start).reply }) }
+        }
+    }
+
+    /// Whether a command that failed with `error` on `checkout` certainly did not run and may go again, as attempt
+    /// `attempt + 1` of ``maxAttempts``, which needs an endpoint provider to aim it elsewhere. A refusal from a server
+    /// that is no writable primary also has the provider discover again, and drops the connections to that server.
+    private func retries(after error: any Error, on checkout: Checkout, attempt: Int) -> Bool {
+        switch error {
+        case let error as RedisError where Self.redirectCodes.contains(error.code):
+            guard let provider = configuration.endpointProvider, let endpoint = checkout.endpoint else { return false }
+            provider.invalidate(endpoint, reason: "-\(error.code) from \(endpoint)")
+            dropConnections { $0 == endpoint }
+            return attempt < Self.maxAttempts
+        case let error as RedisClientError where error.commandWasSent != true:
+            // Never written whole, so it did not run: safe to send again on another connection.
+            return configuration.endpointProvider != nil && attempt < Self.maxAttempts
+        default:
+            return false
+        }
+    }
+
+    /// The pause before a retry, growing with the attempts.
+    private static func retryDelay(after attempt: Int) -> Duration {
+        .milliseconds(50 * attempt)
+    }
+
+    private static func result(_ body: () async throws -> RESPValue) async -> Result<RESPValue, any Error> {
+        do {
+            return .success(try await body())
+        } catch {
+            return .failure(error)
         }
     }
 

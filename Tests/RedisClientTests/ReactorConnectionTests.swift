@@ -174,6 +174,49 @@ struct ReactorConnectionTests {
         #expect(reactor.eventCalls.load(ordering: .relaxed) > before, "replies were read by the reactor")
     }
 
+    /// Commands sent with a completion (no task) from the reactor's thread get their replies in order,
+    /// on that thread; an error reply arrives as `RedisError`, and a closed connection answers at once.
+    @Test func completionsRunOnTheReactorInOrder() async throws {
+        let server = try await RedisServerProcess.shared()
+        let reactor = TestReactor()
+        defer { reactor.stop() }
+        let connection = try await RedisConnection.connect(to: try server.redisURL())
+        defer { connection.close() }
+        connection.handOver(to: reactor)
+        try await Self.waitUntilWatched(reactor, 1)
+        let key = Array((uniquePrefix() + "counter").utf8)
+        let count = 200
+        let outcomes = Mutex<[(reply: Int64?, onReactor: Bool)]>([])
+        let failure = Mutex<(any Error)?>(nil)
+        let done = AsyncStream<Void>.makeStream()
+        #expect(reactor.execute {
+            for _ in 0..<count {
+                connection.send([Array("INCR".utf8), key]) { result in
+                    outcomes.withLock { $0.append(((try? result.get())?.int, reactor.isCurrent)) }
+                }
+            }
+            connection.send([Array("NOSUCHCOMMAND".utf8)]) { result in
+                if case .failure(let error) = result { failure.withLock { $0 = error } }
+                done.continuation.yield()
+            }
+        })
+        for await _ in done.stream { break }
+        let seen = outcomes.withLock { $0 }
+        #expect(seen.map(\.reply) == (1...count).map { Int64($0) }, "every reply, in the order sent")
+        #expect(seen.allSatisfy { $0.onReactor }, "completions run on the reactor's thread")
+        #expect((failure.withLock { $0 } as? RedisError)?.code == "ERR")
+
+        connection.close()
+        await connection.waitUntilClosed()
+        let closed = Mutex<Result<RESPValue, any Error>?>(nil)
+        connection.send([Array("PING".utf8)]) { result in closed.withLock { $0 = result } }
+        let error = closed.withLock { result -> (any Error)? in
+            guard case .failure(let error)? = result else { return nil }
+            return error
+        }
+        #expect((error as? RedisClientError)?.isConnectivity == true, "a closed connection completes at once, with an error")
+    }
+
     /// A command larger than the socket takes at once is finished by the reactor on writability: the server
     /// sleeps (`DEBUG SLEEP`, on a server of the test's own), so the socket fills up.
     @Test func largeCommandsAreFinishedOnWritability() async throws {
