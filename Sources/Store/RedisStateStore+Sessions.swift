@@ -5,9 +5,20 @@ extension RedisStateStore {
     /// - Throws: `StoreError.preconditionFailed`, `StoreError.unavailable`.
     public func save(_ key: SessionKey, state: [UInt8], options: WriteOptions) async throws -> SaveResult {
         let script = RedisScript.save
-        let arguments = Self.arguments(options.precondition) + arguments(options)
+        let reply = try await run(script, keys: sessionKeys(key, setting: options), arguments: saveArguments(key, state: state, options: options))
+        return try saved(reply, key: key)
+    }
+
+    /// The arguments of the save script.
+    func saveArguments(_ key: SessionKey, state: [UInt8], options: WriteOptions) -> [[UInt8]] {
+        Self.arguments(options.precondition) + arguments(options)
             + [state, Self.argument(key.sessionID), Self.argument(String(configuration.maxSessionBytes))]
-        let reply = try Reply(await run(script, keys: sessionKeys(key, setting: options), arguments: arguments), script: script)
+    }
+
+    /// The outcome of a save from the script's reply (its pruned count already taken off).
+    /// - Throws: `StoreError.preconditionFailed` and the other refusals the reply carries.
+    func saved(_ reply: RESPValue, key: SessionKey) throws -> SaveResult {
+        let reply = try Reply(reply, script: .save)
         try reply.check(configuration)
         guard reply.values.count == 2 else { throw reply.malformed }
         return SaveResult(metadata: try Self.metadata(reply.values[1], key: key), created: try reply.int(0) == 1)
@@ -17,26 +28,36 @@ extension RedisStateStore {
     /// sliding-TTL session.
     /// - Throws: `StoreError.sessionNotFound`, `StoreError.unavailable`.
     public func load(_ key: SessionKey) async throws -> Session {
-        // A read that needs no script is one plain HMGET: the record holds every field, the state
-        // and the message count ('mc'), so the reply is an atomic snapshot.
         let reply: RESPValue
         do {
-            var command: [[UInt8]] = []
-            command.reserveCapacity(2 + Self.loadFields.count)
-            command.append(Self.hmget)
-            command.append(recordKey(key))
-            command.append(contentsOf: Self.loadFields)
-            reply = try await client.sendRead(command)
+            reply = try await client.sendRead(loadCommand(key))
         } catch {
             throw Self.storeError(error, operation: "load")
         }
+        if let session = try loaded(reply, key: key) { return session }
+        return try await loadWithScript(key)
+    }
+
+    /// The plain load: one HMGET. The record holds every field, the state and the message count
+    /// ('mc'), so the reply is an atomic snapshot.
+    func loadCommand(_ key: SessionKey) -> [[UInt8]] {
+        var command: [[UInt8]] = []
+        command.reserveCapacity(2 + Self.loadFields.count)
+        command.append(Self.hmget)
+        command.append(recordKey(key))
+        command.append(contentsOf: Self.loadFields)
+        return command
+    }
+
+    /// The session in the reply to ``loadCommand(_:)``, or nil when the load takes the script: a sliding
+    /// session's read restarts its clock, a write, and so does a record written before 'mc' existed.
+    /// - Throws: `StoreError.sessionNotFound`, or `internalError` for a malformed reply.
+    func loaded(_ reply: RESPValue, key: SessionKey) throws -> Session? {
         guard let fields = reply.array, fields.count == Self.loadFields.count else {
             throw StoreError.internalError(reason: "redis: malformed HMGET reply \(reply)")
         }
         guard let version = fields[0].int else { throw StoreError.sessionNotFound }
-        // A sliding session's read restarts its clock, a write: that takes the script. So does a
-        // record written before 'mc' existed.
-        guard fields[5].bytes != [UInt8(ascii: "1")], let messageCount = fields[6].int else { return try await loadWithScript(key) }
+        guard fields[5].bytes != [UInt8(ascii: "1")], let messageCount = fields[6].int else { return nil }
         let expiresAt = fields[3].int
         // Redis drops the key a millisecond after its deadline; the contract counts the deadline itself.
         if let expiresAt, expiresAt <= WallClock.milliseconds() { throw StoreError.sessionNotFound }
@@ -64,7 +85,7 @@ extension RedisStateStore {
     static let loadFields: [[UInt8]] = ["v", "c", "u", "e", "t", "sl", "mc", "st", "mb", "lb", "lh", "lt", "la", "le"].map { Array($0.utf8) }
 
     /// The scripted load: one `EVALSHA` that reads and restarts a sliding session's clock.
-    private func loadWithScript(_ key: SessionKey) async throws -> Session {
+    func loadWithScript(_ key: SessionKey) async throws -> Session {
         let script = RedisScript.load
         let reply = try Reply(await run(script, keys: sessionKeys(key), arguments: []), script: script)
         try reply.check(configuration)

@@ -309,7 +309,7 @@ public final class RedisStateStore: StateStore {
     }
 
     /// A session script's reply without its trailing pruned count, which goes to `onIndexPruned`.
-    private func reportingPruned(_ reply: RESPValue, script: RedisScript) throws -> RESPValue {
+    func reportingPruned(_ reply: RESPValue, script: RedisScript) throws -> RESPValue {
         guard script.reportsPruned else { return reply }
         guard var elements = reply.array, let pruned = elements.popLast()?.int else {
             throw StoreError.internalError(reason: "redis \(script.name): reply without a pruned count \(reply)")
@@ -321,12 +321,8 @@ public final class RedisStateStore: StateStore {
     private func evalsha(
         _ sha: [UInt8], script: RedisScript, keys: [[UInt8]], arguments: [[UInt8]], command name: String = "EVALSHA"
     ) async throws -> RESPValue {
-        var command: [[UInt8]] = [Array(name.utf8), sha, Array(String(keys.count).utf8)]
-        command.reserveCapacity(command.count + keys.count + arguments.count)
-        command += keys
-        command += arguments
-        guard let replicaWait, replicaWait.replicas > 0, Self.mutatingScripts.contains(script.name),
-              let waiting = client as? any ReplicaAcknowledgingClient else {
+        let command = Self.scriptCommand(Array(name.utf8), sha, keys: keys, arguments: arguments)
+        guard waitsForReplicas(script), let replicaWait, let waiting = client as? any ReplicaAcknowledgingClient else {
             return try await client.send(command)
         }
         let (reply, acknowledged) = try await waiting.send(
@@ -337,6 +333,26 @@ public final class RedisStateStore: StateStore {
             throw StoreError.replicationIncomplete(acknowledged: acknowledged, required: replicaWait.replicas)
         }
         return reply
+    }
+
+    /// `EVALSHA sha numkeys key… arg…` (or `EVAL source …`).
+    static func scriptCommand(_ name: [UInt8], _ body: [UInt8], keys: [[UInt8]], arguments: [[UInt8]]) -> [[UInt8]] {
+        var command: [[UInt8]] = [name, body, Array(String(keys.count).utf8)]
+        command.reserveCapacity(command.count + keys.count + arguments.count)
+        command += keys
+        command += arguments
+        return command
+    }
+
+    /// Whether a run of `script` is followed by `WAIT` (``ReplicaWait``).
+    func waitsForReplicas(_ script: RedisScript) -> Bool {
+        guard let replicaWait, replicaWait.replicas > 0, Self.mutatingScripts.contains(script.name) else { return false }
+        return client is any ReplicaAcknowledgingClient
+    }
+
+    /// The SHA-1 of `script`, once loaded.
+    func loadedSHA(_ script: RedisScript) -> [UInt8]? {
+        shas.withLock { $0[script.name] }
     }
 
     /// The source this store runs for `script`.

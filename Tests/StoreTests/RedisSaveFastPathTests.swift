@@ -116,12 +116,12 @@ import TestSupport
         #expect(try await fixture.send("PEXPIRETIME", index + "::ids").int == saved.metadata.expiresAt)
         try await expectClean(fixture, agent)
     }
+}
 
-    /// `agentstate check` of one agent finds nothing wrong.
-    private func expectClean(_ fixture: RedisFixture, _ agent: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let checker = RedisLayoutChecker(client: fixture.raw, keyPrefix: fixture.prefix, agentID: agent, checksDeclaredKeys: true)
-        let seen = Mutex<[RedisLayoutChecker.Violation]>([])
-        _ = try await checker.run { violation in seen.withLock { $0.append(violation) } }
-        #expect(seen.withLock { $0 }.isEmpty, "\(seen.withLock { $0 })", sourceLocation: sourceLocation)
-    }
+/// `agentstate check` of one agent finds nothing wrong.
+func expectClean(_ fixture: RedisFixture, _ agent: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    let checker = RedisLayoutChecker(client: fixture.raw, keyPrefix: fixture.prefix, agentID: agent, checksDeclaredKeys: true)
+    let seen = Mutex<[RedisLayoutChecker.Violation]>([])
+    _ = try await checker.run { violation in seen.withLock { $0.append(violation) } }
+    #expect(seen.withLock { $0 }.isEmpty, "\(seen.withLock { $0 })", sourceLocation: sourceLocation)
 }
