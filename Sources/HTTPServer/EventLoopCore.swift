@@ -242,18 +242,16 @@ final class EventLoopCore {
 
     // MARK: Connections
 
-    /// Hands a complete request to the handler: inline when it answers without waiting, else in a task
-    /// that prefers this loop as its executor, so it starts after the current batch of events, on this
-    /// thread. Either way the response is written after the batch (``runTasks()``).
+    /// Hands a complete request to the handler: without a task when it takes the request
+    /// (``HTTPHandler/respond(to:with:)``), else in a task that prefers this loop as its executor, so it
+    /// starts after the current batch of events, on this thread. Either way a response finished on this
+    /// thread is written after the batch (``runTasks()``).
     func dispatch(_ request: HTTPRequest, connection: HTTPConnection) {
         let handler = context.handler
         let fd = connection.fd
         let id = connection.id
-        if let response = handler.respondInline(request) {
-            finish(response, fd: fd, id: id)
-            return
-        }
         let loop = self.loop
+        if handler.respond(to: request, with: HTTPResponder(loop: loop, fd: fd, id: id)) { return }
         Task(executorPreference: loop) {
             let response = await handler.handle(request)
             loop.deliver(response, fd: fd, id: id)

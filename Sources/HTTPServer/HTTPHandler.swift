@@ -1,6 +1,6 @@
 /// The application side of the server: decides early rejections, handles requests, renders protocol errors.
 ///
-/// `preflight`, `respondInline` (which answers what needs no waiting) and `protocolError` run synchronously
+/// `preflight`, `respond(to:with:)` (which takes what needs no task) and `protocolError` run synchronously
 /// on an event-loop thread and must be quick and non-blocking. `handle` runs in its own task, whose preferred
 /// executor is that same loop: it runs on the loop's thread too, so it must not block the thread either
 /// (awaiting is fine; the loop serves its other connections meanwhile). Unstructured tasks it starts run on the global pool as usual.
@@ -18,13 +18,16 @@ public protocol HTTPHandler: Sendable {
     func preflight(_ head: inout HTTPRequestHead) -> HTTPResponse?
 
     /// Called with the complete request on the event-loop thread, before ``handle(_:)``: a handler that
-    /// can answer without waiting (an in-memory lookup) returns the response here, and the server writes it
-    /// without starting a task. Return nil to have ``handle(_:)`` called in a task instead. Must not block.
-    /// The default returns nil.
-    /// - Parameter request: The request with its decoded body.
-    func respondInline(_ request: HTTPRequest) -> HTTPResponse?
+    /// can answer without a task takes the request by returning true, and then calls `responder` exactly once,
+    /// either before returning (an in-memory lookup) or later from the completion of I/O that does not block this
+    /// thread (a Redis reply read by this loop). Return false to have ``handle(_:)`` called in a task instead.
+    /// Must not block. The default returns false.
+    /// - Parameters:
+    ///   - request: The request with its decoded body.
+    ///   - responder: Where the response goes.
+    func respond(to request: HTTPRequest, with responder: HTTPResponder) -> Bool
 
-    /// Called with the complete request when ``respondInline(_:)`` returned nil; responses on one
+    /// Called with the complete request when ``respond(to:with:)`` returned false; responses on one
     /// connection are written in request order.
     /// - Parameter request: The request with its decoded body.
     func handle(_ request: HTTPRequest) async -> HTTPResponse
@@ -39,9 +42,9 @@ public protocol HTTPHandler: Sendable {
 }
 
 extension HTTPHandler {
-    /// Answers nothing inline: every request goes to ``handle(_:)``.
-    public func respondInline(_ request: HTTPRequest) -> HTTPResponse? {
-        nil
+    /// Takes nothing: every request goes to ``handle(_:)``.
+    public func respond(to request: HTTPRequest, with responder: HTTPResponder) -> Bool {
+        false
     }
 
     /// Calls ``preflight(_:)``, attaching nothing to the head.

@@ -53,25 +53,28 @@ struct HTTPServerTests {
 
     /// Responses answered inline (no task) and by tasks keep request order on a pipelined connection,
     /// and the inline ones are answered on the connection's loop thread without reaching `handle`.
-    @Test func inlineAndTaskResponsesKeepPipelinedOrder() async throws {
+    @Test func inlineLaterAndTaskResponsesKeepPipelinedOrder() async throws {
         try await withServer { _, port, handler in
             try await onDedicatedThread {
                 let client = try connect(port)
                 try client.send(
                     "GET /inline/a HTTP/1.1\r\nHost: t\r\n\r\nGET /sleep?ms=100 HTTP/1.1\r\nHost: t\r\n\r\n"
-                        + "PUT /inline/b HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhiGET /c HTTP/1.1\r\nHost: t\r\n\r\n"
+                        + "PUT /inline/b HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\nhiGET /later?ms=100 HTTP/1.1\r\nHost: t\r\n\r\n"
+                        + "GET /c HTTP/1.1\r\nHost: t\r\n\r\nPOST /later HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\n\r\nx"
                 )
-                let texts = try (0..<4).map { _ in try client.readResponse().text }
-                #expect(texts.count == 4)
-                guard texts.count == 4 else { return }
+                let texts = try (0..<6).map { _ in try client.readResponse().text }
+                #expect(texts.count == 6)
+                guard texts.count == 6 else { return }
                 let first = texts[0].split(separator: " ").map(String.init), third = texts[2].split(separator: " ").map(String.init)
                 #expect(first.count == 4 && first[0] == "inline" && first[1].hasPrefix("http-loop-") && first[3] == "/inline/a|", "\(first)")
                 #expect(texts[1] == "GET /sleep?ms=100|")
                 #expect(third.count == 4 && third[2] == "PUT" && third[3] == "/inline/b|hi" && third[1] == first[1], "\(third)")
-                #expect(texts[3] == "GET /c|")
+                #expect(texts[3] == "later GET /later?ms=100|", "answered from another thread, in order")
+                #expect(texts[4] == "GET /c|")
+                #expect(texts[5] == "later POST /later|x")
             }
-            #expect(handler.inlined.load(ordering: .relaxed) == 2)
-            #expect(handler.handled.load(ordering: .relaxed) == 2, "only the two requests not answered inline reach handle")
+            #expect(handler.inlined.load(ordering: .relaxed) == 4)
+            #expect(handler.handled.load(ordering: .relaxed) == 2, "only the two requests not taken by respond(to:with:) reach handle")
         }
     }
 

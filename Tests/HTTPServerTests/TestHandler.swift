@@ -13,7 +13,7 @@ import Synchronization
 final class TestHandler: HTTPHandler {
     /// Requests that reached `handle` (started).
     let handled = Atomic<Int>(0)
-    /// Requests answered by `respondInline`.
+    /// Requests taken by `respond(to:with:)`.
     let inlined = Atomic<Int>(0)
 
     /// The 251 bytes `0, 1, …, 250` that `/big` repeats: byte `i` of its body is `i % 251`.
@@ -33,12 +33,25 @@ final class TestHandler: HTTPHandler {
         return HTTPResponse(status: 404, body: Array("rejected".utf8))
     }
 
-    /// Answers `/inline…` without a task: `inline <thread> <method> <target>|<body>`.
-    func respondInline(_ request: HTTPRequest) -> HTTPResponse? {
+    /// Takes `/inline…` and `/later…` without a task. `/inline…` is answered at once, on the loop thread:
+    /// `inline <thread> <method> <target>|<body>`; `/later?ms=N…` from a thread of its own after N ms:
+    /// `later <method> <target>|<body>`.
+    func respond(to request: HTTPRequest, with responder: HTTPResponder) -> Bool {
         let head = request.head
-        guard head.path.hasPrefix("/inline") else { return nil }
+        if head.path.hasPrefix("/inline") {
+            inlined.wrappingAdd(1, ordering: .relaxed)
+            responder.respond(HTTPResponse(status: 200, body: Array("inline \(Self.threadName()) \(head.method) \(head.target)|".utf8) + request.body))
+            return true
+        }
+        guard head.path.hasPrefix("/later") else { return false }
         inlined.wrappingAdd(1, ordering: .relaxed)
-        return HTTPResponse(status: 200, body: Array("inline \(Self.threadName()) \(head.method) \(head.target)|".utf8) + request.body)
+        let delay = head.query.flatMap { $0.hasPrefix("ms=") ? Int($0.dropFirst(3)) : nil } ?? 0
+        let body = Array("later \(head.method) \(head.target)|".utf8) + request.body
+        Thread {
+            usleep(useconds_t(delay * 1000))
+            responder.respond(HTTPResponse(status: 200, body: body))
+        }.start()
+        return true
     }
 
     func handle(_ request: HTTPRequest) async -> HTTPResponse {

@@ -11,6 +11,8 @@ final class APIHandler: HTTPHandler {
     let store: any StateStore
     /// The store again when its loads and saves finish without waiting (the embedded store), else nil.
     let inlineStore: (any InlineStateStore)?
+    /// The store again when its loads and saves complete through a callback (Redis), else nil.
+    let callbackStore: (any CallbackStateStore)?
     let metrics: AppMetrics
     let logger: Logger
     let authenticator: Authenticator
@@ -24,6 +26,7 @@ final class APIHandler: HTTPHandler {
         self.configuration = configuration
         self.store = store
         self.inlineStore = store as? any InlineStateStore
+        self.callbackStore = store as? any CallbackStateStore
         self.metrics = metrics
         self.logger = logger
         self.authenticator = authenticator
@@ -50,26 +53,50 @@ final class APIHandler: HTTPHandler {
         }
     }
 
-    /// Answers a session load or save on the embedded store inline, on the loop thread; nil for anything
-    /// else, which `handle` then answers in a task.
-    func respondInline(_ request: HTTPRequest) -> HTTPResponse? {
-        guard let inlineStore, let resolved = request.head.handlerContext as? ResolvedRoute,
-              resolved.match.route == .session else { return nil }
+    /// Takes session loads and saves off the task path: the embedded store answers them inline, on the loop
+    /// thread; the Redis store (a ``CallbackStateStore``) sends the command at once and answers from the
+    /// reply's completion, on this loop when its Redis connection is on it. Anything else goes to `handle`.
+    func respond(to request: HTTPRequest, with responder: HTTPResponder) -> Bool {
+        guard inlineStore != nil || callbackStore != nil, let resolved = request.head.handlerContext as? ResolvedRoute,
+              resolved.match.route == .session else { return false }
         let method = request.head.method
-        guard method == .GET || method == .HEAD || method == .PUT else { return nil }
+        guard method == .GET || method == .HEAD || method == .PUT else { return false }
         metrics.httpInFlight.increment()
-        defer { metrics.httpInFlight.decrement() }
-        let requestID = requestID(for: request.head)
-        var context = RequestContext(request: request, requestID: requestID, resolved: resolved)
-        let response: HTTPResponse
+        var context = RequestContext(request: request, requestID: requestID(for: request.head), resolved: resolved)
         do {
-            response = try method == .PUT ? saveSession(&context, inline: inlineStore) : loadSession(&context, inline: inlineStore)
-            recordStore(context, status: response.status)
+            if let inlineStore {
+                let response = try method == .PUT ? saveSession(&context, inline: inlineStore) : loadSession(&context, inline: inlineStore)
+                answer(context, .success(response), responder)
+            } else if let callbackStore {
+                let finished: @Sendable (RequestContext, Result<HTTPResponse, APIError>) -> Void = { [self] context, outcome in
+                    answer(context, outcome, responder)
+                }
+                if method == .PUT {
+                    try saveSession(context, callback: callbackStore, then: finished)
+                } else {
+                    try loadSession(context, callback: callbackStore, then: finished)
+                }
+            }
         } catch {
-            response = failed(error, requestID: requestID, route: .session, head: request.head)
+            answer(context, .failure(error), responder)
         }
-        return finish(response, requestID: requestID, head: request.head, route: .session, bytesIn: request.bytesIn,
-                      tokenName: resolved.tokenName)
+        return true
+    }
+
+    /// Finishes a request taken by ``respond(to:with:)``: records it and hands the response to `responder`.
+    private func answer(_ context: RequestContext, _ outcome: consuming Result<HTTPResponse, APIError>, _ responder: HTTPResponder) {
+        let response: HTTPResponse
+        // Consumed, so that `finish` gets the only reference to the headers and stamps them in place.
+        switch consume outcome {
+        case .success(let success):
+            response = success
+            recordStore(context, status: response.status)
+        case .failure(let error):
+            response = failed(error, requestID: context.requestID, route: .session, head: context.request.head)
+        }
+        metrics.httpInFlight.decrement()
+        responder.respond(finish(response, requestID: context.requestID, head: context.request.head, route: .session,
+                                 bytesIn: context.request.bytesIn, tokenName: context.resolved.tokenName))
     }
 
     func handle(_ request: HTTPRequest) async -> HTTPResponse {

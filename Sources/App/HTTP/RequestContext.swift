@@ -80,6 +80,16 @@ struct RequestContext {
         }
     }
 
+    /// The outcome of a store call that completed through a callback, started at `start`
+    /// (`DispatchTime` nanoseconds), timed and with its error mapped as ``store(_:)`` does.
+    mutating func stored<T>(_ result: Result<T, any Error>, since start: UInt64) throws(APIError) -> T {
+        storeSeconds = Double(DispatchTime.now().uptimeNanoseconds &- start) / 1e9
+        switch result {
+        case .success(let value): return value
+        case .failure(let error): throw Self.apiError(error)
+        }
+    }
+
     /// A store call's error as the API's: `StoreError`s mapped, anything else internal.
     private static func apiError(_ error: any Error) -> APIError {
         (error as? StoreError).map(APIError.init) ?? .internalError

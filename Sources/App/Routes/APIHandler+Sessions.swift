@@ -1,3 +1,4 @@
+import Dispatch
 import HTTPServer
 import Store
 
@@ -36,6 +37,20 @@ extension APIHandler {
         return saved(result, stateBytes: save.state.count, &context)
     }
 
+    /// `saveSession` on a ``CallbackStateStore``: `then` gets the response (or the error) with the timed
+    /// context when the store completes, on whichever thread it completes.
+    func saveSession(_ context: RequestContext, callback store: any CallbackStateStore,
+                     then finished: @escaping @Sendable (RequestContext, Result<HTTPResponse, APIError>) -> Void) throws(APIError) {
+        let save = try saveArguments(context)
+        let stateBytes = save.state.count
+        let start = DispatchTime.now().uptimeNanoseconds
+        store.save(save.key, state: save.state, options: save.options) { [self] result in
+            var context = context
+            let outcome = Result { () throws(APIError) in saved(try context.stored(result, since: start), stateBytes: stateBytes, &context) }
+            finished(context, outcome)
+        }
+    }
+
     /// The key, state and write options of a save, from the path, the body and the headers.
     private func saveArguments(_ context: RequestContext) throws(APIError) -> (key: SessionKey, state: [UInt8], options: WriteOptions) {
         let key = try context.sessionKey()
@@ -70,6 +85,18 @@ extension APIHandler {
         let key = try context.sessionKey()
         let session = try context.storeInline { try store.load(key) }
         return try loaded(session, &context)
+    }
+
+    /// `loadSession` on a ``CallbackStateStore``, as ``saveSession(_:callback:then:)``.
+    func loadSession(_ context: RequestContext, callback store: any CallbackStateStore,
+                     then finished: @escaping @Sendable (RequestContext, Result<HTTPResponse, APIError>) -> Void) throws(APIError) {
+        let key = try context.sessionKey()
+        let start = DispatchTime.now().uptimeNanoseconds
+        store.load(key) { [self] result in
+            var context = context
+            let outcome = Result { () throws(APIError) in try loaded(context.stored(result, since: start), &context) }
+            finished(context, outcome)
+        }
     }
 
     /// The response to a load: 304 for a matching `If-None-Match`, else the session.
