@@ -1,7 +1,8 @@
 // libFuzzer entry for the RESP2 parser (Sources/RedisClient/RESPParser.swift). Build and run with scripts/fuzz.
 // Input: byte 0 seeds how the rest is split into reads; the rest is the byte stream from "Redis".
 // Oracle: no trap, and feeding the stream in pieces yields the same values as feeding it at once
-// (both end in an error, or neither does).
+// (both end in an error, or neither does); frames (nextFrame, value(in:)) give the same values, and each
+// value read in place (RESPReply, RESPReader) comes back equal, its reader walking every element.
 import RedisClient
 
 private func parser() -> RESPParser {
@@ -41,6 +42,34 @@ public func fuzzRESPParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         pieces.feed(stream[offset..<(offset + length)])
         offset += length
         piecesFailed = drain(&pieces, into: &pieceValues)
+    }
+    var framed = parser()
+    var framedValues: [RESPValue] = []
+    framed.feed(stream)
+    var framedFailed = false
+    while true {
+        do {
+            guard let frame = try framed.nextFrame() else { break }
+            framedValues.append(framed.value(in: frame))
+        } catch {
+            framedFailed = true
+            break
+        }
+    }
+    framed.releaseConsumed()
+    precondition(framedFailed == wholeFailed && framedValues == wholeValues, "frames differ from values")
+    for value in wholeValues {
+        RESPReply.with(value) { reply in
+            precondition(reply.value() == value, "a reply read in place differs from its value")
+            var reader = reply.reader
+            var remaining = 1
+            while remaining > 0 {
+                guard let element = reader.next() else { preconditionFailure("the reader ran short") }
+                remaining -= 1
+                if case .array(let count?) = element { remaining += count }
+            }
+            precondition(reader.next() == nil, "the reader found more than one value")
+        }
     }
     if wholeFailed {
         precondition(piecesFailed, "an error when fed whole, none when fed in pieces")

@@ -169,11 +169,11 @@ final class ConnectionCore: Sendable {
         }
     }
 
-    /// ``send(_:)`` without a task: `completion` gets the reply exactly once, on the thread that reads it (the
-    /// reactor's, once handed over), or at once on the caller's thread when the connection is closing.
-    /// It must not block; it may send more commands.
-    func send(_ arguments: [[UInt8]], completion: @escaping @Sendable (Result<RESPValue, any Error>) -> Void) {
-        enqueue(RESPEncoder.encoded(arguments), .callback(completion))
+    /// ``send(_:)`` without a task: `reply` gets the reply in place (error replies included) exactly once, on the
+    /// thread that reads it (the reactor's, once handed over), or at once on the caller's thread when the
+    /// connection is closing. It must not block; it may send more commands.
+    func send(_ arguments: [[UInt8]], reply: @escaping @Sendable (Result<RESPReply, RedisClientError>) -> Void) {
+        enqueue(RESPEncoder.encoded(arguments), .inPlace(reply))
     }
 
     /// Queues an encoded command with the waiter of its reply, and writes it or gets it written.
@@ -466,19 +466,22 @@ extension ConnectionCore {
         }
 
         do {
-            while let reply = try parser.next() {
-                if let pushHandler, Self.isPubSubMessage(reply) {
-                    pushHandler(reply)
+            while let frame = try parser.nextFrame() {
+                if let pushHandler, case let value = parser.value(in: frame), Self.isPubSubMessage(value) {
+                    pushHandler(value)
                 } else {
-                    scratch.replies.append(reply)
+                    scratch.frames.append(frame)
                 }
             }
         } catch {
             failure = RedisClientError(.protocolViolation, "invalid reply from \(target): \(error.message)")
         }
-        guard !scratch.replies.isEmpty else { return (failure, waitsForWrite) }
+        guard !scratch.frames.isEmpty else {
+            parser.releaseConsumed()
+            return (failure, waitsForWrite)
+        }
 
-        let replyCount = scratch.replies.count
+        let replyCount = scratch.frames.count
         let unexpected: Bool = state.withLock { state in
             for _ in 0..<replyCount {
                 guard let pending = state.pending.popFirst() else { return true }
@@ -486,9 +489,11 @@ extension ConnectionCore {
             }
             return false
         }
-        for (waiter, reply) in zip(scratch.matched, scratch.replies) {
-            waiter.resume(returning: reply)
+        // The frames stay in the parser's buffer until every waiter has had its reply.
+        for (waiter, frame) in zip(scratch.matched, scratch.frames) {
+            waiter.resume(returning: frame, in: parser)
         }
+        parser.releaseConsumed()
         if unexpected {
             return (RedisClientError(.protocolViolation, "\(target) sent a reply to no command"), false)
         }
@@ -497,11 +502,12 @@ extension ConnectionCore {
 
     /// The I/O thread's buffers for one batch of replies and the commands they answer, emptied after each batch.
     private struct ReceiveScratch {
-        var replies: [RESPValue] = []
+        /// Where the replies lie in the parser's buffer.
+        var frames: [Range<Int>] = []
         var matched: [ReplyWaiter] = []
 
         mutating func clear() {
-            replies.removeAll(keepingCapacity: replies.capacity <= 1024)
+            frames.removeAll(keepingCapacity: frames.capacity <= 1024)
             matched.removeAll(keepingCapacity: matched.capacity <= 1024)
         }
     }
@@ -672,24 +678,25 @@ extension ConnectionCore: IOReactorSource {
     }
 }
 
-/// Who waits for a command's reply: a suspended task, or a callback.
+/// Who waits for a command's reply: a suspended task, or a callback that reads it in place.
 enum ReplyWaiter: Sendable {
     /// Unsafe rather than checked (which allocates a canary object per command): see `Pending`.
     case task(UnsafeContinuation<RESPValue, any Error>)
-    /// Called on the thread that resumes it (``ConnectionCore/send(_:completion:)``).
-    case callback(@Sendable (Result<RESPValue, any Error>) -> Void)
+    /// Called on the thread that resumes it (``ConnectionCore/send(_:reply:)``), with the reply's bytes in place.
+    case inPlace(@Sendable (Result<RESPReply, RedisClientError>) -> Void)
 
-    func resume(returning reply: RESPValue) {
+    /// Resumes the waiter with the reply in `frame` of `parser`'s buffer.
+    func resume(returning frame: Range<Int>, in parser: RESPParser) {
         switch self {
-        case .task(let continuation): continuation.resume(returning: reply)
-        case .callback(let completion): completion(.success(reply))
+        case .task(let continuation): continuation.resume(returning: parser.value(in: frame))
+        case .inPlace(let reply): parser.withBytes(of: frame) { reply(.success(RESPReply(bytes: $0))) }
         }
     }
 
     func resume(throwing error: RedisClientError) {
         switch self {
         case .task(let continuation): continuation.resume(throwing: error)
-        case .callback(let completion): completion(.failure(error))
+        case .inPlace(let reply): reply(.failure(error))
         }
     }
 }

@@ -1,7 +1,7 @@
 /// An incremental, pure RESP2 parser.
 ///
 /// Feed it bytes as they arrive with ``feed(_:)-(UnsafeRawBufferPointer)``, then call ``next()`` until it
-/// returns `nil`. When the buffered input does not yet hold a complete value, ``next()`` returns
+/// returns `nil` (or ``nextFrame()``, which checks a value and leaves it in place, for ``RESPReader``). When the buffered input does not yet hold a complete value, ``next()`` returns
 /// `nil` and consumes nothing, so the same value is parsed again once more bytes arrive.
 /// Malformed input and input over a limit throw ``RESPProtocolError``; the parser never traps on input.
 ///
@@ -68,19 +68,51 @@ public struct RESPParser: Sendable {
     /// - Returns: The value, or `nil` (consuming nothing) when the buffered bytes do not hold a complete value yet.
     /// - Throws: ``RESPProtocolError`` when the input is malformed or over a limit.
     public mutating func next() throws(RESPProtocolError) -> RESPValue? {
+        guard let frame = try nextFrame() else { return nil }
+        let value = self.value(in: frame)
+        releaseConsumed()
+        return value
+    }
+
+    /// Finds the next complete value and consumes it, checking it as ``next()`` does but building nothing.
+    /// Its bytes stay in the buffer, readable with ``value(in:)`` and ``withBytes(of:_:)``, until the next
+    /// ``feed(_:)-(UnsafeRawBufferPointer)``, ``next()`` or ``releaseConsumed()``.
+    /// - Returns: Where the value lies in the buffer, or `nil` (consuming nothing) when it is not complete yet.
+    /// - Throws: ``RESPProtocolError`` when the input is malformed or over a limit.
+    public mutating func nextFrame() throws(RESPProtocolError) -> Range<Int>? {
         var index = readIndex
-        // Parsed through a buffer pointer: no bounds check per byte (every index is checked against
-        // `bytes.count` by the grammar itself), and bulk strings copied with one memcpy.
-        let parsed: RESPValue? = try buffer.withUnsafeBufferPointer { bytes throws(RESPProtocolError) in
-            try parseValue(bytes, at: &index, depth: 1)
+        // Walked through a buffer pointer: no bounds check per byte (every index is checked against
+        // `bytes.count` by the grammar itself).
+        let complete = try buffer.withUnsafeBufferPointer { bytes throws(RESPProtocolError) in
+            try checkValue(bytes, at: &index, depth: 1)
         }
-        guard let value = parsed else { return nil }
-        readIndex = index
-        if readIndex == buffer.count {
+        guard complete else { return nil }
+        defer { readIndex = index }
+        return readIndex..<index
+    }
+
+    /// The value of a frame that ``nextFrame()`` returned.
+    public func value(in frame: Range<Int>) -> RESPValue {
+        withBytes(of: frame) { Self.value(of: $0) }
+    }
+
+    /// The value that `bytes` hold: one whole value, already checked (a frame, or a ``RESPReply``'s bytes).
+    static func value(of bytes: UnsafeRawBufferPointer) -> RESPValue {
+        var reader = RESPReader(bytes)
+        return reader.nextValue() ?? .error("ERR internal: a checked reply did not parse")
+    }
+
+    /// Calls `body` with the bytes of a frame that ``nextFrame()`` returned, in place.
+    public func withBytes<R>(of frame: Range<Int>, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try buffer.withUnsafeBytes { bytes in try body(UnsafeRawBufferPointer(rebasing: bytes[frame])) }
+    }
+
+    /// Empties the buffer when everything in it was consumed, so that it starts over at its beginning.
+    public mutating func releaseConsumed() {
+        if readIndex == buffer.count && readIndex > 0 {
             buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
             readIndex = 0
         }
-        return value
     }
 
     /// Drops consumed bytes once they make up at least half of the buffer, keeping appends amortised O(1).
@@ -98,8 +130,10 @@ private let cr: UInt8 = 13
 private let lf: UInt8 = 10
 
 extension RESPParser {
-    private func parseValue(_ bytes: UnsafeBufferPointer<UInt8>, at index: inout Int, depth: Int) throws(RESPProtocolError) -> RESPValue? {
-        guard index < bytes.count else { return nil }
+    /// Checks one value at `index` against the grammar and the limits, building nothing, and moves `index`
+    /// past it. - Returns: false (leaving `index`) when the value is not complete yet.
+    private func checkValue(_ bytes: UnsafeBufferPointer<UInt8>, at index: inout Int, depth: Int) throws(RESPProtocolError) -> Bool {
+        guard index < bytes.count else { return false }
         let type = bytes[index]
         switch type {
         case UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: ":"), UInt8(ascii: "$"), UInt8(ascii: "*"):
@@ -108,27 +142,24 @@ extension RESPParser {
             throw RESPProtocolError(.invalidTypeByte, "unexpected type byte 0x\(String(type, radix: 16))")
         }
         let lineStart = index + 1
-        guard let lineEnd = try findLineEnd(bytes, from: lineStart) else { return nil }
+        guard let lineEnd = try findLineEnd(bytes, from: lineStart) else { return false }
         let afterLine = lineEnd + 2
 
         switch type {
-        case UInt8(ascii: "+"):
+        case UInt8(ascii: "+"), UInt8(ascii: "-"):
             index = afterLine
-            return .simpleString(String(decoding: UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd]), as: UTF8.self))
-        case UInt8(ascii: "-"):
-            index = afterLine
-            return .error(String(decoding: UnsafeBufferPointer(rebasing: bytes[lineStart..<lineEnd]), as: UTF8.self))
+            return true
         case UInt8(ascii: ":"):
-            guard let value = parseInteger(bytes, lineStart..<lineEnd) else {
+            guard parseInteger(bytes, lineStart..<lineEnd) != nil else {
                 throw RESPProtocolError(.invalidInteger, "integer reply is not a 64-bit decimal integer")
             }
             index = afterLine
-            return .integer(value)
+            return true
         case UInt8(ascii: "$"):
             let length = try parseLength(bytes, lineStart..<lineEnd)
             guard length >= 0 else {
                 index = afterLine
-                return .bulkString(nil)
+                return true
             }
             guard length <= maxBulkBytes else {
                 throw RESPProtocolError(.bulkTooLarge, "bulk string of \(length) bytes exceeds the limit of \(maxBulkBytes)")
@@ -140,14 +171,14 @@ extension RESPParser {
             if bytes.count > payloadEnd + 1 && bytes[payloadEnd + 1] != lf {
                 throw RESPProtocolError(.missingCRLF, "bulk string payload is not followed by CRLF")
             }
-            guard bytes.count >= payloadEnd + 2 else { return nil }
+            guard bytes.count >= payloadEnd + 2 else { return false }
             index = payloadEnd + 2
-            return .bulkString(Array(UnsafeBufferPointer(rebasing: bytes[afterLine..<payloadEnd])))
+            return true
         default:  // "*"
             let count = try parseLength(bytes, lineStart..<lineEnd)
             guard count >= 0 else {
                 index = afterLine
-                return .array(nil)
+                return true
             }
             guard count <= maxArrayCount else {
                 throw RESPProtocolError(.arrayTooLarge, "array of \(count) elements exceeds the limit of \(maxArrayCount)")
@@ -156,14 +187,11 @@ extension RESPParser {
                 throw RESPProtocolError(.nestingTooDeep, "arrays nested deeper than \(maxDepth) levels")
             }
             var cursor = afterLine
-            var elements: [RESPValue] = []
-            elements.reserveCapacity(Swift.min(count, 1024))
             for _ in 0..<count {
-                guard let element = try parseValue(bytes, at: &cursor, depth: depth + 1) else { return nil }
-                elements.append(element)
+                guard try checkValue(bytes, at: &cursor, depth: depth + 1) else { return false }
             }
             index = cursor
-            return .array(elements)
+            return true
         }
     }
 

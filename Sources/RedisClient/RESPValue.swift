@@ -48,6 +48,16 @@ extension RESPValue {
         }
         guard index < digits.count else { return nil }
         var value: Int64 = 0
+        if digits.count - index <= 18 {
+            // Up to 18 digits cannot overflow: no check per digit.
+            while index < digits.count {
+                let digit = digits[index] &- UInt8(ascii: "0")
+                guard digit < 10 else { return nil }
+                value = value &* 10 &+ Int64(digit)
+                index += 1
+            }
+            return negative ? -value : value
+        }
         while index < digits.count {
             let digit = digits[index] &- UInt8(ascii: "0")
             guard digit < 10 else { return nil }

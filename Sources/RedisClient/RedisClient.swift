@@ -16,14 +16,15 @@ public protocol RedisClient: Sendable {
     /// - Throws: As ``send(_:)``.
     func sendRead(_ arguments: [[UInt8]]) async throws -> RESPValue
 
-    /// Sends one command without suspending the caller: `completion` gets the reply (or the error, as
-    /// ``send(_:)`` throws it) exactly once, on whichever thread has it, possibly before this returns.
-    /// It must not block. The default runs ``send(_:)`` or ``sendRead(_:)`` in a task.
+    /// Sends one command without suspending the caller: `reply` gets the reply, read in place, or the error
+    /// (as ``send(_:)`` throws it) exactly once, on whichever thread has it, possibly before this returns.
+    /// It must not block, and must decode what it needs before it returns. The default runs ``send(_:)`` or
+    /// ``sendRead(_:)`` in a task and encodes the value for `reply`.
     /// - Parameters:
     ///   - arguments: The command name and its arguments, each binary-safe.
     ///   - read: Whether the command only reads (never a script), as for ``sendRead(_:)``.
-    ///   - completion: Gets the reply or the error.
-    func send(_ arguments: [[UInt8]], read: Bool, completion: @escaping @Sendable (Result<RESPValue, any Error>) -> Void)
+    ///   - reply: Gets the reply or the error.
+    func send(_ arguments: [[UInt8]], read: Bool, reply: @escaping @Sendable (Result<RESPReply, any Error>) -> Void)
 }
 
 extension RedisClient {
@@ -33,12 +34,12 @@ extension RedisClient {
     }
 
     /// Runs the command in a task.
-    public func send(_ arguments: [[UInt8]], read: Bool, completion: @escaping @Sendable (Result<RESPValue, any Error>) -> Void) {
+    public func send(_ arguments: [[UInt8]], read: Bool, reply: @escaping @Sendable (Result<RESPReply, any Error>) -> Void) {
         Task {
             do {
-                completion(.success(try await read ? sendRead(arguments) : send(arguments)))
+                RESPReply.with(try await read ? sendRead(arguments) : send(arguments)) { reply(.success($0)) }
             } catch {
-                completion(.failure(error))
+                reply(.failure(error))
             }
         }
     }

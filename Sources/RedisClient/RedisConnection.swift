@@ -146,19 +146,21 @@ public final class RedisConnection: RedisClient {
         return reply
     }
 
-    /// ``send(_:)`` without a task: `completion` gets the reply (or the error) exactly once, on the thread that
-    /// reads it: the reactor's once the connection is on one (``handOver(to:)``), else the connection's I/O thread,
-    /// or the caller's when the connection is already closed. It must not block.
+    /// ``send(_:)`` without a task: `reply` gets the reply in place (or the error) exactly once, on the thread
+    /// that reads it: the reactor's once the connection is on one (``handOver(to:)``), else the connection's I/O
+    /// thread, or the caller's when the connection is already closed. It must not block.
     /// - Parameters:
     ///   - arguments: The command name and its arguments, each binary-safe.
     ///   - read: Ignored: reads and writes share the one connection.
-    ///   - completion: Gets the reply, ``RedisError`` for an error reply, or ``RedisClientError``.
-    public func send(_ arguments: [[UInt8]], read: Bool = false, completion: @escaping @Sendable (Result<RESPValue, any Error>) -> Void) {
+    ///   - reply: Gets the reply, valid during the call; ``RedisError`` for an error reply, or ``RedisClientError``.
+    public func send(_ arguments: [[UInt8]], read: Bool = false, reply: @escaping @Sendable (Result<RESPReply, any Error>) -> Void) {
         core.send(arguments) { result in
-            if case .success(.error(let message)) = result {
-                completion(.failure(RedisError(message: message)))
-            } else {
-                completion(result)
+            switch result {
+            case .success(let bytes):
+                if let message = bytes.errorMessage { return reply(.failure(RedisError(message: message))) }
+                reply(.success(bytes))
+            case .failure(let error):
+                reply(.failure(error))
             }
         }
     }

@@ -143,13 +143,13 @@ public final class RedisConnectionPool: RedisClient, Sendable {
     }
 
     /// ``send(_:)`` or ``sendRead(_:)`` without a task when a connection is up: the command goes out at once
-    /// and `completion` runs on the thread that reads its reply (a reactor's, for a connection on the caller's
-    /// event loop). Waiting for a connect attempt, and a retry, happen in a task.
+    /// and `reply` runs on the thread that reads its reply (a reactor's, for a connection on the caller's
+    /// event loop), with the reply in place. Waiting for a connect attempt, and a retry, happen in a task.
     /// - Parameters:
     ///   - arguments: The command name and its arguments, each binary-safe.
     ///   - read: Whether the command only reads (it then prefers a read connection).
-    ///   - completion: Gets the reply or the error, exactly once.
-    public func send(_ arguments: [[UInt8]], read: Bool, completion: @escaping @Sendable (Result<RESPValue, any Error>) -> Void) {
+    ///   - reply: Gets the reply or the error, exactly once.
+    public func send(_ arguments: [[UInt8]], read: Bool, reply: @escaping @Sendable (Result<RESPReply, any Error>) -> Void) {
         let lane: Lane = read ? .read : .write
         let start = ContinuousClock.now
         switch state.withLock({ pick(lane, &$0) }) {
@@ -157,22 +157,22 @@ public final class RedisConnectionPool: RedisClient, Sendable {
             checkout.connection.send(arguments) { [self] result in
                 guard case .failure(let error) = result else {
                     observer?.commandCompleted(succeeded: true, durationSeconds: Self.seconds(since: start))
-                    return completion(result)
+                    return reply(result)
                 }
                 guard retries(after: error, on: checkout, attempt: 1) else {
                     observer?.commandCompleted(succeeded: false, durationSeconds: Self.seconds(since: start))
-                    return completion(result)
+                    return reply(result)
                 }
                 Task {
                     try? await Task.sleep(for: Self.retryDelay(after: 1))
-                    completion(await Self.result { try await self.send(arguments, lane: lane, then: nil, attempt: 2, start: start).reply })
+                    await Self.deliver(to: reply) { try await self.send(arguments, lane: lane, then: nil, attempt: 2, start: start).reply }
                 }
             }
         case .failure(let error)?:
             observer?.commandCompleted(succeeded: false, durationSeconds: Self.seconds(since: start))
-            completion(.failure(error))
+            reply(.failure(error))
         case nil:
-            Task { completion(await Self.result { try await self.send(arguments, lane: lane, then: nil, start: start).reply }) }
+            Task { await Self.deliver(to: reply) { try await self.send(arguments, lane: lane, then: nil, start: start).reply } }
         }
     }
 
@@ -199,11 +199,12 @@ public final class RedisConnectionPool: RedisClient, Sendable {
         .milliseconds(50 * attempt)
     }
 
-    private static func result(_ body: () async throws -> RESPValue) async -> Result<RESPValue, any Error> {
+    /// Gives `reply` the outcome of `body`.
+    private static func deliver(to reply: (Result<RESPReply, any Error>) -> Void, _ body: () async throws -> RESPValue) async {
         do {
-            return .success(try await body())
+            RESPReply.with(try await body()) { reply(.success($0)) }
         } catch {
-            return .failure(error)
+            reply(.failure(error))
         }
     }
 

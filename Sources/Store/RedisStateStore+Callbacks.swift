@@ -7,7 +7,7 @@ import RedisClient
 /// (`NOSCRIPT`) or asks for more keys (`NK`); neither of the last two ran anything.
 extension RedisStateStore: CallbackStateStore {
     public func load(_ key: SessionKey, completion: @escaping @Sendable (Result<Session, any Error>) -> Void) {
-        client.send(loadCommand(key), read: true) { [self] result in
+        client.send(loadCommand(key), read: true) { [self] (result: Result<RESPReply, any Error>) in
             do {
                 let reply = try result.mapError { Self.storeError($0, operation: "load") }.get()
                 if let session = try loaded(reply, key: key) { return completion(.success(session)) }
@@ -27,9 +27,11 @@ extension RedisStateStore: CallbackStateStore {
         }
         let command = Self.scriptCommand(Self.evalsha, sha, keys: sessionKeys(key, setting: options),
                                          arguments: saveArguments(key, state: state, options: options))
-        client.send(command, read: false) { [self] result in
+        client.send(command, read: false) { [self] (result: Result<RESPReply, any Error>) in
             do {
-                let reply = try result.get()
+                let bytes = try result.get()
+                if let result = try saved(bytes, key: key) { return completion(.success(result)) }
+                let reply = bytes.value()
                 if Self.undeclaredKeys(reply) == nil {
                     return completion(.success(try saved(reportingPruned(reply, script: script), key: key)))
                 }

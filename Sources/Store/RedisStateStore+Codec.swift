@@ -137,6 +137,44 @@ extension RedisStateStore {
         )
     }
 
+    /// ``metadata(_:key:)`` read in place: the next element of `reader`, moved past it.
+    static func metadata(_ reader: inout RESPReader, key: SessionKey) throws(StoreError) -> SessionMetadata {
+        let malformed = StoreError.internalError(reason: "redis: malformed session metadata")
+        guard case .array(11?)? = reader.next() else { throw malformed }
+        var fields: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0, 0, 0, 0)
+        try withUnsafeMutableBytes(of: &fields) { raw throws(StoreError) in
+            let numbers = raw.bindMemory(to: Int64.self)
+            for index in 0..<9 {
+                guard let value = reader.nextInteger() else { throw malformed }
+                numbers[index] = value
+            }
+        }
+        var labels: SessionLabels = [:]
+        switch reader.next() {
+        case .bulkString(let bytes?)?: if !bytes.isEmpty { labels = decodedLabels(Array(bytes)) }
+        case .bulkString(nil)?: break
+        default: throw malformed
+        }
+        var lease: Lease?
+        switch reader.next() {
+        case .array(4?)?:
+            guard case .bulkString(let holder?)? = reader.next(), let holder = String(validating: holder, as: UTF8.self),
+                  let token = reader.nextInteger(), let acquired = reader.nextInteger(), let expires = reader.nextInteger() else {
+                throw StoreError.internalError(reason: "redis: malformed lease")
+            }
+            lease = Lease(holder: holder, fencingToken: token, acquiredAt: acquired, expiresAt: expires)
+        case .array(nil)?, .bulkString(nil)?: break
+        default: throw StoreError.internalError(reason: "redis: malformed lease")
+        }
+        return SessionMetadata(
+            agentID: key.agentID, sessionID: key.sessionID, version: fields.0,
+            createdAt: fields.1, updatedAt: fields.2,
+            expiresAt: fields.3 < 0 ? nil : fields.3, ttlSeconds: fields.4 < 0 ? nil : fields.4,
+            slidingTTL: fields.5 == 1, messageCount: Int(fields.6), stateBytes: Int(fields.7),
+            messageBytes: Int(fields.8), labels: labels, lease: lease
+        )
+    }
+
     /// Decodes a `{holder, token, acquired, expires}` array; nil for a nil reply.
     static func lease(_ value: RESPValue) throws(StoreError) -> Lease? {
         guard let fields = value.array else { return nil }

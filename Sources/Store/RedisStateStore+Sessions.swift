@@ -24,6 +24,20 @@ extension RedisStateStore {
         return SaveResult(metadata: try Self.metadata(reply.values[1], key: key), created: try reply.int(0) == 1)
     }
 
+    /// ``saved(_:key:)`` read in place, for the reply of an applied save (`OK`, `RP`) with its pruned count;
+    /// nil for any other reply (refusals), which the caller decodes as a value.
+    func saved(_ reply: RESPReply, key: SessionKey) throws -> SaveResult? {
+        var reader = reply.reader
+        guard case .array(4?)? = reader.next(), case .bulkString(let status?)? = reader.next(), status.count == 2,
+              (status[0] == UInt8(ascii: "O") && status[1] == UInt8(ascii: "K")) || (status[0] == UInt8(ascii: "R") && status[1] == UInt8(ascii: "P"))
+        else { return nil }
+        guard let created = reader.nextInteger() else { throw StoreError.internalError(reason: "redis save: malformed reply") }
+        let metadata = try Self.metadata(&reader, key: key)
+        guard let pruned = reader.nextInteger() else { throw StoreError.internalError(reason: "redis save: reply without a pruned count") }
+        if pruned > 0 { onIndexPruned(.write, Int(pruned)) }
+        return SaveResult(metadata: metadata, created: created == 1)
+    }
+
     /// Loads a session with its state in one `EVALSHA`, which also restarts the clock of a
     /// sliding-TTL session.
     /// - Throws: `StoreError.sessionNotFound`, `StoreError.unavailable`.
@@ -34,7 +48,7 @@ extension RedisStateStore {
         } catch {
             throw Self.storeError(error, operation: "load")
         }
-        if let session = try loaded(reply, key: key) { return session }
+        if let session = try RESPReply.with(reply, { try loaded($0, key: key) }) { return session }
         return try await loadWithScript(key)
     }
 
@@ -49,34 +63,46 @@ extension RedisStateStore {
         return command
     }
 
-    /// The session in the reply to ``loadCommand(_:)``, or nil when the load takes the script: a sliding
-    /// session's read restarts its clock, a write, and so does a record written before 'mc' existed.
+    /// The session in the reply to ``loadCommand(_:)``, read in place, or nil when the load takes the script:
+    /// a sliding session's read restarts its clock, a write, and so does a record written before 'mc' existed.
     /// - Throws: `StoreError.sessionNotFound`, or `internalError` for a malformed reply.
-    func loaded(_ reply: RESPValue, key: SessionKey) throws -> Session? {
-        guard let fields = reply.array, fields.count == Self.loadFields.count else {
-            throw StoreError.internalError(reason: "redis: malformed HMGET reply \(reply)")
+    func loaded(_ reply: RESPReply, key: SessionKey) throws -> Session? {
+        let count = Self.loadFields.count
+        return try withUnsafeTemporaryAllocation(of: UnsafeRawBufferPointer?.self, capacity: count) { fields in
+            var reader = reply.reader
+            guard case .array(count?)? = reader.next() else { throw Self.malformedLoad(reply) }
+            for index in 0..<count {
+                guard case .bulkString(let bytes)? = reader.next() else { throw Self.malformedLoad(reply) }
+                fields.initializeElement(at: index, to: bytes)
+            }
+            func int(_ index: Int) -> Int64? { fields[index].flatMap(RESPReader.integer(in:)) }
+            guard let version = int(0) else { throw StoreError.sessionNotFound }
+            guard fields[5].map({ $0.count == 1 && $0[0] == UInt8(ascii: "1") }) != true, let messageCount = int(6) else { return nil }
+            let expiresAt = int(3)
+            // Redis drops the key a millisecond after its deadline; the contract counts the deadline itself.
+            if let expiresAt, expiresAt <= WallClock.milliseconds() { throw StoreError.sessionNotFound }
+            guard let createdAt = int(1), let updatedAt = int(2) else {
+                throw StoreError.internalError(reason: "redis: session record without timestamps")
+            }
+            let state = fields[7].map { Array($0) }
+            var lease: Lease?
+            if let holder = fields[10].flatMap({ String(validating: $0, as: UTF8.self) }), let token = int(11), let acquired = int(12),
+               let leaseExpiry = int(13), leaseExpiry > WallClock.milliseconds() {
+                lease = Lease(holder: holder, fencingToken: token, acquiredAt: acquired, expiresAt: leaseExpiry)
+            }
+            let labels = fields[9].map { $0.isEmpty ? [:] : Self.decodedLabels(Array($0)) } ?? [:]
+            let metadata = SessionMetadata(
+                agentID: key.agentID, sessionID: key.sessionID, version: version, createdAt: createdAt, updatedAt: updatedAt,
+                expiresAt: expiresAt, ttlSeconds: int(4), slidingTTL: false,
+                messageCount: Int(messageCount), stateBytes: state?.count ?? 0, messageBytes: Int(int(8) ?? 0),
+                labels: labels, lease: lease
+            )
+            return Session(metadata: metadata, state: state)
         }
-        guard let version = fields[0].int else { throw StoreError.sessionNotFound }
-        guard fields[5].bytes != [UInt8(ascii: "1")], let messageCount = fields[6].int else { return nil }
-        let expiresAt = fields[3].int
-        // Redis drops the key a millisecond after its deadline; the contract counts the deadline itself.
-        if let expiresAt, expiresAt <= WallClock.milliseconds() { throw StoreError.sessionNotFound }
-        guard let createdAt = fields[1].int, let updatedAt = fields[2].int else {
-            throw StoreError.internalError(reason: "redis: session record without timestamps")
-        }
-        let state = fields[7].bytes
-        var lease: Lease?
-        if let holder = fields[10].string, let token = fields[11].int, let acquired = fields[12].int,
-           let leaseExpiry = fields[13].int, leaseExpiry > WallClock.milliseconds() {
-            lease = Lease(holder: holder, fencingToken: token, acquiredAt: acquired, expiresAt: leaseExpiry)
-        }
-        let metadata = SessionMetadata(
-            agentID: key.agentID, sessionID: key.sessionID, version: version, createdAt: createdAt, updatedAt: updatedAt,
-            expiresAt: expiresAt, ttlSeconds: fields[4].int, slidingTTL: false,
-            messageCount: Int(messageCount), stateBytes: state?.count ?? 0, messageBytes: Int(fields[8].int ?? 0),
-            labels: Self.decodedLabels(fields[9].bytes ?? []), lease: lease
-        )
-        return Session(metadata: metadata, state: state)
+    }
+
+    private static func malformedLoad(_ reply: RESPReply) -> StoreError {
+        .internalError(reason: "redis: malformed HMGET reply \(reply.value())")
     }
 
     static let hmget = Array("HMGET".utf8)

@@ -247,4 +247,36 @@ struct RESPParserRobustnessTests {
             }
         }
     }
+
+    /// Frames are found without building values, stay readable until released, and give the values `next()` gives;
+    /// a reply read in place walks its elements in order.
+    @Test func framesAndRepliesReadInPlace() throws {
+        var parser = RESPParser()
+        let stream = "*4\r\n$3\r\nfoo\r\n$-1\r\n:-7\r\n*1\r\n+ok\r\n-ERR no\r\n$2\r\nab"
+        parser.feed(Array(stream.utf8))
+        let first = try #require(try parser.nextFrame())
+        let second = try #require(try parser.nextFrame())
+        #expect(try parser.nextFrame() == nil, "the third reply is not complete yet")
+        #expect(parser.value(in: first) == .array([.bulkString(Array("foo".utf8)), .bulkString(nil), .integer(-7), .array([.simpleString("ok")])]))
+        #expect(parser.value(in: second) == .error("ERR no"))
+        parser.withBytes(of: first) { bytes in
+            let reply = RESPReply(bytes: bytes)
+            #expect(reply.errorMessage == nil)
+            var reader = reply.reader
+            guard case .array(4?)? = reader.next(), case .bulkString(let foo?)? = reader.next(), case .bulkString(nil)? = reader.next(),
+                  case .integer(-7)? = reader.next(), case .array(1?)? = reader.next(), case .simpleString(let ok)? = reader.next() else {
+                Issue.record("unexpected elements")
+                return
+            }
+            #expect(Array(foo) == Array("foo".utf8) && Array(ok) == Array("ok".utf8))
+            #expect(reader.next() == nil)
+        }
+        parser.withBytes(of: second) { #expect(RESPReply(bytes: $0).errorMessage == "ERR no") }
+        parser.releaseConsumed()
+        #expect(parser.bufferedByteCount == 6, "the incomplete reply stays")
+        parser.feed(Array("\r\n".utf8))
+        #expect(try parser.next() == .bulkString(Array("ab".utf8)))
+        #expect(parser.bufferedByteCount == 0)
+        #expect(RESPReader.integer(in: UnsafeRawBufferPointer(start: nil, count: 0)) == nil)
+    }
 }

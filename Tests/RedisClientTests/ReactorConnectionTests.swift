@@ -192,7 +192,7 @@ struct ReactorConnectionTests {
         #expect(reactor.execute {
             for _ in 0..<count {
                 connection.send([Array("INCR".utf8), key]) { result in
-                    outcomes.withLock { $0.append(((try? result.get())?.int, reactor.isCurrent)) }
+                    outcomes.withLock { $0.append(((try? result.get())?.value().int, reactor.isCurrent)) }
                 }
             }
             connection.send([Array("NOSUCHCOMMAND".utf8)]) { result in
@@ -208,12 +208,11 @@ struct ReactorConnectionTests {
 
         connection.close()
         await connection.waitUntilClosed()
-        let closed = Mutex<Result<RESPValue, any Error>?>(nil)
-        connection.send([Array("PING".utf8)]) { result in closed.withLock { $0 = result } }
-        let error = closed.withLock { result -> (any Error)? in
-            guard case .failure(let error)? = result else { return nil }
-            return error
+        let closed = Mutex<(any Error)?>(nil)
+        connection.send([Array("PING".utf8)]) { result in
+            if case .failure(let error) = result { closed.withLock { $0 = error } }
         }
+        let error = closed.withLock { $0 }
         #expect((error as? RedisClientError)?.isConnectivity == true, "a closed connection completes at once, with an error")
     }
 

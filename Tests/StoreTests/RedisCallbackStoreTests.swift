@@ -55,4 +55,30 @@ import TestSupport
         #expect(try await Self.load(store, key).state == Fixtures.json("2"))
         try await expectClean(fixture, key.agentID)
     }
+
+    /// A save's reply read in place carries everything the stored session has: labels, messages, the lease,
+    /// sliding TTL; a stale fencing token is still refused, and writes nothing.
+    @Test func savedRepliesReadInPlaceMatchTheStoredSession() async throws {
+        let fixture = try await RedisFixture.make()
+        let store = fixture.store
+        let key = Fixtures.key(Fixtures.agentID(), "leased")
+        _ = try await Self.save(store, key, Fixtures.json("1"), .init(ttl: .seconds(900), slidingTTL: true, labels: ["team": "a", "env": "dev"]))
+        _ = try await store.append(key, messages: [Fixtures.json("\"m\"")], options: .init(), idempotency: nil)
+        _ = try await store.acquireLease(key, holder: "worker", ttlMilliseconds: 60_000)
+        let token = try #require(try await store.load(key).metadata.lease?.fencingToken)
+        let saved = try await Self.save(store, key, Fixtures.json("[1,2,3]"), .init(precondition: Precondition(fencingToken: token)))
+        let loaded = try await store.load(key)
+        // The load restarted the sliding clock; everything else is the same.
+        var reloaded = loaded.metadata
+        #expect(try #require(reloaded.expiresAt) >= (try #require(saved.metadata.expiresAt)))
+        reloaded.expiresAt = saved.metadata.expiresAt
+        #expect(saved.metadata == reloaded)
+        #expect(saved.metadata.lease?.holder == "worker" && saved.metadata.messageCount == 1 && saved.metadata.stateBytes == 7)
+        #expect(saved.metadata.labels == ["team": "a", "env": "dev"] && saved.metadata.slidingTTL)
+        await #expect(throws: StoreError.staleFencingToken(current: token)) {
+            _ = try await Self.save(store, key, Fixtures.json("0"), .init(precondition: Precondition(fencingToken: token - 1)))
+        }
+        #expect(try await store.load(key).metadata.version == loaded.metadata.version)
+        try await expectClean(fixture, key.agentID)
+    }
 }
