@@ -172,8 +172,8 @@ final class ConnectionCore: Sendable {
     /// ``send(_:)`` without a task: `reply` gets the reply in place (error replies included) exactly once, on the
     /// thread that reads it (the reactor's, once handed over), or at once on the caller's thread when the
     /// connection is closing. It must not block; it may send more commands.
-    func send(_ arguments: [[UInt8]], reply: @escaping @Sendable (Result<RESPReply, RedisClientError>) -> Void) {
-        enqueue(RESPEncoder.encoded(arguments), .inPlace(reply))
+    func send(_ command: RESPCommand, reply: @escaping @Sendable (Result<RESPReply, RedisClientError>) -> Void) {
+        enqueue(command.bytes, .inPlace(reply))
     }
 
     /// Queues an encoded command with the waiter of its reply, and writes it or gets it written.

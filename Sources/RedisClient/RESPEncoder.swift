@@ -30,7 +30,7 @@ public enum RESPEncoder {
     }
 
     /// The size of `<type><count>\r\n`.
-    private static func headerSize(_ count: Int) -> Int {
+    static func headerSize(_ count: Int) -> Int {
         var digits = 1
         var rest = count
         while rest >= 10 {
@@ -41,7 +41,7 @@ public enum RESPEncoder {
     }
 
     /// Writes `<type><count>\r\n` at `offset`; returns the offset after it.
-    private static func writeHeader(_ type: UInt8, _ count: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
+    static func writeHeader(_ type: UInt8, _ count: Int, into buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
         let end = offset + headerSize(count)
         buffer[offset] = type
         var rest = count

@@ -21,10 +21,10 @@ public protocol RedisClient: Sendable {
     /// It must not block, and must decode what it needs before it returns. The default runs ``send(_:)`` or
     /// ``sendRead(_:)`` in a task and encodes the value for `reply`.
     /// - Parameters:
-    ///   - arguments: The command name and its arguments, each binary-safe.
+    ///   - command: The encoded command.
     ///   - read: Whether the command only reads (never a script), as for ``sendRead(_:)``.
     ///   - reply: Gets the reply or the error.
-    func send(_ arguments: [[UInt8]], read: Bool, reply: @escaping @Sendable (Result<RESPReply, any Error>) -> Void)
+    func send(_ command: RESPCommand, read: Bool, reply: @escaping @Sendable (Result<RESPReply, any Error>) -> Void)
 }
 
 extension RedisClient {
@@ -34,8 +34,9 @@ extension RedisClient {
     }
 
     /// Runs the command in a task.
-    public func send(_ arguments: [[UInt8]], read: Bool, reply: @escaping @Sendable (Result<RESPReply, any Error>) -> Void) {
+    public func send(_ command: RESPCommand, read: Bool, reply: @escaping @Sendable (Result<RESPReply, any Error>) -> Void) {
         Task {
+            let arguments = command.arguments
             do {
                 RESPReply.with(try await read ? sendRead(arguments) : send(arguments)) { reply(.success($0)) }
             } catch {

@@ -150,11 +150,11 @@ public final class RedisConnection: RedisClient {
     /// that reads it: the reactor's once the connection is on one (``handOver(to:)``), else the connection's I/O
     /// thread, or the caller's when the connection is already closed. It must not block.
     /// - Parameters:
-    ///   - arguments: The command name and its arguments, each binary-safe.
+    ///   - command: The encoded command.
     ///   - read: Ignored: reads and writes share the one connection.
     ///   - reply: Gets the reply, valid during the call; ``RedisError`` for an error reply, or ``RedisClientError``.
-    public func send(_ arguments: [[UInt8]], read: Bool = false, reply: @escaping @Sendable (Result<RESPReply, any Error>) -> Void) {
-        core.send(arguments) { result in
+    public func send(_ command: RESPCommand, read: Bool = false, reply: @escaping @Sendable (Result<RESPReply, any Error>) -> Void) {
+        core.send(command) { result in
             switch result {
             case .success(let bytes):
                 if let message = bytes.errorMessage { return reply(.failure(RedisError(message: message))) }

@@ -146,15 +146,15 @@ public final class RedisConnectionPool: RedisClient, Sendable {
     /// and `reply` runs on the thread that reads its reply (a reactor's, for a connection on the caller's
     /// event loop), with the reply in place. Waiting for a connect attempt, and a retry, happen in a task.
     /// - Parameters:
-    ///   - arguments: The command name and its arguments, each binary-safe.
+    ///   - command: The encoded command.
     ///   - read: Whether the command only reads (it then prefers a read connection).
     ///   - reply: Gets the reply or the error, exactly once.
-    public func send(_ arguments: [[UInt8]], read: Bool, reply: @escaping @Sendable (Result<RESPReply, any Error>) -> Void) {
+    public func send(_ command: RESPCommand, read: Bool, reply: @escaping @Sendable (Result<RESPReply, any Error>) -> Void) {
         let lane: Lane = read ? .read : .write
         let start = ContinuousClock.now
         switch state.withLock({ pick(lane, &$0) }) {
         case .success(let checkout)?:
-            checkout.connection.send(arguments) { [self] result in
+            checkout.connection.send(command) { [self] result in
                 guard case .failure(let error) = result else {
                     observer?.commandCompleted(succeeded: true, durationSeconds: Self.seconds(since: start))
                     return reply(result)
@@ -165,14 +165,14 @@ public final class RedisConnectionPool: RedisClient, Sendable {
                 }
                 Task {
                     try? await Task.sleep(for: Self.retryDelay(after: 1))
-                    await Self.deliver(to: reply) { try await self.send(arguments, lane: lane, then: nil, attempt: 2, start: start).reply }
+                    await Self.deliver(to: reply) { try await self.send(command.arguments, lane: lane, then: nil, attempt: 2, start: start).reply }
                 }
             }
         case .failure(let error)?:
             observer?.commandCompleted(succeeded: false, durationSeconds: Self.seconds(since: start))
             reply(.failure(error))
         case nil:
-            Task { await Self.deliver(to: reply) { try await self.send(arguments, lane: lane, then: nil, start: start).reply } }
+            Task { await Self.deliver(to: reply) { try await self.send(command.arguments, lane: lane, then: nil, start: start).reply } }
         }
     }
 

@@ -25,9 +25,7 @@ extension RedisStateStore: CallbackStateStore {
             Task { completion(await outcome { try await self.save(key, state: state, options: options) }) }
             return
         }
-        let command = Self.scriptCommand(Self.evalsha, sha, keys: sessionKeys(key, setting: options),
-                                         arguments: saveArguments(key, state: state, options: options))
-        client.send(command, read: false) { [self] (result: Result<RESPReply, any Error>) in
+        client.send(saveCommand(key, state: state, options: options, sha: sha), read: false) { [self] (result: Result<RESPReply, any Error>) in
             do {
                 let bytes = try result.get()
                 if let result = try saved(bytes, key: key) { return completion(.success(result)) }
@@ -43,6 +41,4 @@ extension RedisStateStore: CallbackStateStore {
             Task { completion(await outcome { try await self.save(key, state: state, options: options) }) }
         }
     }
-
-    static let evalsha = Array("EVALSHA".utf8)
 }

@@ -44,7 +44,7 @@ extension RedisStateStore {
     public func load(_ key: SessionKey) async throws -> Session {
         let reply: RESPValue
         do {
-            reply = try await client.sendRead(loadCommand(key))
+            reply = try await client.sendRead(loadCommand(key).arguments)
         } catch {
             throw Self.storeError(error, operation: "load")
         }
@@ -54,14 +54,32 @@ extension RedisStateStore {
 
     /// The plain load: one HMGET. The record holds every field, the state and the message count
     /// ('mc'), so the reply is an atomic snapshot.
-    func loadCommand(_ key: SessionKey) -> [[UInt8]] {
-        var command: [[UInt8]] = []
-        command.reserveCapacity(2 + Self.loadFields.count)
-        command.append(Self.hmget)
-        command.append(recordKey(key))
-        command.append(contentsOf: Self.loadFields)
-        return command
+    func loadCommand(_ key: SessionKey) -> RESPCommand {
+        let record = recordKey(key)
+        return RESPCommand(argumentCount: 2 + Self.loadFields.count) { command in
+            command.append(encoded: Self.encodedHMGET)
+            command.append(record)
+            command.append(encoded: Self.encodedLoadFields)
+        }
     }
+
+    private static let encodedHMGET = RESPCommand.encodedArguments([hmget])
+    private static let encodedLoadFields = RESPCommand.encodedArguments(loadFields)
+
+    /// The save script's `EVALSHA`, written straight into one command.
+    func saveCommand(_ key: SessionKey, state: [UInt8], options: WriteOptions, sha: [UInt8]) -> RESPCommand {
+        let arguments = saveArguments(key, state: state, options: options)
+        let keys = sessionKeyParts(key, setting: options)
+        return RESPCommand(argumentCount: 3 + keys.count + arguments.count) { command in
+            command.append(Self.evalsha)
+            command.append(sha)
+            command.append(Self.argument(String(keys.count)))
+            keys.append(to: &command)
+            for argument in arguments { command.append(argument) }
+        }
+    }
+
+    static let evalsha = Array("EVALSHA".utf8)
 
     /// The session in the reply to ``loadCommand(_:)``, read in place, or nil when the load takes the script:
     /// a sliding session's read restarts its clock, a write, and so does a record written before 'mc' existed.

@@ -195,24 +195,54 @@ public final class RedisStateStore: StateStore {
     /// session's bucket), message keys, the index's expiry set, its ID set. A script that finds it
     /// needs more (the label indexes of the record's labels) asks for them (`run`).
     func sessionKeys(_ key: SessionKey) -> [[UInt8]] {
-        let record = recordKey(key)
-        let index = indexKey(key.agentID, bucket: layout.bucket(of: key.sessionID))
-        return [
-            record, record + Array(":messages".utf8), record + Array(":idem".utf8), index,
-            record + Array(":keys".utf8), Self.expiryKey(index: index), Self.idsKey(index: index),
-        ]
+        let (record, index) = sessionKeyBases(key)
+        return Self.sessionKeyPlan.map { ($0.fromIndex ? index : record) + $0.suffix }
     }
 
     /// `sessionKeys` and the label index keys of the labels a write sets, if it sets any.
     func sessionKeys(_ key: SessionKey, setting options: WriteOptions) -> [[UInt8]] {
         var keys = sessionKeys(key)
-        guard let labels = options.labels else { return keys }
-        let bucket = layout.bucket(of: key.sessionID)
-        for (name, value) in labels {
-            keys += labelKeys(key.agentID, LabelFilter(key: name, value: value), bucket: bucket)
-        }
+        keys += labelKeys(key, setting: options)
         return keys
     }
+
+    /// `sessionKeys(_:setting:)` as the parts a command writes each key from (``SessionKeyParts``).
+    func sessionKeyParts(_ key: SessionKey, setting options: WriteOptions) -> SessionKeyParts {
+        let (record, index) = sessionKeyBases(key)
+        return SessionKeyParts(record: record, index: index, labelKeys: labelKeys(key, setting: options))
+    }
+
+    /// The session keys as their bases, written into a command without building each key first.
+    struct SessionKeyParts {
+        let record: [UInt8]
+        let index: [UInt8]
+        let labelKeys: [[UInt8]]
+
+        var count: Int { RedisStateStore.sessionKeyPlan.count + labelKeys.count }
+
+        func append(to command: inout RESPCommand.Writer) {
+            for (fromIndex, suffix) in RedisStateStore.sessionKeyPlan { command.append(fromIndex ? index : record, suffix: suffix) }
+            for labelKey in labelKeys { command.append(labelKey) }
+        }
+    }
+
+    /// The record key and the index key (of the session's bucket) the session keys are built from.
+    private func sessionKeyBases(_ key: SessionKey) -> (record: [UInt8], index: [UInt8]) {
+        (recordKey(key), indexKey(key.agentID, bucket: layout.bucket(of: key.sessionID)))
+    }
+
+    /// The label index keys of the labels a write sets.
+    private func labelKeys(_ key: SessionKey, setting options: WriteOptions) -> [[UInt8]] {
+        guard let labels = options.labels else { return [] }
+        let bucket = layout.bucket(of: key.sessionID)
+        return labels.flatMap { name, value in labelKeys(key.agentID, LabelFilter(key: name, value: value), bucket: bucket) }
+    }
+
+    /// The session keys in declaration order: built from the index key (else the record key), and the suffix.
+    fileprivate static let sessionKeyPlan: [(fromIndex: Bool, suffix: [UInt8])] = [
+        (false, []), (false, Array(":messages".utf8)), (false, Array(":idem".utf8)), (true, []),
+        (false, Array(":keys".utf8)), (true, expirySuffix), (true, idsSuffix),
+    ]
 
     /// The keys of the list, batch-delete and check scripts: a bucket's index, its expiry set and its ID set.
     func indexKeys(_ agentID: String, bucket: Int = 0) -> [[UInt8]] {
@@ -223,15 +253,19 @@ public final class RedisStateStore: StateStore {
     /// `<index key>::ids`, the index's ID set (see `RedisScripts.index`); like `expiryKey`, it can
     /// equal no session key and shares the index's hash tag.
     static func idsKey(index: [UInt8]) -> [UInt8] {
-        index + Array("::ids".utf8)
+        index + idsSuffix
     }
+
+    private static let idsSuffix = Array("::ids".utf8)
 
     /// `<index key>::expiry`, the index's expiry set (see `RedisScripts.index`). No session or
     /// message key can equal it: after `<prefix><agent>:` a session key has a session ID, which
     /// never starts with `:`. Built from the index key, it shares the index's hash tag in cluster mode.
     static func expiryKey(index: [UInt8]) -> [UInt8] {
-        index + Array("::expiry".utf8)
+        index + expirySuffix
     }
+
+    private static let expirySuffix = Array("::expiry".utf8)
 
     /// The keys of a label list in one bucket: the label's index and expiry set (see
     /// `RedisScripts.index`). Neither can equal a session key (a session ID never starts with `:`),

@@ -279,4 +279,22 @@ struct RESPParserRobustnessTests {
         #expect(parser.bufferedByteCount == 0)
         #expect(RESPReader.integer(in: UnsafeRawBufferPointer(start: nil, count: 0)) == nil)
     }
+
+    /// A command written argument by argument, with suffixes and encoded runs, is the command the
+    /// encoder writes from its arguments, and gives them back.
+    @Test func commandsWrittenInPlaceEqualTheEncodedArguments() {
+        let key = Array("p:agent:s".utf8), big = [UInt8](repeating: 7, count: 1000)
+        let arguments: [[UInt8]] = [Array("EVALSHA".utf8), [], key, key + Array(":messages".utf8), Array("f1".utf8), Array("f2".utf8), big]
+        let command = RESPCommand(argumentCount: arguments.count) { command in
+            command.append(arguments[0])
+            command.append([])
+            command.append(key)
+            command.append(key, suffix: Array(":messages".utf8))
+            command.append(encoded: RESPCommand.encodedArguments([Array("f1".utf8), Array("f2".utf8)]))
+            command.append(big)
+        }
+        #expect(command.bytes == RESPEncoder.encoded(arguments))
+        #expect(command.arguments == arguments)
+        #expect(RESPCommand(arguments).bytes == command.bytes)
+    }
 }

@@ -191,11 +191,11 @@ struct ReactorConnectionTests {
         let done = AsyncStream<Void>.makeStream()
         #expect(reactor.execute {
             for _ in 0..<count {
-                connection.send([Array("INCR".utf8), key]) { result in
+                connection.send(RESPCommand([Array("INCR".utf8), key])) { result in
                     outcomes.withLock { $0.append(((try? result.get())?.value().int, reactor.isCurrent)) }
                 }
             }
-            connection.send([Array("NOSUCHCOMMAND".utf8)]) { result in
+            connection.send(RESPCommand([Array("NOSUCHCOMMAND".utf8)])) { result in
                 if case .failure(let error) = result { failure.withLock { $0 = error } }
                 done.continuation.yield()
             }
@@ -209,7 +209,7 @@ struct ReactorConnectionTests {
         connection.close()
         await connection.waitUntilClosed()
         let closed = Mutex<(any Error)?>(nil)
-        connection.send([Array("PING".utf8)]) { result in
+        connection.send(RESPCommand([Array("PING".utf8)])) { result in
             if case .failure(let error) = result { closed.withLock { $0 = error } }
         }
         let error = closed.withLock { $0 }
