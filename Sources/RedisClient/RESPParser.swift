@@ -188,11 +188,41 @@ extension RESPParser {
             }
             var cursor = afterLine
             for _ in 0..<count {
+                if let next = skipCompleteBulk(bytes, at: cursor) {
+                    cursor = next
+                    continue
+                }
                 guard try checkValue(bytes, at: &cursor, depth: depth + 1) else { return false }
             }
             index = cursor
             return true
         }
+    }
+
+    /// The common element of an array, checked without the general path: a complete, well-formed bulk string
+    /// of up to nine length digits, within the limits, or the null bulk string. Returns the index after it, or nil for anything else
+    /// (null, malformed, incomplete, over a limit), which ``checkValue(_:at:depth:)`` then decides.
+    @inline(__always)
+    private func skipCompleteBulk(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> Int? {
+        guard start < bytes.count, bytes[start] == UInt8(ascii: "$") else { return nil }
+        if start + 4 < bytes.count, bytes[start + 1] == UInt8(ascii: "-"), bytes[start + 2] == UInt8(ascii: "1"),
+           bytes[start + 3] == cr, bytes[start + 4] == lf, maxLineBytes >= 2 {
+            return start + 5  // the null bulk string
+        }
+        var cursor = start + 1
+        var length = 0
+        while cursor < bytes.count, cursor - start <= 9 {
+            let digit = bytes[cursor] &- UInt8(ascii: "0")
+            guard digit < 10 else { break }
+            length = length &* 10 &+ Int(digit)
+            cursor += 1
+        }
+        let digits = cursor - start - 1
+        guard digits > 0, digits <= maxLineBytes, length <= maxBulkBytes, cursor + 1 < bytes.count,
+              bytes[cursor] == cr, bytes[cursor + 1] == lf else { return nil }
+        let payloadEnd = cursor + 2 + length
+        guard payloadEnd + 1 < bytes.count, bytes[payloadEnd] == cr, bytes[payloadEnd + 1] == lf else { return nil }
+        return payloadEnd + 2
     }
 
     /// Finds the CR of the CRLF ending the line that starts at `start`.

@@ -297,4 +297,17 @@ struct RESPParserRobustnessTests {
         #expect(command.arguments == arguments)
         #expect(RESPCommand(arguments).bytes == command.bytes)
     }
+
+    /// Bulk strings inside arrays (checked on a fast path) meet the same limits and CRLF rules as anywhere else.
+    @Test(arguments: [
+        ("*1\r\n$4\r\nabcd\r\n", RESPParser(maxBulkBytes: 3), RESPProtocolError.Code.bulkTooLarge),
+        ("*1\r\n$10\r\n0123456789\r\n", RESPParser(maxLineBytes: 1), .lineTooLong),
+        ("*2\r\n$-1\r\n$2\r\nabX\r\n", RESPParser(), .missingCRLF),
+        ("*1\r\n$-2\r\n", RESPParser(), .invalidLength),
+    ])
+    func bulkStringsInArraysKeepTheLimits(input: String, parser: RESPParser, code: RESPProtocolError.Code) {
+        var parser = parser
+        parser.feed(Array(input.utf8))
+        #expect { _ = try parser.nextFrame() } throws: { ($0 as? RESPProtocolError)?.code == code }
+    }
 }
