@@ -147,7 +147,7 @@ final class APIHandler: HTTPHandler {
         let route = head.flatMap { RouteMatch(path: $0.path)?.route }
         if let head { countStoreOperation(route: route, head: head, status: apiError.status) }
         let requestID = head.map(requestID(for:)) ?? requestIDs.next()
-        return finish(problem(apiError, requestID: requestID), requestID: requestID, head: head, route: route, bytesIn: 0,
+        return finish(problem(apiError, requestID: requestID), requestID: requestID, method: head?.method, path: head?.path, route: route, bytesIn: 0,
                       receivedAtNanos: receivedAtNanos)
     }
 
@@ -224,18 +224,26 @@ final class APIHandler: HTTPHandler {
     }
 
     /// Stamps the request ID, records the HTTP metrics and writes the request log line.
-    private func finish(_ response: consuming HTTPResponse, requestID: String, head: HTTPRequestHead?, route: Route?, bytesIn: Int,
-                        receivedAtNanos: UInt64? = nil, tokenName: String? = nil) -> HTTPResponse {
+    private func finish(_ response: consuming HTTPResponse, requestID: String, head: borrowing HTTPRequestHead, route: Route?, bytesIn: Int,
+                        tokenName: String? = nil) -> HTTPResponse {
+        finish(response, requestID: requestID, method: head.method, path: head.path, route: route, bytesIn: bytesIn,
+               receivedAtNanos: head.receivedAtNanos, tokenName: tokenName)
+    }
+
+    /// ``finish(_:requestID:head:route:bytesIn:tokenName:)`` from the parts of the head it reads (nil when the
+    /// head was not parsed), so that no head is copied.
+    private func finish(_ response: consuming HTTPResponse, requestID: String, method requestMethod: HTTPMethod?, path: String?,
+                        route: Route?, bytesIn: Int, receivedAtNanos: UInt64?, tokenName: String? = nil) -> HTTPResponse {
         var response = response
         response.headers.set("X-Request-Id", requestID)
         let now = DispatchTime.now().uptimeNanoseconds
-        let seconds = (receivedAtNanos ?? head?.receivedAtNanos).map { Double(now &- $0) / 1e9 } ?? 0
-        let methodSlot = RequestSeries.methodSlot(head?.method), routeSlot = RequestSeries.routeSlot(route)
+        let seconds = receivedAtNanos.map { Double(now &- $0) / 1e9 } ?? 0
+        let methodSlot = RequestSeries.methodSlot(requestMethod), routeSlot = RequestSeries.routeSlot(route)
         metrics.requests.countRequest(method: methodSlot, route: routeSlot, status: response.status)
         metrics.requests.duration(method: methodSlot, route: routeSlot).observe(seconds)
         if logger.isEnabled(.info) {
             let routeLabel = RequestSeries.routes[routeSlot], method = RequestSeries.methods[methodSlot]
-            let bytesOut = head?.method == .HEAD ? 0 : response.body.count
+            let bytesOut = requestMethod == .HEAD ? 0 : response.body.count
             logger.log(.info, "request") { line in
                 line.string(LogKey.requestID, requestID)
                 line.string(LogKey.method, method)
@@ -246,7 +254,7 @@ final class APIHandler: HTTPHandler {
                 line.int(LogKey.bytesOut, Int64(bytesOut))
                 if let tokenName { line.string(LogKey.tokenName, tokenName) }
                 // IDs only at debug level (DESIGN §6), and only once validated.
-                if logger.isEnabled(.debug), let head, let match = RouteMatch(path: head.path) {
+                if logger.isEnabled(.debug), let path, let match = RouteMatch(path: path) {
                     if let agent = try? match.agentID() { line.string("agent_id", agent) }
                     if let session = try? match.sessionID() { line.string("session_id", session) }
                 }
