@@ -4,7 +4,8 @@ import Glibc
 /// One client connection, owned by and only touched on its event-loop thread.
 ///
 /// It reads into an ``HTTPRequestParser``, asks the handler's `preflight`, hands complete requests to
-/// the handler in a task, and writes each response with as few `send` calls as possible, in request order.
+/// the handler (without a task when it takes them, else in one), and writes each response with as few
+/// `send` calls as possible, in request order.
 /// Timeouts are deadlines checked by the loop's periodic scan (`deadline`, 0 = none).
 final class HTTPConnection {
     /// The socket.

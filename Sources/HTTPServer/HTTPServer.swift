@@ -7,9 +7,10 @@ import Synchronization
 ///
 /// `eventLoopCount` dedicated threads each run an epoll loop; loop 0 also accepts and deals connections out
 /// round-robin. Requests on a connection are handled one at a time and answered in order (pipelining).
-/// The handler runs in a task whose preferred executor is the connection's loop, so it runs on the loop's
-/// thread, also after it resumes from an `await` (no hop to the global pool and back). Limits and
-/// timeouts follow ``Configuration``.
+/// The handler first may take a request on the loop's thread without a task (``HTTPHandler/respond(to:with:)``:
+/// an in-memory answer, or I/O this loop completes); otherwise it runs in a task whose preferred executor is the
+/// connection's loop, so it runs on the loop's thread, also after it resumes from an `await` (no hop to the
+/// global pool and back). Limits and timeouts follow ``Configuration``.
 ///
 /// ```swift
 /// let server = HTTPServer(configuration: configuration, handler: app)
