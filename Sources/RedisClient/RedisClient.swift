@@ -25,6 +25,10 @@ public protocol RedisClient: Sendable {
     ///   - read: Whether the command only reads (never a script), as for ``sendRead(_:)``.
     ///   - reply: Gets the reply or the error.
     func send(_ command: RESPCommand, read: Bool, reply: @escaping @Sendable (Result<RESPReply, any Error>) -> Void)
+
+    /// Whether ``send(_:read:reply:)`` sends at once and calls back from the thread that reads the reply, rather
+    /// than from a task of its own (the default), which would cost a caller on an event loop one more hop.
+    var sendsWithoutTask: Bool { get }
 }
 
 extension RedisClient {
@@ -32,6 +36,9 @@ extension RedisClient {
     public func sendRead(_ arguments: [[UInt8]]) async throws -> RESPValue {
         try await send(arguments)
     }
+
+    /// False: ``send(_:read:reply:)`` runs in a task.
+    public var sendsWithoutTask: Bool { false }
 
     /// Runs the command in a task.
     public func send(_ command: RESPCommand, read: Bool, reply: @escaping @Sendable (Result<RESPReply, any Error>) -> Void) {

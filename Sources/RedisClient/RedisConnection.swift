@@ -165,6 +165,9 @@ public final class RedisConnection: RedisClient {
         }
     }
 
+    /// True: ``send(_:read:reply:)`` calls back from the thread that reads the reply.
+    public var sendsWithoutTask: Bool { true }
+
     /// Whether the connection is closed or closing; commands then fail at once.
     public var isClosed: Bool { core.isClosed }
 

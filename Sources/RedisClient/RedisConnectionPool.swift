@@ -176,6 +176,9 @@ public final class RedisConnectionPool: RedisClient, Sendable {
         }
     }
 
+    /// True: a command goes out at once when a connection is up.
+    public var sendsWithoutTask: Bool { true }
+
     /// Whether a command that failed with `error` on `checkout` certainly did not run and may go again, as attempt
     /// `attempt + 1` of ``maxAttempts``, which needs an endpoint provider to aim it elsewhere. A refusal from a server
     /// that is no writable primary also has the provider discover again, and drops the connections to that server.

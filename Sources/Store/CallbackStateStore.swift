@@ -12,6 +12,10 @@ public protocol CallbackStateStore: StateStore {
 
     /// Loads a session with its state; see ``StateStore/load(_:)``.
     func load(_ key: SessionKey, completion: @escaping @Sendable (Result<Session, any Error>) -> Void)
+
+    /// Whether the common case completes without a task of the store's own. When false, the callbacks still
+    /// work, but a caller that has a task anyway (or prefers the caller's executor) should use the async form.
+    var completesWithoutTask: Bool { get }
 }
 
 /// The outcome of `body`, for a completion.

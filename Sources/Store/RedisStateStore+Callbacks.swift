@@ -6,6 +6,9 @@ import RedisClient
 /// load (the script), a save before its script is loaded, with `WAIT`, or whose node lacks the script
 /// (`NOSCRIPT`) or asks for more keys (`NK`); neither of the last two ran anything.
 extension RedisStateStore: CallbackStateStore {
+    /// Whether the client sends at once (a pool; not the Cluster client, whose commands run in tasks).
+    public var completesWithoutTask: Bool { client.sendsWithoutTask }
+
     public func load(_ key: SessionKey, completion: @escaping @Sendable (Result<Session, any Error>) -> Void) {
         client.send(loadCommand(key), read: true) { [self] (result: Result<RESPReply, any Error>) in
             do {

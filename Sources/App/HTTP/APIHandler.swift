@@ -11,7 +11,8 @@ final class APIHandler: HTTPHandler {
     let store: any StateStore
     /// The store again when its loads and saves finish without waiting (the embedded store), else nil.
     let inlineStore: (any InlineStateStore)?
-    /// The store again when its loads and saves complete through a callback (Redis), else nil.
+    /// The store again when its loads and saves complete through a callback without a task (Redis through a
+    /// connection pool), else nil.
     let callbackStore: (any CallbackStateStore)?
     let metrics: AppMetrics
     let logger: Logger
@@ -26,7 +27,9 @@ final class APIHandler: HTTPHandler {
         self.configuration = configuration
         self.store = store
         self.inlineStore = store as? any InlineStateStore
-        self.callbackStore = store as? any CallbackStateStore
+        // A store whose callbacks would run in tasks of its own (Cluster) is better served by `handle`'s task,
+        // which prefers the request's loop.
+        self.callbackStore = (store as? any CallbackStateStore).flatMap { $0.completesWithoutTask ? $0 : nil }
         self.metrics = metrics
         self.logger = logger
         self.authenticator = authenticator
