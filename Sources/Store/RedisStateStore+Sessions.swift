@@ -44,7 +44,7 @@ extension RedisStateStore {
     public func load(_ key: SessionKey) async throws -> Session {
         let reply: RESPValue
         do {
-            reply = try await client.sendRead(loadCommand(key).arguments)
+            reply = try await client.sendRead([Self.hmget, recordKey(key)] + Self.loadFields)
         } catch {
             throw Self.storeError(error, operation: "load")
         }
@@ -52,8 +52,8 @@ extension RedisStateStore {
         return try await loadWithScript(key)
     }
 
-    /// The plain load: one HMGET. The record holds every field, the state and the message count
-    /// ('mc'), so the reply is an atomic snapshot.
+    /// The plain load: one HMGET of ``loadFields``. The record holds every field, the state and the message
+    /// count ('mc'), so the reply is an atomic snapshot. (The async `load` sends the same as arguments.)
     func loadCommand(_ key: SessionKey) -> RESPCommand {
         let record = recordKey(key)
         return RESPCommand(argumentCount: 2 + Self.loadFields.count) { command in
