@@ -91,73 +91,110 @@ extension HTTPResponse {
     ) {
         let noBody = Self.forbidsBody(status)
         let sendBody = !noBody && requestMethod != .HEAD
-        output.reserveCapacity(output.count + 256 + (sendBody ? body.count : 0))
-        if (100..<600).contains(status) {
-            output.append(contentsOf: Self.statusLines[status - 100])
-        } else {
-            output.append(contentsOf: "HTTP/1.1 \(status) \r\n".utf8)
-        }
-        var hasLength = false
-        var hasDate = false
-        for (name, value) in headers {
-            // Only names starting with c, t or d can be one the server manages: most fields skip every comparison.
-            switch (name.utf8.first ?? 0) | 0x20 {
-            case UInt8(ascii: "c"):
-                // The server owns framing and connection management: it never chunks responses.
-                if HTTPHeaders.namesEqual(name, "Connection") { continue }
-                if HTTPHeaders.namesEqual(name, "Content-Length") {
-                    if noBody { continue }
-                    hasLength = true
-                }
-            case UInt8(ascii: "t"):
-                if HTTPHeaders.namesEqual(name, "Transfer-Encoding") { continue }
-            case UInt8(ascii: "d"):
-                if HTTPHeaders.namesEqual(name, "Date") { hasDate = true }
-            default:
-                break
+        // The head is written into stack memory sized for its longest form, then appended in one copy:
+        // appending each piece to the array cost a uniqueness and capacity check apiece.
+        var bound = 48 + Self.reserved.count + date.utf8.count + DecimalDigits.maxLength
+        for (name, value) in headers { bound += name.utf8.count + value.utf8.count + 4 }
+        output.reserveCapacity(output.count + bound + (sendBody ? body.count : 0))
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { buffer in
+            var head = HeadWriter(buffer: buffer)
+            if (100..<600).contains(status) {
+                head.put(Self.statusLines[status - 100])
+            } else {
+                head.put(Array("HTTP/1.1 \(status) \r\n".utf8))
             }
-            appendField(name, value, to: &output)
+            var hasLength = false
+            var hasDate = false
+            for (name, value) in headers {
+                // Only names starting with c, t or d can be one the server manages: most fields skip every comparison.
+                switch (name.utf8.first ?? 0) | 0x20 {
+                case UInt8(ascii: "c"):
+                    // The server owns framing and connection management: it never chunks responses.
+                    if HTTPHeaders.namesEqual(name, "Connection") { continue }
+                    if HTTPHeaders.namesEqual(name, "Content-Length") {
+                        if noBody { continue }
+                        hasLength = true
+                    }
+                case UInt8(ascii: "t"):
+                    if HTTPHeaders.namesEqual(name, "Transfer-Encoding") { continue }
+                case UInt8(ascii: "d"):
+                    if HTTPHeaders.namesEqual(name, "Date") { hasDate = true }
+                default:
+                    break
+                }
+                head.field(name, value)
+            }
+            if !hasLength && !noBody {
+                head.put("Content-Length: ")
+                head.decimal(body.count)
+                head.put("\r\n")
+            }
+            if !hasDate { head.field("Date", date) }
+            if !keepAlive {
+                head.put("Connection: close\r\n")
+            } else if requestVersion == .http1_0 {
+                head.put("Connection: keep-alive\r\n")
+            }
+            head.put("\r\n")
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<head.count]))
         }
-        if !hasLength && !noBody {
-            appendLiteral("Content-Length: ", to: &output)
-            DecimalDigits.append(body.count, to: &output)
-            appendLiteral("\r\n", to: &output)
-        }
-        if !hasDate { appendField("Date", date, to: &output) }
-        if !keepAlive {
-            appendLiteral("Connection: close\r\n", to: &output)
-        } else if requestVersion == .http1_0 {
-            appendLiteral("Connection: keep-alive\r\n", to: &output)
-        }
-        appendLiteral("\r\n", to: &output)
         if sendBody { output.append(contentsOf: body) }
     }
 
-    /// Appends `name: value\r\n`, dropping CR and LF from the value so a handler cannot split the response.
-    ///
-    /// Both strings are copied from their contiguous UTF-8 storage: appending a `String.UTF8View` went
-    /// byte by byte through the generic sequence path.
-    private func appendField(_ name: String, _ value: String, to output: inout [UInt8]) {
-        var name = name, value = value
-        name.withUTF8 { output.append(contentsOf: $0) }
-        output.append(UInt8(ascii: ":"))
-        output.append(UInt8(ascii: " "))
-        value.withUTF8 { bytes in
-            // memchr rather than a loop over the bytes: a Date or request ID is 20 to 30 of them.
-            let base = bytes.baseAddress
-            if let base, memchr(base, Int32(ASCII.cr), bytes.count) != nil || memchr(base, Int32(ASCII.lf), bytes.count) != nil {
-                for byte in bytes where byte != ASCII.cr && byte != ASCII.lf { output.append(byte) }
-            } else {
-                output.append(contentsOf: bytes)
-            }
-        }
-        output.append(ASCII.cr)
-        output.append(ASCII.lf)
-    }
+    /// The longest lines the server writes on its own beside the handler's fields: the `Content-Length`,
+    /// `Date` and `Connection` names and the blank line (their values are bounded separately).
+    private static let reserved = "Content-Length: \r\nDate: \r\nConnection: keep-alive\r\n\r\n".utf8
 
-    /// Appends a constant, such as `Connection: close\r\n`.
-    private func appendLiteral(_ text: StaticString, to output: inout [UInt8]) {
-        output.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    /// Writes a response head into memory sized for it by `serialize`.
+    private struct HeadWriter: ~Copyable {
+        let buffer: UnsafeMutableBufferPointer<UInt8>
+        var count = 0
+
+        mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+            guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+            (buffer.baseAddress! + count).initialize(from: source, count: bytes.count)
+            count += bytes.count
+        }
+
+        mutating func put(_ bytes: [UInt8]) {
+            bytes.withUnsafeBufferPointer { put($0) }
+        }
+
+        /// A constant, such as `Connection: close\r\n`.
+        mutating func put(_ text: StaticString) {
+            put(UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+        }
+
+        mutating func decimal(_ value: Int) {
+            count += DecimalDigits.write(Int64(value), to: buffer.baseAddress! + count)
+        }
+
+        /// `name: value\r\n`, dropping CR and LF from the value so a handler cannot split the response.
+        ///
+        /// Both strings are copied from their contiguous UTF-8 storage: appending a `String.UTF8View` went
+        /// byte by byte through the generic sequence path.
+        mutating func field(_ name: String, _ value: String) {
+            var name = name, value = value
+            name.withUTF8 { put($0) }
+            buffer[count] = UInt8(ascii: ":")
+            buffer[count + 1] = UInt8(ascii: " ")
+            count += 2
+            value.withUTF8 { bytes in
+                // memchr rather than a loop over the bytes: a Date or request ID is 20 to 30 of them.
+                let base = bytes.baseAddress
+                if let base, memchr(base, Int32(ASCII.cr), bytes.count) != nil || memchr(base, Int32(ASCII.lf), bytes.count) != nil {
+                    for byte in bytes where byte != ASCII.cr && byte != ASCII.lf {
+                        buffer[count] = byte
+                        count += 1
+                    }
+                } else {
+                    put(bytes)
+                }
+            }
+            buffer[count] = ASCII.cr
+            buffer[count + 1] = ASCII.lf
+            count += 2
+        }
     }
 }
 

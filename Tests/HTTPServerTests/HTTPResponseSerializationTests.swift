@@ -20,6 +20,22 @@ struct HTTPResponseSerializationTests {
         #expect(wire(HTTPResponse(status: 999)).hasPrefix("HTTP/1.1 999 \r\n"))
     }
 
+    /// The head is written into memory sized for its longest form: the longest status codes, reason phrases,
+    /// many and long fields, a HEAD over HTTP/1.0 (keep-alive) and closing, all come out whole.
+    @Test func longestHeadsComeOutWhole() {
+        #expect(wire(HTTPResponse(status: Int.min)).hasPrefix("HTTP/1.1 \(Int.min) \r\nContent-Length: 0\r\nDate: "))
+        #expect(wire(HTTPResponse(status: 431), version: .http1_0).hasPrefix("HTTP/1.1 431 Request Header Fields Too Large\r\n"))
+        let fields = (0..<200).map { ("X-Field-\($0)", String(repeating: "v", count: $0 * 7)) }
+        let body = [UInt8](repeating: 65, count: 100_000)
+        for (version, keepAlive, connection) in [(HTTPVersion.http1_0, true, "Connection: keep-alive\r\n"), (.http1_1, false, "Connection: close\r\n")] {
+            let text = wire(HTTPResponse(status: 200, headers: HTTPHeaders(fields), body: body), version: version, keepAlive: keepAlive)
+            var expected = "HTTP/1.1 200 OK\r\n"
+            for (name, value) in fields { expected += "\(name): \(value)\r\n" }
+            expected += "Content-Length: 100000\r\nDate: Wed, 02 Dec 2026 18:00:00 GMT\r\n" + connection + "\r\n"
+            #expect(text == expected + String(repeating: "A", count: 100_000))
+        }
+    }
+
     /// A handler cannot split the response: CR and LF are dropped from values, whatever else they hold.
     @Test func crAndLFAreDroppedFromValues() {
         let text = wire(HTTPResponse(status: 200, headers: HTTPHeaders([("X-A", "one\r\nX-Injected: yes"), ("X-B", "é\nü")])))
