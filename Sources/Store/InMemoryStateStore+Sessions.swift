@@ -21,7 +21,16 @@ extension InMemoryStateStore {
     /// Loads a session with its state, restarting the clock of a sliding-TTL session.
     /// - Throws: `StoreError.sessionNotFound` when it is missing or expired.
     public func load(_ key: SessionKey) throws -> Session {
-        try withSession(key) { record, now in
+        // A live session whose reads do not restart its clock is read without touching the maps; a sliding
+        // one (the read is a write) and an expired one (dropped on the way) take `withSession`.
+        let now = now()
+        let read: Result<Session, StoreError>? = shard(for: key.agentID).state.withLock { state in
+            guard let record = state.agents[key.agentID]?.records[key.sessionID] else { return .failure(.sessionNotFound) }
+            guard !record.slidingTTL, !record.isExpired(at: now) else { return nil }
+            return .success(Session(metadata: record.metadata(for: key, now: now), state: record.state))
+        }
+        if let read { return try read.get() }
+        return try withSession(key) { record, now in
             guard record != nil else { throw StoreError.sessionNotFound }
             record!.recordRead(now: now)
             return Session(metadata: record!.metadata(for: key, now: now), state: record!.state)
