@@ -111,8 +111,16 @@ func makeRedisStore(
 enum SharedRedisPool {
     private static let shared = Task<RedisConnectionPool, any Error> {
         let server = try await RedisServerProcess.shared()
-        return RedisConnectionPool(configuration: .init(url: try RedisURL(parsing: server.url)))
+        var configuration = RedisConnectionPool.Configuration(url: try RedisURL(parsing: server.url))
+        configuration.commandTimeout = sharedCommandTimeout
+        return RedisConnectionPool(configuration: configuration)
     }
+
+    /// The shared clients' command timeout. Every store suite pipelines on their one connection, so under a
+    /// busy machine a command can wait behind hundreds of others: the 2 s default then fired now and then
+    /// (1 run in 13 of `scripts/test-under-load`), failing every test in flight. No test of the shared pools
+    /// waits for a timeout; the timeout tests configure pools of their own.
+    static let sharedCommandTimeout: Duration = .seconds(15)
 
     /// The shared pool, created on first use.
     /// - Throws: `RedisServerProcess.Failure` when the server cannot be started.
@@ -126,6 +134,7 @@ enum SharedRedisPool {
         var configuration = RedisConnectionPool.Configuration(url: try RedisURL(parsing: server.url))
         configuration.tls = try TLSContext(configuration: TLSConfiguration(
             caFile: certificates.caFile, certificateFile: certificates.clientCertificateFile, keyFile: certificates.clientKeyFile))
+        configuration.commandTimeout = sharedCommandTimeout
         return RedisConnectionPool(configuration: configuration)
     }
 
@@ -142,13 +151,16 @@ enum SharedRedisPool {
         var configuration = RedisConnectionPool.Configuration(url: dataURL)
         configuration.endpointProvider = SentinelEndpointProvider(configuration: .init(
             masterName: RedisSentinelProcess.masterName, sentinels: sentinels, dataURL: dataURL))
+        configuration.commandTimeout = sharedCommandTimeout
         return RedisConnectionPool(configuration: configuration)
     }
 
     private static let sharedCluster = Task<RedisClusterClient, any Error> {
         let cluster = try await RedisClusterProcess.shared()
         let seeds = cluster.nodes.map { RedisEndpoint(host: "127.0.0.1", port: $0.port) }
-        return RedisClusterClient(configuration: .init(seeds: seeds, pool: RedisConnectionPool.Configuration(url: try RedisURL(parsing: cluster.nodes[0].url))))
+        var pool = RedisConnectionPool.Configuration(url: try RedisURL(parsing: cluster.nodes[0].url))
+        pool.commandTimeout = sharedCommandTimeout
+        return RedisClusterClient(configuration: .init(seeds: seeds, pool: pool))
     }
 
     /// One cluster client for the shared cluster, created on first use.
