@@ -1,7 +1,7 @@
 import RedisClient
 
 /// Loads and saves without a task (``CallbackStateStore``): the command goes out through
-/// ``RedisClient/send(_:read:completion:)`` and the reply is decoded where it is read. What the common
+/// ``RedisClient/send(_:read:reply:)`` and the reply is decoded where it is read. What the common
 /// case does not cover goes to the async operation, in a task, with the same outcome: a sliding session's
 /// load (the script), a save before its script is loaded, with `WAIT`, or whose node lacks the script
 /// (`NOSCRIPT`) or asks for more keys (`NK`); neither of the last two ran anything.
