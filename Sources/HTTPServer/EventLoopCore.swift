@@ -13,11 +13,13 @@ final class EventLoopCore {
     /// What all loops share.
     let context: ServerContext
     /// Open connections by descriptor.
-    var connections: [Int32: HTTPConnection] = [:]
+    var connections = DescriptorTable<HTTPConnection>()
     /// Other sockets served on this loop (``EventLoopSource``), by descriptor.
-    var sources: [Int32: any EventLoopSource] = [:]
+    var sources = DescriptorTable<any EventLoopSource>()
     /// Sources to flush before the loop next waits (``EventLoopReference/scheduleFlush(_:)``).
     var flushes: [any EventLoopSource] = []
+    /// The flushes being run; swapped with `flushes` so that neither array is reallocated per turn.
+    var flushing: [any EventLoopSource] = []
     /// Source of connection ids (never 0, which marks the wake and listener descriptors).
     var nextConnectionID: UInt64 = 0
     /// The listener while this loop owns it (loop 0 until shutdown), else -1.
@@ -137,7 +139,7 @@ final class EventLoopCore {
             }
         }
         stopSources()
-        for connection in Array(connections.values) { connection.close() }
+        for connection in connections.values { connection.close() }
         if listenerFD >= 0 {
             Socket.close(listenerFD)
             listenerFD = -1
@@ -165,9 +167,9 @@ final class EventLoopCore {
                 acknowledge()
             case .drain:
                 draining = true
-                for connection in Array(connections.values) { connection.drain(now: now) }
+                for connection in connections.values { connection.drain(now: now) }
             case .forceClose:
-                for connection in Array(connections.values) { connection.close() }
+                for connection in connections.values { connection.close() }
             case .stop:
                 running = false
             case .execute(let body):

@@ -88,9 +88,9 @@ extension EventLoopCore {
     /// Calls the sources that asked to be flushed before the loop waits.
     func flushSources() {
         while !flushes.isEmpty {
-            let due = flushes
-            flushes.removeAll()
-            for source in due { source.loopFlush() }
+            swap(&flushes, &flushing)
+            for source in flushing { source.loopFlush() }
+            flushing.removeAll(keepingCapacity: true)
         }
     }
 
@@ -103,12 +103,12 @@ extension EventLoopCore {
 
     /// Ticks every source.
     func tickSources() {
-        for source in Array(sources.values) { source.loopTick() }
+        for source in sources.values { source.loopTick() }
     }
 
     /// Tells every source that the loop stops, after forgetting them.
     func stopSources() {
-        let stopping = Array(sources)
+        let stopping = sources.entries
         for (fd, _) in stopping { unwatch(fd) }
         for (_, source) in stopping { source.loopStopping() }
     }
