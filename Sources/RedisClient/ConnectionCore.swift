@@ -169,10 +169,11 @@ final class ConnectionCore: Sendable {
         }
     }
 
-    /// ``send(_:)`` without a task: `reply` gets the reply in place (error replies included) exactly once, on the
-    /// thread that reads it (the reactor's, once handed over), or at once on the caller's thread when the
-    /// connection is closing. It must not block; it may send more commands.
-    func send(_ command: RESPCommand, reply: @escaping @Sendable (Result<RESPReply, RedisClientError>) -> Void) {
+    /// ``send(_:)`` without a task: `reply` gets the reply in place exactly once, on the thread that reads it (the
+    /// reactor's, once handed over), or at once on the caller's thread when the connection is closing: an error
+    /// reply as ``RedisError``, a broken connection or timeout as ``RedisClientError``. It must not block; it may
+    /// send more commands.
+    func send(_ command: RESPCommand, reply: @escaping @Sendable (Result<RESPReply, any Error>) -> Void) {
         enqueue(command.bytes, .inPlace(reply))
     }
 
@@ -683,13 +684,20 @@ enum ReplyWaiter: Sendable {
     /// Unsafe rather than checked (which allocates a canary object per command): see `Pending`.
     case task(UnsafeContinuation<RESPValue, any Error>)
     /// Called on the thread that resumes it (``ConnectionCore/send(_:reply:)``), with the reply's bytes in place.
-    case inPlace(@Sendable (Result<RESPReply, RedisClientError>) -> Void)
+    /// An error reply reaches it as ``RedisError``: mapped here, so callers pass their own callback down
+    /// rather than wrapping it in one more closure per command.
+    case inPlace(@Sendable (Result<RESPReply, any Error>) -> Void)
 
     /// Resumes the waiter with the reply in `frame` of `parser`'s buffer.
     func resume(returning frame: Range<Int>, in parser: RESPParser) {
         switch self {
         case .task(let continuation): continuation.resume(returning: parser.value(in: frame))
-        case .inPlace(let reply): parser.withBytes(of: frame) { reply(.success(RESPReply(bytes: $0))) }
+        case .inPlace(let callback):
+            parser.withBytes(of: frame) { bytes in
+                let reply = RESPReply(bytes: bytes)
+                if let message = reply.errorMessage { return callback(.failure(RedisError(message: message))) }
+                callback(.success(reply))
+            }
         }
     }
 

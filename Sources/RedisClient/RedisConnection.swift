@@ -154,15 +154,7 @@ public final class RedisConnection: RedisClient {
     ///   - read: Ignored: reads and writes share the one connection.
     ///   - reply: Gets the reply, valid during the call; ``RedisError`` for an error reply, or ``RedisClientError``.
     public func send(_ command: RESPCommand, read: Bool = false, reply: @escaping @Sendable (Result<RESPReply, any Error>) -> Void) {
-        core.send(command) { result in
-            switch result {
-            case .success(let bytes):
-                if let message = bytes.errorMessage { return reply(.failure(RedisError(message: message))) }
-                reply(.success(bytes))
-            case .failure(let error):
-                reply(.failure(error))
-            }
-        }
+        core.send(command, reply: reply)
     }
 
     /// True: ``send(_:read:reply:)`` calls back from the thread that reads the reply.

@@ -71,13 +71,10 @@ final class APIHandler: HTTPHandler {
                 let response = try method == .PUT ? saveSession(&context, inline: inlineStore) : loadSession(&context, inline: inlineStore)
                 answer(context, .success(response), responder)
             } else if let callbackStore {
-                let finished: @Sendable (RequestContext, Result<HTTPResponse, APIError>) -> Void = { [self] context, outcome in
-                    answer(context, outcome, responder)
-                }
                 if method == .PUT {
-                    try saveSession(context, callback: callbackStore, then: finished)
+                    try saveSession(context, callback: callbackStore, answering: responder)
                 } else {
-                    try loadSession(context, callback: callbackStore, then: finished)
+                    try loadSession(context, callback: callbackStore, answering: responder)
                 }
             }
         } catch {
@@ -87,7 +84,7 @@ final class APIHandler: HTTPHandler {
     }
 
     /// Finishes a request taken by ``respond(to:with:)``: records it and hands the response to `responder`.
-    private func answer(_ context: RequestContext, _ outcome: consuming Result<HTTPResponse, APIError>, _ responder: HTTPResponder) {
+    func answer(_ context: RequestContext, _ outcome: consuming Result<HTTPResponse, APIError>, _ responder: HTTPResponder) {
         let response: HTTPResponse
         // Consumed, so that `finish` gets the only reference to the headers and stamps them in place.
         switch consume outcome {

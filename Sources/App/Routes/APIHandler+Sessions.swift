@@ -37,17 +37,17 @@ extension APIHandler {
         return saved(result, stateBytes: save.state.count, &context)
     }
 
-    /// `saveSession` on a ``CallbackStateStore``: `then` gets the response (or the error) with the timed
-    /// context when the store completes, on whichever thread it completes.
-    func saveSession(_ context: RequestContext, callback store: any CallbackStateStore,
-                     then finished: @escaping @Sendable (RequestContext, Result<HTTPResponse, APIError>) -> Void) throws(APIError) {
+    /// `saveSession` on a ``CallbackStateStore``: the response (or the error) goes to `responder` through
+    /// ``answer(_:_:_:)`` when the store completes, on whichever thread it completes. The store's callback
+    /// calls `answer` itself: one closure per request, not one wrapping another.
+    func saveSession(_ context: RequestContext, callback store: any CallbackStateStore, answering responder: HTTPResponder) throws(APIError) {
         let save = try saveArguments(context)
         let stateBytes = save.state.count
         let start = DispatchTime.now().uptimeNanoseconds
         store.save(save.key, state: save.state, options: save.options) { [self] result in
             var context = context
             let outcome = Result { () throws(APIError) in saved(try context.stored(result, since: start), stateBytes: stateBytes, &context) }
-            finished(context, outcome)
+            answer(context, outcome, responder)
         }
     }
 
@@ -87,15 +87,14 @@ extension APIHandler {
         return try loaded(session, &context)
     }
 
-    /// `loadSession` on a ``CallbackStateStore``, as ``saveSession(_:callback:then:)``.
-    func loadSession(_ context: RequestContext, callback store: any CallbackStateStore,
-                     then finished: @escaping @Sendable (RequestContext, Result<HTTPResponse, APIError>) -> Void) throws(APIError) {
+    /// `loadSession` on a ``CallbackStateStore``, as ``saveSession(_:callback:answering:)``.
+    func loadSession(_ context: RequestContext, callback store: any CallbackStateStore, answering responder: HTTPResponder) throws(APIError) {
         let key = try context.sessionKey()
         let start = DispatchTime.now().uptimeNanoseconds
         store.load(key) { [self] result in
             var context = context
             let outcome = Result { () throws(APIError) in try loaded(context.stored(result, since: start), &context) }
-            finished(context, outcome)
+            answer(context, outcome, responder)
         }
     }
 
