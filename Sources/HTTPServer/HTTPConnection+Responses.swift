@@ -4,8 +4,8 @@ import Telemetry
 extension HTTPConnection {
     /// Takes the handler's response for the request in flight.
     func deliver(_ response: HTTPResponse, now: UInt64) {
-        guard case .awaitingResponse(let method, let version, let keepAlive) = state else { return }
-        respond(response, method: method, version: version, keepAlive: keepAlive, now: now)
+        guard case .awaitingResponse(let isHead, let version, let keepAlive) = state else { return }
+        respond(response, method: isHead ? .HEAD : nil, version: version, keepAlive: keepAlive, now: now)
     }
 
     /// Serializes a response after anything already queued and starts writing it.
@@ -13,7 +13,8 @@ extension HTTPConnection {
         respond(response, method: head?.method, version: head?.version, keepAlive: keepAlive, now: now)
     }
 
-    /// Serializes a response to a request with this method and version (nil when unknown).
+    /// Serializes a response to a request with this method and version (nil when unknown; of the method only
+    /// whether it is HEAD matters).
     ///
     /// First writes the log lines this thread collected, so a request's log line reaches standard error
     /// before its response reaches the client.

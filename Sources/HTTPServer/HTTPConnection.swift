@@ -16,6 +16,10 @@ final class HTTPConnection {
     unowned let core: EventLoopCore
     /// Request/response cycle state.
     var state: State = .idle
+    /// The head of the request whose body is being read or discarded (`readingBody`, `discardingBody`).
+    var heldHead: HTTPRequestHead?
+    /// Preflight's answer, sent once the discarded body is read (`discardingBody`).
+    var earlyResponse: HTTPResponse?
     /// Incoming bytes and request framing.
     var parser: HTTPRequestParser
     /// Bytes to send; those before `outputOffset` are sent.
@@ -138,32 +142,29 @@ final class HTTPConnection {
                 head.receivedAtNanos = requestStartedAt
                 guard startBody(head: head, framing: framing, now: now) else { return }
                 if case .awaitingResponse = state { break loop }
-            case .readingBody(_, let keepAlive):
+            case .readingBody(let keepAlive):
                 let body: [UInt8]?
                 do {
                     body = try parser.parseBody()
                 } catch {
-                    guard case .readingBody(let head, _) = state else { return }
-                    fail(error, head: head, now: now)
+                    fail(error, head: heldHead.take(), now: now)
                     return
                 }
                 guard let body else { break loop }
-                // Move the head out of the state rather than copy it (each copy retains its strings and fields).
-                var taken = State.readingHead
-                swap(&taken, &state)
-                guard case .readingBody(let head, _) = consume taken else { return }
+                guard let head = heldHead.take() else { return }
                 dispatch(HTTPRequest(head: head, body: body, bytesIn: parser.consumedBytes), keepAlive: keepAlive)
                 break loop
-            case .discardingBody(let head, let response, let keepAlive):
+            case .discardingBody(let keepAlive):
                 let done: Bool
                 do {
                     done = try parser.discardBody()
                 } catch {
-                    fail(error, head: head, now: now)
+                    earlyResponse = nil
+                    fail(error, head: heldHead.take(), now: now)
                     return
                 }
-                guard done else { break loop }
-                respond(response, head: head, keepAlive: keepAlive, now: now)
+                guard done, let response = earlyResponse.take() else { break loop }
+                respond(response, head: heldHead.take(), keepAlive: keepAlive, now: now)
                 return
             case .awaitingResponse, .writing, .closing, .closed:
                 break loop
@@ -190,7 +191,9 @@ final class HTTPConnection {
                 respond(early, head: head, keepAlive: false, now: now)
                 return false
             }
-            state = .discardingBody(head, early, keepAlive: keepAlive)
+            heldHead = head
+            earlyResponse = early
+            state = .discardingBody(keepAlive: keepAlive)
             deadline = now &+ core.bodyIdleNanos
             return true
         }
@@ -211,7 +214,8 @@ final class HTTPConnection {
         if framing.announcesBody, head.expectsContinue, parser.bufferedByteCount == 0 {
             output.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
         }
-        state = .readingBody(head, keepAlive: keepAlive)
+        heldHead = head
+        state = .readingBody(keepAlive: keepAlive)
         deadline = now &+ core.bodyIdleNanos
         if outputOffset < output.count {
             flush(now: now)
@@ -222,7 +226,7 @@ final class HTTPConnection {
 
     /// Hands a complete request to the handler; the connection waits for its response.
     private func dispatch(_ request: HTTPRequest, keepAlive: Bool) {
-        state = .awaitingResponse(request.head.method, request.head.version, keepAlive: keepAlive)
+        state = .awaitingResponse(isHead: request.head.method == .HEAD, request.head.version, keepAlive: keepAlive)
         deadline = 0
         core.dispatch(request, connection: self)
     }
@@ -240,8 +244,9 @@ final class HTTPConnection {
         switch state {
         case .readingHead:
             fail(.requestTimeout, head: nil, now: now)
-        case .readingBody(let head, _), .discardingBody(let head, _, _):
-            fail(.requestTimeout, head: head, now: now)
+        case .readingBody, .discardingBody:
+            earlyResponse = nil
+            fail(.requestTimeout, head: heldHead.take(), now: now)
         case .idle, .awaitingResponse, .writing, .closing, .closed:
             close()
         }
@@ -276,6 +281,8 @@ final class HTTPConnection {
     func close() {
         guard !state.isClosed else { return }
         state = .closed
+        heldHead = nil
+        earlyResponse = nil
         deadline = 0
         core.remove(self)
     }
