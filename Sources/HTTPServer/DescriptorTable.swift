@@ -45,6 +45,15 @@ struct DescriptorTable<Value> {
     /// Every value, in descriptor order: a copy, so the table may change while the caller walks it.
     var values: [Value] { slots.compactMap { $0 } }
 
+    /// The values that satisfy `isIncluded`, in descriptor order: a copy, allocated only when one does.
+    func values(where isIncluded: (Value) -> Bool) -> [Value] {
+        var found: [Value] = []
+        for slot in slots {
+            if let value = slot, isIncluded(value) { found.append(value) }
+        }
+        return found
+    }
+
     /// Every descriptor with its value, in descriptor order (a copy).
     var entries: [(fd: Int32, value: Value)] {
         slots.indices.compactMap { index in slots[index].map { (Int32(index), $0) } }

@@ -180,7 +180,7 @@ final class EventLoopCore {
 
     /// Closes connections whose deadline passed; resumes a paused acceptor.
     func scanDeadlines(now: UInt64) {
-        let expired = connections.values.filter { $0.deadline != 0 && now >= $0.deadline }
+        let expired = connections.values { $0.deadline != 0 && now >= $0.deadline }
         for connection in expired where !connection.state.isClosed {
             connection.timeOut(now: now)
         }
