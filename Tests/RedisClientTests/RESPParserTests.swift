@@ -280,6 +280,31 @@ struct RESPParserRobustnessTests {
         #expect(RESPReader.integer(in: UnsafeRawBufferPointer(start: nil, count: 0)) == nil)
     }
 
+    /// The reader's one-pass integer lines agree with the checked parse at the edges: 18 and 19 digits, both
+    /// ends of `Int64`, and a line that overflows.
+    @Test func readerIntegersAtTheEdgesOfInt64() throws {
+        for (line, expected) in [(":0", Int64(0)), (":-0", 0), (":999999999999999999", 999_999_999_999_999_999),
+                                 (":-999999999999999999", -999_999_999_999_999_999), (":9223372036854775807", .max),
+                                 (":-9223372036854775808", .min), (":0009223372036854775807", .max)] {
+            let bytes = Array((line + "\r\n").utf8)
+            bytes.withUnsafeBytes { raw in
+                var reader = RESPReply(bytes: raw).reader
+                guard case .integer(let value)? = reader.next() else {
+                    Issue.record("\(line) not read")
+                    return
+                }
+                #expect(value == expected, "\(line)")
+            }
+        }
+        for line in [":9223372036854775808", ":-9223372036854775809", ":-", ":", ":1x"] {
+            let bytes = Array((line + "\r\n").utf8)
+            bytes.withUnsafeBytes { raw in
+                var reader = RESPReply(bytes: raw).reader
+                #expect(reader.next() == nil, "\(line) is not an Int64 line")
+            }
+        }
+    }
+
     /// A command written argument by argument, with suffixes and encoded runs, is the command the
     /// encoder writes from its arguments, and gives them back.
     @Test func commandsWrittenInPlaceEqualTheEncodedArguments() {
