@@ -20,12 +20,11 @@ extension HTTPConnection {
     /// before its response reaches the client.
     func respond(_ response: HTTPResponse, method: HTTPMethod?, version: HTTPVersion?, keepAlive: Bool, now: UInt64) {
         LogBatch.flush()
-        let keep = keepAlive && !closeAfterResponse && !response.asksToClose && !core.context.shuttingDown.isSet
-        response.serialize(
+        let keep = response.serialize(
             into: &output,
             requestMethod: method,
             requestVersion: version,
-            keepAlive: keep,
+            keepAlive: keepAlive && !closeAfterResponse && !core.context.shuttingDown.isSet,
             date: core.dateValue()
         )
         state = .writing(keepAlive: keep)

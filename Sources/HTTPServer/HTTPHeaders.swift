@@ -106,10 +106,16 @@ public struct HTTPHeaders: Sendable, Sequence {
     ///   - token: The token to look for, compared case-insensitively.
     public func containsToken(_ token: String, in name: String) -> Bool {
         for index in fields.indices where Self.namesEqual(fields[index].name, name) {
-            for part in fields[index].value.split(separator: ",") {
-                let trimmed = part.trimmingASCIIWhitespace()
-                if Self.namesEqual(String(trimmed), token) { return true }
-            }
+            if Self.list(fields[index].value, containsToken: token) { return true }
+        }
+        return false
+    }
+
+    /// Whether the comma-separated list `value` includes `token`, ignoring case and the spaces around items.
+    static func list(_ value: String, containsToken token: String) -> Bool {
+        for part in value.split(separator: ",") {
+            let trimmed = part.trimmingASCIIWhitespace()
+            if namesEqual(String(trimmed), token) { return true }
         }
         return false
     }

@@ -63,12 +63,6 @@ extension HTTPResponse {
         (100..<200).contains(status) || status == 204 || status == 304
     }
 
-    /// Whether the handler asked to close the connection with a `Connection: close` header.
-    var asksToClose: Bool {
-        // Most responses have no Connection field: look for one before splitting any value.
-        headers.contains { HTTPHeaders.namesEqual($0.name, "Connection") } && headers.containsToken("close", in: "Connection")
-    }
-
     /// `HTTP/1.1 <status> <reason>\r\n` for every status from 100 to 599, encoded once.
     private static let statusLines: [[UInt8]] = (100..<600).map { Array("HTTP/1.1 \($0) \(reasonPhrase(for: $0))\r\n".utf8) }
 
@@ -82,13 +76,17 @@ extension HTTPResponse {
     ///   - requestVersion: The request's version; HTTP/1.0 keep-alive is confirmed with `Connection: keep-alive`.
     ///   - keepAlive: Whether the connection stays open after this response.
     ///   - date: The current `Date` value.
+    /// - Returns: Whether the connection stays open: `keepAlive`, unless the handler's `Connection` field lists
+    ///   `close` (found in the pass that writes the fields, not in a scan of its own beforehand).
+    @discardableResult
     func serialize(
         into output: inout [UInt8],
         requestMethod: HTTPMethod?,
         requestVersion: HTTPVersion?,
         keepAlive: Bool,
         date: String
-    ) {
+    ) -> Bool {
+        var keepAlive = keepAlive
         let noBody = Self.forbidsBody(status)
         let sendBody = !noBody && requestMethod != .HEAD
         // The head is written into stack memory sized for its longest form, then appended in one copy:
@@ -110,7 +108,10 @@ extension HTTPResponse {
                 switch (name.utf8.first ?? 0) | 0x20 {
                 case UInt8(ascii: "c"):
                     // The server owns framing and connection management: it never chunks responses.
-                    if HTTPHeaders.namesEqual(name, "Connection") { continue }
+                    if HTTPHeaders.namesEqual(name, "Connection") {
+                        if keepAlive && HTTPHeaders.list(value, containsToken: "close") { keepAlive = false }
+                        continue
+                    }
                     if HTTPHeaders.namesEqual(name, "Content-Length") {
                         if noBody { continue }
                         hasLength = true
@@ -139,6 +140,7 @@ extension HTTPResponse {
             output.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<head.count]))
         }
         if sendBody { output.append(contentsOf: body) }
+        return keepAlive
     }
 
     /// The longest lines the server writes on its own beside the handler's fields: the `Content-Length`,

@@ -49,7 +49,14 @@ struct HTTPResponseSerializationTests {
         #expect(wire(response, keepAlive: false) == "HTTP/1.1 204 No Content\r\nDate: Wed, 02 Dec 2026 18:00:00 GMT\r\nConnection: close\r\n\r\n")
         #expect(wire(HTTPResponse(status: 200, body: [1]), method: .HEAD, version: .http1_0)
             == "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nDate: Wed, 02 Dec 2026 18:00:00 GMT\r\nConnection: keep-alive\r\n\r\n")
-        #expect(HTTPResponse(status: 200, headers: HTTPHeaders([("connection", "Keep-Alive, CLOSE")])).asksToClose)
-        #expect(!HTTPResponse(status: 200, headers: HTTPHeaders([("X-Other", "close")])).asksToClose)
+        // A handler's `Connection: close` (any case, in a list) closes the connection; `close` elsewhere does not.
+        var out: [UInt8] = []
+        let closing = HTTPResponse(status: 200, headers: HTTPHeaders([("connection", "Keep-Alive, CLOSE")]))
+        #expect(!closing.serialize(into: &out, requestMethod: .GET, requestVersion: .http1_1, keepAlive: true, date: "d"))
+        #expect(String(decoding: out, as: UTF8.self).hasSuffix("Connection: close\r\n\r\n"))
+        out = []
+        let other = HTTPResponse(status: 200, headers: HTTPHeaders([("X-Other", "close")]))
+        #expect(other.serialize(into: &out, requestMethod: .GET, requestVersion: .http1_1, keepAlive: true, date: "d"))
+        #expect(!String(decoding: out, as: UTF8.self).contains("Connection:"))
     }
 }
