@@ -211,6 +211,14 @@ final class APIHandler: HTTPHandler {
         return HTTPResponse(status: status, headers: fields, body: body)
     }
 
+    /// A JSON response with an `ETag`, without a list of extra headers to build and walk.
+    func json(_ status: Int, _ body: [UInt8], etag: String) -> HTTPResponse {
+        var fields = HTTPHeaders(capacity: 3)
+        fields.add("Content-Type", "application/json")
+        fields.add("ETag", etag)
+        return HTTPResponse(status: status, headers: fields, body: body)
+    }
+
     private func problem(_ apiError: APIError, requestID: String) -> HTTPResponse {
         var headers = HTTPHeaders(capacity: apiError.headers.count + 2)
         headers.add("Content-Type", "application/problem+json")
@@ -235,7 +243,9 @@ final class APIHandler: HTTPHandler {
     private func finish(_ response: consuming HTTPResponse, requestID: String, method requestMethod: HTTPMethod?, path: String?,
                         route: Route?, bytesIn: Int, receivedAtNanos: UInt64?, tokenName: String? = nil) -> HTTPResponse {
         var response = response
-        response.headers.set("X-Request-Id", requestID)
+        // Added, not set: no handler path adds its own (`set` compared every field's name first).
+        assert(!response.headers.contains("X-Request-Id"), "X-Request-Id is stamped only here")
+        response.headers.add("X-Request-Id", requestID)
         let now = DispatchTime.now().uptimeNanoseconds
         let seconds = receivedAtNanos.map { Double(now &- $0) / 1e9 } ?? 0
         let methodSlot = RequestSeries.methodSlot(requestMethod), routeSlot = RequestSeries.routeSlot(route)

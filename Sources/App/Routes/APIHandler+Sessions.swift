@@ -67,9 +67,9 @@ extension APIHandler {
     /// The response to a save.
     private func saved(_ result: SaveResult, stateBytes: Int, _ context: inout RequestContext) -> HTTPResponse {
         context.payloadBytes = stateBytes
-        var headers = [("ETag", HeaderRules.etag(result.metadata.version))]
-        if result.created { headers.append(("Location", context.head.path)) }
-        return json(result.created ? 201 : 200, ResourceJSON.session(result.metadata), headers: headers)
+        let etag = HeaderRules.etag(result.metadata.version)
+        guard result.created else { return json(200, ResourceJSON.session(result.metadata), etag: etag) }
+        return json(201, ResourceJSON.session(result.metadata), headers: [("ETag", etag), ("Location", context.head.path)])
     }
 
     /// `GET`/`HEAD /agents/{a}/sessions/{s}`: 200 with ETag, or 304 for a matching `If-None-Match`.
@@ -106,7 +106,7 @@ extension APIHandler {
             return HTTPResponse(status: 304, headers: HTTPHeaders([("ETag", etag)]))
         }
         context.payloadBytes = session.state?.count ?? 0
-        return json(200, ResourceJSON.session(session.metadata, state: .some(session.state)), headers: [("ETag", etag)])
+        return json(200, ResourceJSON.session(session.metadata, state: .some(session.state)), etag: etag)
     }
 
     /// `DELETE /agents/{a}/sessions/{s}`: 204.
