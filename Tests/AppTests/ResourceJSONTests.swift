@@ -33,6 +33,21 @@ struct ResourceJSONTests {
         #expect((object["lease"] as? [String: Any])?["holder"] as? String == #"worker "1""#)
     }
 
+    /// A body longer than the writer's first guess (many labels, escaped) moves to a buffer of its own and is
+    /// still written whole: every label, the state after them, valid JSON.
+    @Test func bodyLongerThanItsFirstBufferIsWrittenWhole() throws {
+        var labels: [String: String] = [:]
+        for index in 0..<40 { labels["label\(index)"] = String(repeating: "\"", count: 20) }
+        let metadata = SessionMetadata(agentID: "a", sessionID: "s", version: 1, createdAt: 0, updatedAt: 0, expiresAt: nil, ttlSeconds: nil,
+                                       slidingTTL: false, messageCount: 0, stateBytes: 2, labels: labels)
+        let body = ResourceJSON.session(metadata, state: Array("{}".utf8))
+        #expect(body.count > 320 + 2, "the case needs a body beyond the first buffer")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(body)) as? [String: Any])
+        let written = try #require(object["labels"] as? [String: String])
+        #expect(written == labels)
+        #expect(String(decoding: body, as: UTF8.self).hasSuffix(#","state":{}}"#))
+    }
+
     @Test func nullStateIsWrittenWhenAsked() {
         let metadata = SessionMetadata(agentID: "a", sessionID: "s", version: 1, createdAt: 0, updatedAt: 0,
                                        expiresAt: nil, ttlSeconds: nil, slidingTTL: false, messageCount: 0, stateBytes: 0)

@@ -5,9 +5,7 @@ import Telemetry
 enum ResourceJSON {
     /// The session resource; `state` is included only when given (`.some(nil)` renders `null`).
     static func session(_ metadata: SessionMetadata, state: [UInt8]?? = nil) -> [UInt8] {
-        var json = JSONWriter(capacity: 320 + ((state ?? nil)?.count ?? 0))
-        write(metadata, state: state, into: &json)
-        return json.bytes
+        JSONWriter.body(capacity: 320 + ((state ?? nil)?.count ?? 0)) { write(metadata, state: state, into: &$0) }
     }
 
     /// Each member's name comes with its punctuation in one constant (`,"version":`): one copy each,
