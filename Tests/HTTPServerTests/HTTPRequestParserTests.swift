@@ -143,6 +143,8 @@ struct HTTPRequestParserTests {
         "GET /a b HTTP/1.1\r\nHost: t\r\n\r\n",
         "GET / HTTP/1.1\r\n\r\n",  // HTTP/1.1 without Host (RFC 9112 §3.2)
         "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",  // two Hosts
+        "GET / HTTP/1.1\r\nHOST: a\r\nhost: b\r\n\r\n",  // two Hosts, in any case
+        "GET / HTTP/1.1\r\nHosts: a\r\n\r\n",  // no Host, only a longer name
         "GET * HTTP/1.1\r\nHost: t\r\n\r\n",
         "GET / HTTP/2.0\r\n\r\n",
         "GET / HTTP/1.2\r\n\r\n",
