@@ -162,8 +162,8 @@ final class APIHandler: HTTPHandler {
             throw APIError.methodNotAllowed(allow: match.route.allowHeader)
         }
         let tokenName = try authorize(head, match)
-        let agentID = match.agentSegment == nil ? nil : try match.agentID()
-        let sessionID = match.sessionSegment == nil ? nil : try match.sessionID()
+        let agentID = match.hasAgent ? try match.agentID() : nil
+        let sessionID = match.hasSession ? try match.sessionID() : nil
         if match.route.takesBody(head.method), !HeaderRules.isJSONMediaType(head.headers["Content-Type"]) {
             throw APIError.unsupportedMediaType
         }

@@ -47,25 +47,41 @@ enum Route: String, Sendable, CaseIterable {
     }
 }
 
-/// A request path matched against the route table, with its raw (still percent-encoded) ID segments.
+/// A request path matched against the route table, with where its raw (still percent-encoded) ID segments lie.
+///
+/// The segments are kept as UTF-8 offsets into the path, not as substrings: a match is copied into the resolved
+/// route and the request context, and each substring added a retain and release to every copy.
 struct RouteMatch: Sendable {
     var route: Route
-    var agentSegment: Substring?
-    var sessionSegment: Substring?
+    /// The matched path, not percent-decoded.
+    private let path: String
+    /// UTF-8 offsets of the `{agent_id}`, `{session_id}` and `{seq}` segments in `path`, where the route has them.
+    private let agentBounds: Range<Int>?
+    private let sessionBounds: Range<Int>?
+    private let seqBounds: Range<Int>?
+
+    /// The raw `{agent_id}` segment.
+    var agentSegment: Substring? { agentBounds.map(segment) }
+    /// The raw `{session_id}` segment.
+    var sessionSegment: Substring? { sessionBounds.map(segment) }
     /// The raw `{seq}` segment of `…/messages/{seq}`.
-    var seqSegment: Substring?
+    var seqSegment: Substring? { seqBounds.map(segment) }
+
+    /// Whether the route has an `{agent_id}` segment.
+    var hasAgent: Bool { agentBounds != nil }
+    /// Whether the route has a `{session_id}` segment.
+    var hasSession: Bool { sessionBounds != nil }
 
     /// Matches a path structurally: segment count and literal segments. IDs are validated later,
     /// after the method check, as DESIGN §7 orders them. Returns nil for no route (404).
     ///
-    /// One pass over the path's bytes, with the segment bounds on the stack: no array, and
-    /// substrings only for the ID segments.
+    /// One pass over the path's bytes, with the segment bounds on the stack: no array, no substring.
     init?(path: String) {
-        var path = path
+        var bytesOf = path
         // Offsets of the up to 7 slashes, plus the end: segment n is the bytes between bound n and bound n + 1.
         var bounds = (0, 0, 0, 0, 0, 0, 0, 0)
-        let matched: Route? = path.withUTF8 { bytes in
-            if let fixed = Self.fixedRoute(bytes) { return fixed }
+        let matched: Route? = bytesOf.withUTF8 { bytes in
+            if bytes.count <= Self.longestFixedRoute, let fixed = Self.fixedRoute(bytes) { return fixed }
             // A trailing slash never matches (DESIGN §7: 404 route_not_found).
             guard bytes.first == UInt8(ascii: "/"), bytes.last != UInt8(ascii: "/") else { return nil }
             return withUnsafeMutableBytes(of: &bounds) { raw -> Route? in
@@ -93,28 +109,40 @@ struct RouteMatch: Sendable {
             }
         }
         guard let matched else { return nil }
-        let utf8 = path.utf8
-        func part(_ n: Int) -> Substring {
-            // Read the two bounds inside the closure: its pointer is valid only there.
-            let (from, to) = withUnsafeBytes(of: bounds) { raw in
-                (raw.load(fromByteOffset: n * MemoryLayout<Int>.stride, as: Int.self),
-                 raw.load(fromByteOffset: (n + 1) * MemoryLayout<Int>.stride, as: Int.self))
+        func part(_ n: Int) -> Range<Int> {
+            withUnsafeBytes(of: bounds) { raw in
+                (raw.load(fromByteOffset: n * MemoryLayout<Int>.stride, as: Int.self) + 1)
+                    ..< raw.load(fromByteOffset: (n + 1) * MemoryLayout<Int>.stride, as: Int.self)
             }
-            let start = utf8.index(utf8.startIndex, offsetBy: from + 1)
-            return path[start..<utf8.index(utf8.startIndex, offsetBy: to)]
         }
+        route = matched
+        self.path = path
         switch matched {
-        case .healthz, .readyz, .metrics, .openapi: self.init(route: matched)
-        case .sessions: self.init(route: .sessions, agentSegment: part(1))
-        case .message:
-            self.init(route: .message, agentSegment: part(1), sessionSegment: part(3))
-            seqSegment = part(5)
-        case .session, .messages, .lease, .lastMessage: self.init(route: matched, agentSegment: part(1), sessionSegment: part(3))
+        case .healthz, .readyz, .metrics, .openapi: (agentBounds, sessionBounds, seqBounds) = (nil, nil, nil)
+        case .sessions: (agentBounds, sessionBounds, seqBounds) = (part(1), nil, nil)
+        case .message: (agentBounds, sessionBounds, seqBounds) = (part(1), part(3), part(5))
+        case .session, .messages, .lease, .lastMessage: (agentBounds, sessionBounds, seqBounds) = (part(1), part(3), nil)
         }
+    }
+
+    /// The segment of `path` at these UTF-8 offsets.
+    private func segment(_ bounds: Range<Int>) -> Substring {
+        let utf8 = path.utf8
+        let start = utf8.index(utf8.startIndex, offsetBy: bounds.lowerBound)
+        return path[start..<utf8.index(start, offsetBy: bounds.count)]
+    }
+
+    /// Calls `body` with the bytes of the segment at `bounds` (empty for nil).
+    private func withSegment<R>(_ bounds: Range<Int>?, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        guard let bounds else { return body(UnsafeBufferPointer(start: nil, count: 0)) }
+        var bytesOf = path
+        return bytesOf.withUTF8 { body(UnsafeBufferPointer(rebasing: $0[bounds])) }
     }
 
     /// The routes without parameters, matched by their whole path.
     private static let fixedRoutes: [Route] = [.healthz, .readyz, .metrics, .openapi]
+    /// The length of the longest of them: a longer path is none of them.
+    private static let longestFixedRoute = fixedRoutes.map(\.rawValue.utf8.count).max()!
 
     /// The route without parameters whose path is exactly `bytes`.
     private static func fixedRoute(_ bytes: UnsafeBufferPointer<UInt8>) -> Route? {
@@ -133,16 +161,10 @@ struct RouteMatch: Sendable {
         return PercentEncoding.decode(segment)?.elementsEqual(literal) ?? false
     }
 
-    private init(route: Route, agentSegment: Substring? = nil, sessionSegment: Substring? = nil) {
-        self.route = route
-        self.agentSegment = agentSegment
-        self.sessionSegment = sessionSegment
-    }
-
     /// The `{seq}` of `…/messages/{seq}`: a decimal integer from 1.
     /// - Throws: `APIError` `invalid_request` otherwise.
     func seq() throws(APIError) -> Int64 {
-        let text = seqSegment.flatMap { PercentEncoding.decode($0.utf8) } ?? []
+        let text = withSegment(seqBounds) { PercentEncoding.decode($0) } ?? []
         guard !text.isEmpty, text.count <= 19, text.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
               let seq = Int64(String(decoding: text, as: UTF8.self)), seq >= 1 else {
             throw APIError.invalidRequest("The message seq must be an integer from 1 to \(Int64.max).")
@@ -153,24 +175,37 @@ struct RouteMatch: Sendable {
     /// The decoded, validated agent ID.
     /// - Throws: `APIError` `invalid_id` when the segment is empty, badly encoded, or breaks the ID rule.
     func agentID() throws(APIError) -> String {
-        try RouteMatch.decodeID(agentSegment ?? "", name: "agent_id")
+        try withSegment(agentBounds) { Self.decodeID($0) }.get(name: "agent_id")
     }
 
     /// The decoded, validated session ID.
     /// - Throws: `APIError` `invalid_id`.
     func sessionID() throws(APIError) -> String {
-        try RouteMatch.decodeID(sessionSegment ?? "", name: "session_id")
+        try withSegment(sessionBounds) { Self.decodeID($0) }.get(name: "session_id")
     }
 
     /// Percent-decodes a segment and applies the ID rule `^[A-Za-z0-9][A-Za-z0-9._~@-]{0,127}$`.
     static func decodeID(_ segment: Substring, name: String) throws(APIError) -> String {
         var segment = segment
+        return try segment.withUTF8 { decodeID($0) }.get(name: name)
+    }
+
+    /// ``decodeID(_:name:)`` on the segment's bytes; nil when it breaks the rule.
+    private static func decodeID(_ segment: UnsafeBufferPointer<UInt8>) -> DecodedID {
         // The common case, no escape: the bytes are checked where they are and copied once.
-        let plain: Bool? = segment.withUTF8 { $0.contains(UInt8(ascii: "%")) ? nil : SessionID.isValid($0) }
-        if plain == true { return String(segment) }
-        guard plain == nil, let bytes = PercentEncoding.decode(segment.utf8), SessionID.isValid(bytes) else {
-            throw APIError.invalidID("\(name) must match ^[A-Za-z0-9][A-Za-z0-9._~@-]{0,127}$.")
+        let hasEscape = segment.baseAddress.map { memchr($0, Int32(UInt8(ascii: "%")), segment.count) != nil } ?? false
+        if !hasEscape { return DecodedID(id: SessionID.isValid(segment) ? String(decoding: segment, as: UTF8.self) : nil) }
+        guard let bytes = PercentEncoding.decode(segment), SessionID.isValid(bytes) else { return DecodedID(id: nil) }
+        return DecodedID(id: String(decoding: bytes, as: UTF8.self))
+    }
+
+    /// A decoded ID, or nil for one that breaks the rule, thrown as `invalid_id` naming the path parameter.
+    private struct DecodedID {
+        let id: String?
+
+        func get(name: String) throws(APIError) -> String {
+            guard let id else { throw APIError.invalidID("\(name) must match ^[A-Za-z0-9][A-Za-z0-9._~@-]{0,127}$.") }
+            return id
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
