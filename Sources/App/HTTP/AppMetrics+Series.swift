@@ -5,7 +5,7 @@ import Telemetry
 /// no label arrays, no hashing and no lock per request. The labels: the method (``methods``: anything
 /// unknown is `other`), the route template (or `unmatched`), the status (one outside ``statuses`` falls
 /// back to the family lookup), the store operation and its outcome (``outcomeSlot(forStatus:)``).
-struct RequestSeries: Sendable {
+final class RequestSeries: Sendable {
     /// The method labels, in slot order; anything else is `other` (the last).
     static let methods = ["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "other"]
     /// The route labels, in slot order: every route, then `unmatched`.
