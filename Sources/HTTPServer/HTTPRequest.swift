@@ -69,7 +69,11 @@ public struct HTTPRequestHead: Sendable {
     /// Monotonic time (`DispatchTime.now().uptimeNanoseconds`) at which the request's first byte arrived.
     public var receivedAtNanos: UInt64
     /// What the handler's `preflight(_: inout HTTPRequestHead)` attached for its `handle`; nil otherwise.
-    public var handlerContext: (any Sendable)?
+    ///
+    /// An object: one reference that a copy of the head retains, and a cast back to its class is a pointer
+    /// check (an `any Sendable` was a boxed existential, copied through its value witnesses and cast with
+    /// `swift_dynamicCast`, about 260 instructions a request).
+    public var handlerContext: (any AnyObject & Sendable)?
 
     /// Creates a request head.
     /// - Parameters:
