@@ -95,6 +95,17 @@ extension InMemoryStateStore {
             )
         }
 
+        /// The session, into `read`, when reading it changes nothing: live, and not sliding (else nil, for the
+        /// caller's path that writes). Mutating only so that the caller reaches the record in place; it
+        /// changes nothing.
+        mutating func readUnchanged(key: SessionKey, now: Int64, into read: inout Result<Session, StoreError>?) {
+            guard !slidingTTL, !isExpired(at: now) else {
+                read = nil
+                return
+            }
+            read = .success(Session(metadata: metadata(for: key, now: now), state: state))
+        }
+
         /// The lease, unless it has lapsed at `now` (inclusive of its instant, as session expiry).
         func liveLease(at now: Int64) -> Lease? {
             guard let lease, lease.expiresAt > now else { return nil }

@@ -25,9 +25,11 @@ extension InMemoryStateStore {
         // one (the read is a write) and an expired one (dropped on the way) take `withSession`.
         let now = now()
         let read: Result<Session, StoreError>? = shard(for: key.agentID).state.withLock { state in
-            guard let record = state.agents[key.agentID]?.records[key.sessionID] else { return .failure(.sessionNotFound) }
-            guard !record.slidingTTL, !record.isExpired(at: now) else { return nil }
-            return .success(Session(metadata: record.metadata(for: key, now: now), state: record.state))
+            var read: Result<Session, StoreError>? = .failure(.sessionNotFound)
+            // Reached in place through the maps' modify accessors: reading the record out of them copied it
+            // and the agent's maps (their references retained and released), about 500 instructions.
+            state.agents[key.agentID]?.records[key.sessionID]?.readUnchanged(key: key, now: now, into: &read)
+            return read
         }
         if let read { return try read.get() }
         return try withSession(key) { record, now in
