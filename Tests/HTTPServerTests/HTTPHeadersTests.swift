@@ -1,9 +1,10 @@
 import Testing
+import TestSupport
 @testable import HTTPServer
 
 /// Field lookups ignore case, keep order, and never mistake one name for another that shares its length and
 /// (lowercased) first byte.
-@Suite
+@Suite(.offCooperativePool)
 struct HTTPHeadersTests {
     @Test func lookupsIgnoreCaseAndKeepOrder() {
         var headers = HTTPHeaders([("Content-Type", "a"), ("X-Two", "1"), ("x-two", "2"), ("Host", "h")])
