@@ -34,6 +34,63 @@ public struct RESPCommand: Sendable {
             offset += 2
         }
 
+        /// Appends one argument: the UTF-8 of `text`.
+        public mutating func append(utf8 text: String) {
+            var text = text
+            text.withUTF8 { append(bytes: $0) }
+        }
+
+        /// Appends one argument: `value` in decimal.
+        public mutating func append(decimal value: Int64) {
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+                append(bytes: UnsafeBufferPointer(rebasing: digits[..<Self.writeDecimal(value, into: digits)]))
+            }
+        }
+
+        /// Appends one argument: `byte`, followed by `value` in decimal when there is one (`n`, `n42`).
+        public mutating func append(_ byte: UInt8, decimal value: Int64?) {
+            withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 21) { digits in
+                digits[0] = byte
+                let count = value.map { 1 + Self.writeDecimal($0, into: UnsafeMutableBufferPointer(rebasing: digits[1...])) } ?? 1
+                append(bytes: UnsafeBufferPointer(rebasing: digits[..<count]))
+            }
+        }
+
+        /// Writes `value` in decimal at the start of `buffer` (20 bytes suffice); returns how many bytes.
+        private static func writeDecimal(_ value: Int64, into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+            var magnitude = value.magnitude
+            var digits = 1
+            var rest = magnitude
+            while rest >= 10 {
+                rest /= 10
+                digits += 1
+            }
+            let sign = value < 0 ? 1 : 0
+            if sign == 1 { buffer[0] = UInt8(ascii: "-") }
+            var position = sign + digits
+            repeat {
+                position -= 1
+                buffer[position] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            return sign + digits
+        }
+
+        private mutating func append(bytes: UnsafeBufferPointer<UInt8>) {
+            guard let buffer else {
+                offset += RESPEncoder.headerSize(bytes.count) + bytes.count + 2
+                return
+            }
+            offset = RESPEncoder.writeHeader(UInt8(ascii: "$"), bytes.count, into: buffer, at: offset)
+            if let base = bytes.baseAddress, !bytes.isEmpty {
+                (buffer.baseAddress! + offset).initialize(from: base, count: bytes.count)
+            }
+            offset += bytes.count
+            buffer[offset] = 13
+            buffer[offset + 1] = 10
+            offset += 2
+        }
+
         /// Appends arguments encoded by ``RESPCommand/encodedArguments(_:)``; they count as arguments like any other.
         public mutating func append(encoded arguments: [UInt8]) {
             guard let buffer else {
@@ -79,6 +136,21 @@ public struct RESPCommand: Sendable {
         return Array(whole[RESPEncoder.headerSize(arguments.count)...])
     }
 
+    /// The same arguments as a list, for a command sent as `[[UInt8]]` (the async path): a ``RESPArgumentSink``
+    /// that ``Writer`` mirrors, so that one function can write a command's arguments either way.
+    public struct ArgumentList: RESPArgumentSink {
+        public private(set) var arguments: [[UInt8]] = []
+
+        public init() {}
+
+        public mutating func append(_ argument: [UInt8]) { arguments.append(argument) }
+        public mutating func append(utf8 text: String) { arguments.append(Array(text.utf8)) }
+        public mutating func append(decimal value: Int64) { arguments.append(Array(String(value).utf8)) }
+        public mutating func append(_ byte: UInt8, decimal value: Int64?) {
+            arguments.append([byte] + (value.map { Array(String($0).utf8) } ?? []))
+        }
+    }
+
     /// The arguments back, for a client that needs them (one that routes by key, or sends in a task).
     public var arguments: [[UInt8]] {
         bytes.withUnsafeBytes { raw in
@@ -87,3 +159,18 @@ public struct RESPCommand: Sendable {
         }
     }
 }
+
+/// Where a command's arguments are written: straight into its encoding (``RESPCommand/Writer``), or into a
+/// list (``RESPCommand/ArgumentList``).
+public protocol RESPArgumentSink: ~Copyable {
+    /// One argument, as it is.
+    mutating func append(_ argument: [UInt8])
+    /// One argument: the UTF-8 of `text`.
+    mutating func append(utf8 text: String)
+    /// One argument: `value` in decimal.
+    mutating func append(decimal value: Int64)
+    /// One argument: `byte`, followed by `value` in decimal when there is one.
+    mutating func append(_ byte: UInt8, decimal value: Int64?)
+}
+
+extension RESPCommand.Writer: RESPArgumentSink {}

@@ -11,16 +11,18 @@ extension RedisStateStore {
     /// token's digits (when set), then `*` or comma-separated versions.
     static func arguments(_ precondition: Precondition) -> [[UInt8]] {
         let fence = precondition.fencingToken.map { String($0) } ?? ""
-        func tags(_ set: ETagSet) -> [UInt8] {
-            switch set {
-            case .any: return argument("*")
-            case .versions(let versions): return argument(versions.map(String.init).joined(separator: ","))
-            }
-        }
         switch precondition.entityTags {
         case .none: return [argument("n" + fence), []]
-        case .ifMatch(let set): return [argument("m" + fence), tags(set)]
-        case .ifNoneMatch(let set): return [argument("x" + fence), tags(set)]
+        case .ifMatch(let set): return [argument("m" + fence), argument(set)]
+        case .ifNoneMatch(let set): return [argument("x" + fence), argument(set)]
+        }
+    }
+
+    /// An entity-tag set as the scripts' tags argument: `*` or comma-separated versions.
+    static func argument(_ set: ETagSet) -> [UInt8] {
+        switch set {
+        case .any: return argument("*")
+        case .versions(let versions): return argument(versions.map(String.init).joined(separator: ","))
         }
     }
 

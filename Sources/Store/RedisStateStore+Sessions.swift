@@ -11,8 +11,68 @@ extension RedisStateStore {
 
     /// The arguments of the save script.
     func saveArguments(_ key: SessionKey, state: [UInt8], options: WriteOptions) -> [[UInt8]] {
-        Self.arguments(options.precondition) + arguments(options)
-            + [state, Self.argument(key.sessionID), Self.argument(String(configuration.maxSessionBytes))]
+        var list = RESPCommand.ArgumentList()
+        writeSaveArguments(key, state: state, options: options, built: SaveArgumentParts(options), into: &list)
+        return list.arguments
+    }
+
+    /// The number of arguments ``writeSaveArguments(_:state:options:built:into:)`` writes.
+    static let saveArgumentCount = 10
+
+    /// The save script's arguments that take building (entity tags, labels): built once, before a command's
+    /// body, which runs twice (``RESPCommand/init(argumentCount:_:)``). Both are empty in the common case.
+    struct SaveArgumentParts {
+        let tags: [UInt8]
+        let labels: [UInt8]
+
+        init(_ options: WriteOptions) {
+            switch options.precondition.entityTags {
+            case .none: tags = []
+            case .ifMatch(let set), .ifNoneMatch(let set): tags = RedisStateStore.argument(set)
+            }
+            labels = options.labels.map { [UInt8(ascii: "=")] + RedisStateStore.encoded(labels: $0) } ?? []
+        }
+    }
+
+    /// Writes the save script's arguments, the same as ``arguments(_:)-(Precondition)`` and ``arguments(_:)-(WriteOptions)``
+    /// followed by the state, the session ID and the size limit, without an array per argument:
+    /// `mode+fence, tags, ttl mode, ttl seconds, sliding, default ttl, labels, state, session ID, max bytes`.
+    func writeSaveArguments<Sink: RESPArgumentSink & ~Copyable>(
+        _ key: SessionKey, state: [UInt8], options: WriteOptions, built: SaveArgumentParts, into sink: inout Sink
+    ) {
+        let mode: UInt8
+        switch options.precondition.entityTags {
+        case .none: mode = UInt8(ascii: "n")
+        case .ifMatch: mode = UInt8(ascii: "m")
+        case .ifNoneMatch: mode = UInt8(ascii: "x")
+        }
+        sink.append(mode, decimal: options.precondition.fencingToken)
+        sink.append(built.tags)
+        switch options.ttl {
+        case .keep:
+            sink.append(UInt8(ascii: "k"), decimal: nil)
+            sink.append([])
+        case .persist:
+            sink.append(UInt8(ascii: "p"), decimal: nil)
+            sink.append([])
+        case .seconds(let seconds):
+            sink.append(UInt8(ascii: "s"), decimal: nil)
+            sink.append(decimal: seconds)
+        }
+        switch options.slidingTTL {
+        case nil: sink.append([])
+        case true?: sink.append(UInt8(ascii: "1"), decimal: nil)
+        case false?: sink.append(UInt8(ascii: "0"), decimal: nil)
+        }
+        if let fallback = configuration.defaultTTLSeconds, fallback > 0 {
+            sink.append(decimal: fallback)
+        } else {
+            sink.append([])
+        }
+        sink.append(built.labels)
+        sink.append(state)
+        sink.append(utf8: key.sessionID)
+        sink.append(decimal: Int64(configuration.maxSessionBytes))
     }
 
     /// The outcome of a save from the script's reply (its pruned count already taken off).
@@ -68,14 +128,14 @@ extension RedisStateStore {
 
     /// The save script's `EVALSHA`, written straight into one command.
     func saveCommand(_ key: SessionKey, state: [UInt8], options: WriteOptions, sha: [UInt8]) -> RESPCommand {
-        let arguments = saveArguments(key, state: state, options: options)
+        let built = SaveArgumentParts(options)
         let keys = sessionKeyParts(key, setting: options)
-        return RESPCommand(argumentCount: 3 + keys.count + arguments.count) { command in
+        return RESPCommand(argumentCount: 3 + keys.count + Self.saveArgumentCount) { command in
             command.append(Self.evalsha)
             command.append(sha)
-            command.append(Self.argument(String(keys.count)))
+            command.append(decimal: Int64(keys.count))
             keys.append(to: &command)
-            for argument in arguments { command.append(argument) }
+            writeSaveArguments(key, state: state, options: options, built: built, into: &command)
         }
     }
 
