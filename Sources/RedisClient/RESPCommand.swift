@@ -116,12 +116,12 @@ public struct RESPCommand: Sendable {
         measure.offset = RESPEncoder.headerSize(argumentCount)
         body(&measure)
         let size = measure.offset
-        bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+        bytes = ByteArrays.make(capacity: size) { buffer in
             var writer = Writer(buffer: buffer)
             writer.offset = RESPEncoder.writeHeader(UInt8(ascii: "*"), argumentCount, into: buffer, at: 0)
             body(&writer)
             precondition(writer.offset == size, "a RESPCommand body appended different arguments when measured")
-            count = size
+            return size
         }
     }
 

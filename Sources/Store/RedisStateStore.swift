@@ -184,14 +184,14 @@ public final class RedisStateStore: StateStore {
     }
 
     /// The UTF-8 of `first` and `second`, then of `separator` and `third` when there is a separator, in one
-    /// array of exactly that size (appending to a reserved array, or interpolating, cost about twice as much).
+    /// array of exactly that size (``ByteArrays/make(capacity:_:)``; appending to a reserved array, or interpolating, cost more).
     static func utf8(_ first: String, _ second: String, then separator: UInt8? = nil, _ third: String = "") -> [UInt8] {
         var first = first, second = second, third = third
         return first.withUTF8 { a in
             second.withUTF8 { b in
                 third.withUTF8 { c in
                     let count = a.count + b.count + (separator == nil ? 0 : 1 + c.count)
-                    return [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    return ByteArrays.make(capacity: count) { buffer in
                         var offset = 0
                         func put(_ part: UnsafeBufferPointer<UInt8>) {
                             if let base = part.baseAddress, !part.isEmpty { (buffer.baseAddress! + offset).initialize(from: base, count: part.count) }
@@ -204,7 +204,7 @@ public final class RedisStateStore: StateStore {
                             offset += 1
                             put(c)
                         }
-                        initialized = offset
+                        return offset
                     }
                 }
             }

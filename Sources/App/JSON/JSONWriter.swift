@@ -1,4 +1,5 @@
 import HTTPServer
+import RedisClient
 import Telemetry
 
 /// Builds JSON response bodies directly as bytes, splicing stored raw JSON in unchanged.
@@ -44,15 +45,14 @@ struct JSONWriter: ~Copyable {
     /// allocation and one copy of the body more, about 700 instructions.)
     static func body(capacity: Int, _ write: (inout JSONWriter) -> Void) -> [UInt8] {
         var spilled: [UInt8]?
-        let written = [UInt8](unsafeUninitializedCapacity: Swift.max(capacity, 16)) { buffer, initialized in
+        let written = ByteArrays.make(capacity: Swift.max(capacity, 16)) { buffer in
             var json = JSONWriter(writingInto: buffer)
             write(&json)
-            if json.ownsBuffer {
+            guard !json.ownsBuffer else {
                 spilled = json.bytes
-                initialized = 0
-            } else {
-                initialized = json.count
+                return 0
             }
+            return json.count
         }
         return spilled ?? written
     }
