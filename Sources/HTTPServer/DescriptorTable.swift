@@ -48,6 +48,7 @@ struct DescriptorTable<Value> {
     /// The values that satisfy `isIncluded`, in descriptor order: a copy, allocated only when one does.
     func values(where isIncluded: (Value) -> Bool) -> [Value] {
         var found: [Value] = []
+        guard count > 0 else { return found }
         for slot in slots {
             if let value = slot, isIncluded(value) { found.append(value) }
         }
