@@ -31,9 +31,14 @@ public enum RESPEncoder {
 
     /// The size of `<type><count>\r\n`.
     static func headerSize(_ count: Int) -> Int {
-        var digits = 1
-        var rest = count
-        while rest >= 10 {
+        // Comparisons for the lengths commands have (a division per digit cost more, twice per argument).
+        if count < 10 { return 4 }
+        if count < 100 { return 5 }
+        if count < 1000 { return 6 }
+        if count < 10000 { return 7 }
+        var digits = 5
+        var rest = count / 100_000
+        while rest > 0 {
             rest /= 10
             digits += 1
         }

@@ -305,6 +305,13 @@ struct RESPParserRobustnessTests {
         }
     }
 
+    /// The header of a length takes its decimal digits plus three bytes, at every digit-count boundary.
+    @Test func headerSizesCountTheDigits() {
+        for count in [0, 9, 10, 99, 100, 999, 1000, 9999, 10000, 99999, 100_000, 999_999, 1_000_000, 123_456_789, Int.max] {
+            #expect(RESPEncoder.headerSize(count) == String(count).utf8.count + 3, "\(count)")
+        }
+    }
+
     /// A command written argument by argument, with suffixes and encoded runs, is the command the
     /// encoder writes from its arguments, and gives them back.
     @Test func commandsWrittenInPlaceEqualTheEncodedArguments() {
