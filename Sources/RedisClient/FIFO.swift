@@ -11,7 +11,7 @@ struct FIFO<Element> {
     var first: Element? { count == 0 ? nil : storage[head] }
 
     /// Appends at the tail, growing the storage when full.
-    mutating func append(_ element: Element) {
+    mutating func append(_ element: consuming Element) {
         if count == storage.count {
             var grown = [Element?](repeating: nil, count: Swift.max(16, storage.count * 2))
             for offset in 0..<count { grown[offset] = storage[(head + offset) % storage.count] }
