@@ -80,7 +80,9 @@ struct HTTPServerShutdownTests {
             try client.send("def")
             return try client.readResponse()
         }
-        #expect(await eventually { headSent.isSet })
+        // Sent is not accepted: on a busy machine the connection can still wait in the listen backlog, which
+        // shutdown closes, resetting it (seen once in a CI run). Start shutdown once a loop owns it.
+        #expect(await eventually { headSent.isSet && server.openConnections == 1 })
         shutdownStarted.set()
         await server.shutdown(grace: .seconds(3))
         let final = try await response
