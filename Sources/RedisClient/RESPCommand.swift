@@ -81,14 +81,7 @@ public struct RESPCommand: Sendable {
                 offset += RESPEncoder.headerSize(bytes.count) + bytes.count + 2
                 return
             }
-            offset = RESPEncoder.writeHeader(UInt8(ascii: "$"), bytes.count, into: buffer, at: offset)
-            if let base = bytes.baseAddress, !bytes.isEmpty {
-                (buffer.baseAddress! + offset).initialize(from: base, count: bytes.count)
-            }
-            offset += bytes.count
-            buffer[offset] = 13
-            buffer[offset + 1] = 10
-            offset += 2
+            offset = RESPEncoder.writeBulk(bytes, into: buffer, at: offset)
         }
 
         /// Appends arguments encoded by ``RESPCommand/encodedArguments(_:)``; they count as arguments like any other.

@@ -14,19 +14,22 @@ public enum RESPEncoder {
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
             var offset = writeHeader(UInt8(ascii: "*"), args.count, into: buffer, at: 0)
             for arg in args {
-                offset = writeHeader(UInt8(ascii: "$"), arg.count, into: buffer, at: offset)
-                arg.withUnsafeBufferPointer { bytes in
-                    if let base = bytes.baseAddress, !bytes.isEmpty {
-                        (buffer.baseAddress! + offset).initialize(from: base, count: bytes.count)
-                    }
-                }
-                offset += arg.count
-                buffer[offset] = 13
-                buffer[offset + 1] = 10
-                offset += 2
+                offset = arg.withUnsafeBufferPointer { writeBulk($0, into: buffer, at: offset) }
             }
             count = offset
         }
+    }
+
+    /// Writes `bytes` as a bulk string (`$<length>\r\n<bytes>\r\n`) at `offset`; returns the offset after it.
+    static func writeBulk(_ bytes: UnsafeBufferPointer<UInt8>, into buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int) -> Int {
+        var offset = writeHeader(UInt8(ascii: "$"), bytes.count, into: buffer, at: offset)
+        if let base = bytes.baseAddress, !bytes.isEmpty {
+            (buffer.baseAddress! + offset).initialize(from: base, count: bytes.count)
+        }
+        offset += bytes.count
+        buffer[offset] = 13
+        buffer[offset + 1] = 10
+        return offset + 2
     }
 
     /// The size of `<type><count>\r\n`.
