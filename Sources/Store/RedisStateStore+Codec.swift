@@ -10,43 +10,70 @@ extension RedisStateStore {
     /// A precondition as the scripts' `mode, tags` pair: `n`/`m`/`x` followed by the fencing
     /// token's digits (when set), then `*` or comma-separated versions.
     static func arguments(_ precondition: Precondition) -> [[UInt8]] {
-        let fence = precondition.fencingToken.map { String($0) } ?? ""
-        switch precondition.entityTags {
-        case .none: return [argument("n" + fence), []]
-        case .ifMatch(let set): return [argument("m" + fence), argument(set)]
-        case .ifNoneMatch(let set): return [argument("x" + fence), argument(set)]
-        }
+        var list = RESPCommand.ArgumentList()
+        write(precondition, tags: tagsArgument(precondition), into: &list)
+        return list.arguments
     }
 
-    /// An entity-tag set as the scripts' tags argument: `*` or comma-separated versions.
-    static func argument(_ set: ETagSet) -> [UInt8] {
-        switch set {
-        case .any: return argument("*")
-        case .versions(let versions): return argument(versions.map(String.init).joined(separator: ","))
+    /// Writes ``arguments(_:)-(Precondition)`` into `sink`, with its tags argument already built (`tagsArgument`).
+    static func write<Sink: RESPArgumentSink & ~Copyable>(_ precondition: Precondition, tags: [UInt8], into sink: inout Sink) {
+        let mode: UInt8
+        switch precondition.entityTags {
+        case .none: mode = UInt8(ascii: "n")
+        case .ifMatch: mode = UInt8(ascii: "m")
+        case .ifNoneMatch: mode = UInt8(ascii: "x")
+        }
+        sink.append(mode, decimal: precondition.fencingToken)
+        sink.append(tags)
+    }
+
+    /// A precondition's tags argument: empty without entity tags, else `*` or comma-separated versions.
+    static func tagsArgument(_ precondition: Precondition) -> [UInt8] {
+        switch precondition.entityTags {
+        case .none: return []
+        case .ifMatch(.any), .ifNoneMatch(.any): return argument("*")
+        case .ifMatch(.versions(let versions)), .ifNoneMatch(.versions(let versions)):
+            return argument(versions.map(String.init).joined(separator: ","))
         }
     }
 
     /// A write's options as the scripts' `ttl mode, ttl seconds, sliding, default ttl, labels`
     /// arguments; labels are '' (keep) or `=` followed by `encoded(labels:)`.
     func arguments(_ options: WriteOptions) -> [[UInt8]] {
-        var result: [[UInt8]]
+        var list = RESPCommand.ArgumentList()
+        write(options, labels: Self.labelsArgument(options), into: &list)
+        return list.arguments
+    }
+
+    /// Writes ``arguments(_:)-(WriteOptions)`` into `sink`, with its labels argument already built (`labelsArgument`).
+    func write<Sink: RESPArgumentSink & ~Copyable>(_ options: WriteOptions, labels: [UInt8], into sink: inout Sink) {
         switch options.ttl {
-        case .keep: result = [Self.argument("k"), []]
-        case .persist: result = [Self.argument("p"), []]
-        case .seconds(let seconds): result = [Self.argument("s"), Self.argument(String(seconds))]
+        case .keep:
+            sink.append(UInt8(ascii: "k"), decimal: nil)
+            sink.append([])
+        case .persist:
+            sink.append(UInt8(ascii: "p"), decimal: nil)
+            sink.append([])
+        case .seconds(let seconds):
+            sink.append(UInt8(ascii: "s"), decimal: nil)
+            sink.append(decimal: seconds)
         }
         switch options.slidingTTL {
-        case nil: result.append([])
-        case true?: result.append(Self.argument("1"))
-        case false?: result.append(Self.argument("0"))
+        case nil: sink.append([])
+        case true?: sink.append(UInt8(ascii: "1"), decimal: nil)
+        case false?: sink.append(UInt8(ascii: "0"), decimal: nil)
         }
         if let fallback = configuration.defaultTTLSeconds, fallback > 0 {
-            result.append(Self.argument(String(fallback)))
+            sink.append(decimal: fallback)
         } else {
-            result.append([])
+            sink.append([])
         }
-        result.append(options.labels.map { [UInt8(ascii: "=")] + Self.encoded(labels: $0) } ?? [])
-        return result
+        sink.append(labels)
+    }
+
+    /// A write's labels argument: empty (keep them), or `=` followed by `encoded(labels:)`.
+    static func labelsArgument(_ options: WriteOptions) -> [UInt8] {
+        options.labels.map { [UInt8(ascii: "=")] + encoded(labels: $0) } ?? []
     }
 
     /// Labels as the record's `lb` field: `<key>=<value length>:<value>` per label, keys ascending.

@@ -26,50 +26,18 @@ extension RedisStateStore {
         let labels: [UInt8]
 
         init(_ options: WriteOptions) {
-            switch options.precondition.entityTags {
-            case .none: tags = []
-            case .ifMatch(let set), .ifNoneMatch(let set): tags = RedisStateStore.argument(set)
-            }
-            labels = options.labels.map { [UInt8(ascii: "=")] + RedisStateStore.encoded(labels: $0) } ?? []
+            tags = RedisStateStore.tagsArgument(options.precondition)
+            labels = RedisStateStore.labelsArgument(options)
         }
     }
 
-    /// Writes the save script's arguments, the same as ``arguments(_:)-(Precondition)`` and ``arguments(_:)-(WriteOptions)``
-    /// followed by the state, the session ID and the size limit, without an array per argument:
-    /// `mode+fence, tags, ttl mode, ttl seconds, sliding, default ttl, labels, state, session ID, max bytes`.
+    /// Writes the save script's arguments, without an array per argument: the precondition's and the
+    /// options' (as every mutation script takes them), then the state, the session ID and the size limit.
     func writeSaveArguments<Sink: RESPArgumentSink & ~Copyable>(
         _ key: SessionKey, state: [UInt8], options: WriteOptions, built: SaveArgumentParts, into sink: inout Sink
     ) {
-        let mode: UInt8
-        switch options.precondition.entityTags {
-        case .none: mode = UInt8(ascii: "n")
-        case .ifMatch: mode = UInt8(ascii: "m")
-        case .ifNoneMatch: mode = UInt8(ascii: "x")
-        }
-        sink.append(mode, decimal: options.precondition.fencingToken)
-        sink.append(built.tags)
-        switch options.ttl {
-        case .keep:
-            sink.append(UInt8(ascii: "k"), decimal: nil)
-            sink.append([])
-        case .persist:
-            sink.append(UInt8(ascii: "p"), decimal: nil)
-            sink.append([])
-        case .seconds(let seconds):
-            sink.append(UInt8(ascii: "s"), decimal: nil)
-            sink.append(decimal: seconds)
-        }
-        switch options.slidingTTL {
-        case nil: sink.append([])
-        case true?: sink.append(UInt8(ascii: "1"), decimal: nil)
-        case false?: sink.append(UInt8(ascii: "0"), decimal: nil)
-        }
-        if let fallback = configuration.defaultTTLSeconds, fallback > 0 {
-            sink.append(decimal: fallback)
-        } else {
-            sink.append([])
-        }
-        sink.append(built.labels)
+        Self.write(options.precondition, tags: built.tags, into: &sink)
+        write(options, labels: built.labels, into: &sink)
         sink.append(state)
         sink.append(utf8: key.sessionID)
         sink.append(decimal: Int64(configuration.maxSessionBytes))

@@ -4,9 +4,10 @@ import RedisClient
 import Testing
 import TestSupport
 
-/// The save command written in place carries exactly the arguments the async path sends, and those are the
-/// shared encodings of a precondition and of write options that the other scripts take: for every kind of
-/// precondition, TTL change, sliding flag and label set, with and without a default TTL.
+/// The save command written in place carries exactly the arguments the async path sends, which are the
+/// precondition's and options' encodings the other scripts take, then state, session ID and limit: for every
+/// kind of precondition, TTL change, sliding flag and label set, with and without a default TTL; and those
+/// encodings are the bytes the scripts parse.
 @Suite(.offCooperativePool) struct RedisSaveCommandTests {
     @Test(arguments: [Int64?.none, 3600])
     func saveCommandMatchesTheArgumentList(defaultTTL: Int64?) async throws {
@@ -42,5 +43,16 @@ import TestSupport
             }
         }
         #expect(checked == preconditions.count * ttls.count * 3 * labelSets.count)
+
+        // The bytes themselves, as the save script reads its ARGV.
+        let text = { (arguments: [[UInt8]]) in arguments.map { String(decoding: $0, as: UTF8.self) } }
+        let plain = store.saveArguments(key, state: state, options: .init())
+        #expect(text(plain) == ["n", "", "k", "", "", defaultTTL.map(String.init) ?? "", "", #"{"k":[1,2,3]}"#, "s.2~x", "123456"])
+        let full = store.saveArguments(key, state: state, options: WriteOptions(
+            ttl: .seconds(86_400), slidingTTL: true, precondition: Precondition(.ifMatch(.versions([1, 22])), fencingToken: 9),
+            labels: ["team": "ops"]))
+        #expect(Array(text(full).prefix(7)) == ["m9", "1,22", "s", "86400", "1", defaultTTL.map(String.init) ?? "", "=team=3:ops"])
+        let create = store.saveArguments(key, state: state, options: .init(ttl: .persist, slidingTTL: false, precondition: .ifNoneMatch(.any)))
+        #expect(Array(text(create).prefix(5)) == ["x", "*", "p", "", "0"])
     }
 }
