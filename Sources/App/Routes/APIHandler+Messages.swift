@@ -19,7 +19,7 @@ extension APIHandler {
             try await store.append(key, messages: body.messages, keys: body.keys, options: options, idempotency: idempotency)
         }
         context.payloadBytes = body.messages.reduce(0) { $0 + $1.count }
-        return json(201, ResourceJSON.appendResult(result), headers: [("ETag", HeaderRules.etag(result.version))])
+        return json(201, ResourceJSON.appendResult(result), etag: HeaderRules.etag(result.version))
     }
 
     /// `PUT /agents/{a}/sessions/{s}/messages`: replaces the whole log; 201 when it created the
@@ -33,7 +33,7 @@ extension APIHandler {
             try await store.replaceMessages(key, messages: body.messages, keys: body.keys, options: options)
         }
         context.payloadBytes = body.messages.reduce(0) { $0 + $1.count }
-        return json(result.created ? 201 : 200, ResourceJSON.replaceResult(result), headers: [("ETag", HeaderRules.etag(result.version))])
+        return json(result.created ? 201 : 200, ResourceJSON.replaceResult(result), etag: HeaderRules.etag(result.version))
     }
 
     /// `GET /agents/{a}/sessions/{s}/messages?limit=&after=|before=|key=`, with the session's
@@ -68,7 +68,7 @@ extension APIHandler {
             return HTTPResponse(status: 304, headers: HTTPHeaders([("ETag", etag)]))
         }
         context.payloadBytes = page.messages.reduce(0) { $0 + $1.data.count }
-        return json(200, ResourceJSON.messagePage(page), headers: [("ETag", etag)])
+        return json(200, ResourceJSON.messagePage(page), etag: etag)
     }
 
     /// `DELETE /agents/{a}/sessions/{s}/messages/last`: 200 with the removed message.
@@ -78,7 +78,7 @@ extension APIHandler {
         let store = self.store
         let result = try await context.store { try await store.popMessage(key, precondition: precondition) }
         context.payloadBytes = result.message.data.count
-        return json(200, ResourceJSON.message(result.message), headers: [("ETag", HeaderRules.etag(result.version))])
+        return json(200, ResourceJSON.message(result.message), etag: HeaderRules.etag(result.version))
     }
 
     /// `DELETE /agents/{a}/sessions/{s}/messages/{seq}`: 200 with the removed message.
@@ -89,7 +89,7 @@ extension APIHandler {
         let store = self.store
         let result = try await context.store { try await store.deleteMessage(key, seq: seq, precondition: precondition) }
         context.payloadBytes = result.message.data.count
-        return json(200, ResourceJSON.message(result.message), headers: [("ETag", HeaderRules.etag(result.version))])
+        return json(200, ResourceJSON.message(result.message), etag: HeaderRules.etag(result.version))
     }
 
     /// `DELETE /agents/{a}/sessions/{s}/messages`: 204, the state is kept. With `?before=S`, a
@@ -102,7 +102,7 @@ extension APIHandler {
         let store = self.store
         if let before {
             let result = try await context.store { try await store.trimMessages(key, before: before, precondition: precondition) }
-            return json(200, ResourceJSON.trimResult(result), headers: [("ETag", HeaderRules.etag(result.version))])
+            return json(200, ResourceJSON.trimResult(result), etag: HeaderRules.etag(result.version))
         }
         let metadata = try await context.store { try await store.clearMessages(key, precondition: precondition) }
         return HTTPResponse(status: 204, headers: HTTPHeaders([("ETag", HeaderRules.etag(metadata.version))]))
